@@ -1,0 +1,131 @@
+"""The types every check shares: what a probe gets (ProbeContext) and what it gives (Outcome)."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+import httpx
+
+
+class Status(enum.StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    UNKNOWN = "unknown"
+    SKIPPED = "skipped"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    """One OpenAI account as the checks see it: where to call, with which credentials."""
+
+    name: str
+    base_url: str
+    api_key: str
+    organization: str | None = None
+    project: str | None = None
+    admin_key: str | None = None
+    models: tuple[str, ...] = ("gpt-image-2",)
+    snapshots: tuple[str, ...] = ()
+    required_images_per_minute: int | None = None
+
+    def headers(self, *, admin: bool = False) -> dict[str, str]:
+        key = self.admin_key if admin else self.api_key
+        headers = {"Authorization": f"Bearer {key}"}
+        if self.organization and not admin:
+            headers["OpenAI-Organization"] = self.organization
+        if self.project and not admin:
+            headers["OpenAI-Project"] = self.project
+        return headers
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    @property
+    def key_fingerprint(self) -> str:
+        return "…" + self.api_key[-4:] if len(self.api_key) >= 8 else "…"
+
+    def __repr__(self) -> str:  # keys must never leak through a repr in a log or traceback
+        return (
+            f"Account(name={self.name!r}, base_url={self.base_url!r}, "
+            f"key={self.key_fingerprint})"
+        )
+
+
+@dataclasses.dataclass
+class Evidence:
+    """What earlier probes of this round (or the latest stored ones) observed for one
+    (account, model): generation headers and usage feed `rate_limits` and `pricing`."""
+
+    generation: Mapping[str, Any] | None = None
+    previous_rate_limits: Mapping[str, Any] | None = None
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+async def no_sleep(seconds: float) -> None:
+    return None
+
+
+@dataclasses.dataclass
+class ProbeContext:
+    client: httpx.AsyncClient
+    account: Account
+    model: str
+    settings: Mapping[str, Any]
+    clock: Clock
+    evidence: Evidence = dataclasses.field(default_factory=Evidence)
+    shared: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Per-round cache shared by every probe of the round (e.g. the fetched price file)."""
+    sleep: Sleep = no_sleep
+
+
+@dataclasses.dataclass
+class Outcome:
+    status: Status
+    reason: str
+    summary: str
+    details: dict[str, Any] = dataclasses.field(default_factory=dict)
+    http_status: int | None = None
+    request_id: str | None = None
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+
+    def with_details(self, **extra: Any) -> Outcome:
+        return dataclasses.replace(self, details={**self.details, **extra})
+
+
+class Check(Protocol):
+    name: ClassVar[str]
+    paid: ClassVar[bool]
+
+    def targets(self, account: Account) -> tuple[str, ...]:
+        """The model ids this check probes for the account."""
+        ...
+
+    async def run(self, ctx: ProbeContext) -> Outcome: ...
+
+
+class Stopwatch:
+    """Monotonic latency in milliseconds; wall clocks jump, latencies must not."""
+
+    def __init__(self) -> None:
+        self._start = time.perf_counter()
+
+    def ms(self) -> float:
+        return round((time.perf_counter() - self._start) * 1000, 1)

@@ -1,0 +1,105 @@
+"""Every reason code a check can report, with its status and the words ops read.
+
+Reason codes are stable facts (`org_verification_required`): stored, alerted on, and matched
+by tooling. Add new ones here, never rename.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from checks.base import Status
+
+
+@dataclasses.dataclass(frozen=True)
+class Reason:
+    code: str
+    status: Status
+    words: str
+    advice: str = ""
+    transient: bool = False
+
+
+_P, _W, _F, _U, _S = Status.PASS, Status.WARN, Status.FAIL, Status.UNKNOWN, Status.SKIPPED
+
+_ALL = [
+    # passes
+    Reason("listed", _P, "Model listed by GET /v1/models"),
+    Reason("snapshot_available", _P, "Pinned snapshot available"),
+    Reason("ok", _P, "Generation works — a real image came back"),
+    Reason("headroom_ok", _P, "Rate limits leave enough headroom"),
+    Reason("price_unchanged", _P, "Published prices match the baseline"),
+    # model listing and snapshots
+    Reason("not_listed", _F, "Model not listed for this account",
+           "Check the project's allowed models and the organization's access to the model."),
+    Reason("new_snapshot", _W, "A new dated snapshot of the model is listed",
+           "The alias may roll to it; test it and decide whether to pin it."),
+    Reason("snapshot_missing", _F, "Pinned snapshot is gone",
+           "Move the pin to an available snapshot before traffic fails."),
+    Reason("shutdown_scheduled", _W, "Pinned snapshot has a shutdown date",
+           "Plan the move to a newer snapshot before the shutdown date."),
+    # generation and account-level errors
+    Reason("org_verification_required", _F,
+           "Organization not verified — generation refused with 403",
+           "Verify the organization at https://platform.openai.com/settings/organization/general; "
+           "access can take up to 15 minutes to propagate."),
+    Reason("project_model_not_allowed", _F,
+           "Project's allowed models exclude this model — generation refused with 403",
+           "Add the model to the project's allowed models in the project settings."),
+    Reason("region_blocked", _F, "Requests refused from this country, region or territory",
+           "Call the API from a supported region."),
+    Reason("permission_denied", _F, "Permission denied (403)",
+           "Check the key's permissions and the project's settings."),
+    Reason("model_not_found", _F, "Model does not exist or this account has no access to it",
+           "Check the model id and the organization's access."),
+    Reason("invalid_api_key", _F, "API key rejected (401)",
+           "Replace the key in the environment variable the config names."),
+    Reason("insufficient_quota", _F, "Out of quota — requests refused with 429",
+           "Add credit or raise the usage limit under Billing; retrying does not help."),
+    Reason("billing_hard_limit", _F, "Billing hard limit reached",
+           "Raise the hard limit under Billing."),
+    Reason("rate_limited", _W, "Rate limited (429) — transient", "Wait; probes back off.",
+           transient=True),
+    Reason("moderation_blocked", _U, "Probe prompt refused by the safety system",
+           "Report it: the probe prompt needs changing."),
+    Reason("invalid_request", _U, "Probe request refused as invalid (400)",
+           "The API contract may have changed; see the message in the details."),
+    Reason("server_error", _U, "OpenAI server error (5xx) — could not tell",
+           "Usually transient; see status.openai.com.", transient=True),
+    Reason("timeout", _U, "No answer in time — could not tell", transient=True),
+    Reason("network_error", _U, "Network error — could not tell",
+           "Check DNS, proxy and egress from the monitor.", transient=True),
+    Reason("unexpected_response", _U, "Unexpected answer (not the OpenAI contract)",
+           "A proxy or gateway may be in the way; see the evidence."),
+    # rate limits
+    Reason("headroom_low", _W, "Little rate-limit headroom left",
+           "Other traffic is close to the limit; raise the tier or spread the load."),
+    Reason("limit_decreased", _W, "Rate limit lower than last seen",
+           "Check the project's rate limits and the organization's tier."),
+    Reason("below_required", _F, "Images-per-minute limit below the configured need",
+           "Raise the usage tier or the project's limit."),
+    Reason("rate_limit_unavailable", _U, "No rate-limit information available",
+           "Set admin_key_env for the Admin API, or let a generation probe record headers."),
+    # pricing
+    Reason("price_changed", _F, "Published price differs from the baseline",
+           "Review the new price and update the baseline once budgets are adjusted."),
+    Reason("token_usage_drift", _W, "Observed output tokens differ from the expected count",
+           "The size or quality may be billed differently than expected."),
+    Reason("model_unpriced", _W, "Model not found in the price source"),
+    Reason("price_source_unavailable", _U, "Price source could not be read",
+           "Check the pricing source URL or file."),
+    # scheduling
+    Reason("budget_exhausted", _S, "Skipped: the account's daily probe budget is spent",
+           "Raise daily_probe_budget_usd or lower the paid probe's cadence."),
+]
+
+REASONS: dict[str, Reason] = {reason.code: reason for reason in _ALL}
+
+
+def reason(code: str) -> Reason:
+    return REASONS[code]
+
+
+def words(code: str) -> str:
+    known = REASONS.get(code)
+    return known.words if known else code.replace("_", " ")

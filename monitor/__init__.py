@@ -1,0 +1,1 @@
+"""How imagewatch runs: config, store, runner, command line, simulator."""

@@ -1,0 +1,93 @@
+"""`imagewatch`: the command line. Heavy modules are imported inside commands, so that
+`imagewatch --help` starts fast."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_READY, EXIT_NOT_READY, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
+
+
+def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> NoReturn:
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(code)
+
+
+def config_option(function: F) -> F:
+    return click.option(
+        "--config", "config_path", metavar="PATH",
+        help="Config file (default: $IMAGEWATCH_CONFIG or ./imagewatch.toml).",
+    )(function)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="imagewatch", prog_name="imagewatch")
+def main() -> None:
+    """Can each OpenAI account really use the GPT Image models it depends on?"""
+
+
+@main.command()
+@config_option
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--check", "check_names", multiple=True, metavar="CHECK",
+              help="Only this check (model_listing, snapshot, generation, rate_limits, pricing).")
+@click.option("--model", "models", multiple=True, metavar="MODEL", help="Only this model.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def check(config_path: str | None, accounts: tuple[str, ...], check_names: tuple[str, ...],
+          models: tuple[str, ...], as_json: bool) -> None:
+    """Run the checks now, store and print the results.
+
+    Exit codes: 0 ready, 1 not ready (a fail), 2 usage or config error, 3 inconclusive.
+    """
+    import monitor.commands as commands
+
+    sys.exit(commands.check(config_path, accounts, check_names, models, as_json))
+
+
+@main.command()
+@click.option("--path", default="imagewatch.toml", show_default=True, metavar="PATH",
+              help="Where to write the example config.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented example config."""
+    from monitor.config import example_text
+
+    target = Path(path)
+    if target.exists() and not force:
+        fail(f"{target} exists; pass --force to overwrite it")
+    try:
+        target.write_text(example_text(), encoding="utf-8")
+    except OSError as exc:
+        fail(f"{target}: cannot write ({exc.strerror or exc})")
+    click.echo(f"wrote {target}; set OPENAI_API_KEY, then run `imagewatch check`")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--list", "list_only", is_flag=True, help="Print the scenarios and exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --list: print JSON.")
+def simulate(host: str, port: int, list_only: bool, as_json: bool) -> None:
+    """Serve the OpenAI simulator (scenario accounts, one per API key) for rehearsals."""
+    import monitor.commands as commands
+
+    sys.exit(commands.simulate(host, port, list_only, as_json))
+
+
+@main.command()
+@click.option("--dir", "workdir", default="imagewatch-demo", show_default=True, metavar="DIR",
+              help="Where the demo keeps its database and site.")
+@click.option("--serve", is_flag=True, help="Keep the simulator up until Ctrl-C.")
+def demo(workdir: str, serve: bool) -> None:
+    """Run every check against the bundled simulator: no key, no network."""
+    import monitor.commands as commands
+
+    sys.exit(commands.demo(workdir, serve))

@@ -1,0 +1,268 @@
+"""The bodies of the CLI commands; cli.py only parses flags and imports these lazily."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from checks import REGISTRY
+from checks.base import SystemClock
+from monitor import console
+from monitor.config import ConfigError, LoadedConfig, load
+from monitor.runner import exit_code, plan, run_once
+from monitor.store import ProbeResult, Store, StoreError
+
+EXIT_USAGE = 2
+
+
+def report_error(lines: Sequence[str]) -> int:
+    for line in lines:
+        click.echo(f"error: {line}", err=True)
+    return EXIT_USAGE
+
+
+def select(loaded: LoadedConfig, accounts: Sequence[str], checks: Sequence[str],
+           models: Sequence[str]) -> list[Any]:
+    unknown = [c for c in checks if c not in REGISTRY]
+    if unknown:
+        raise ConfigError([f"--check: unknown check {c!r} (known: {', '.join(REGISTRY)})"
+                           for c in unknown])
+    probes = plan(loaded, accounts, checks, models)
+    if not probes:
+        raise ConfigError(["nothing to run: the selection matches no (account, check, model)"])
+    return probes
+
+
+def run_round(loaded: LoadedConfig, store: Store | None, probes: Sequence[Any]
+              ) -> list[ProbeResult]:
+    with console.progress(len(probes)) as progress:
+        return asyncio.run(run_once(loaded, probes, clock=SystemClock(), store=store,
+                                    progress=progress))
+
+
+def check(config_path: str | None, accounts: Sequence[str], checks: Sequence[str],
+          models: Sequence[str], as_json: bool) -> int:
+    try:
+        loaded = load(config_path)
+        probes = select(loaded, accounts, checks, models)
+        store = Store.open(loaded.config.monitor.database_url)
+    except (ConfigError, StoreError) as exc:
+        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+    try:
+        results = run_round(loaded, store, probes)
+    except StoreError as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+    if as_json:
+        click.echo(console.as_json(results))
+    else:
+        console.render_table(results)
+    return exit_code(results)
+
+
+# --- simulator -------------------------------------------------------------------------
+
+
+def scenario_listing() -> dict[str, Any]:
+    from monitor.simulator.scenarios import PRICE_FILES, SCENARIOS
+
+    return {
+        "scenarios": [s.listing() for s in SCENARIOS],
+        "price_files": [{"name": name, "path": f"/_sim/prices/{name}.json",
+                         "description": text,
+                         "expect": {"pricing": "price_changed" if name == "moved"
+                                    else "price_unchanged"}}
+                        for name, text in PRICE_FILES.items()],
+    }
+
+
+def print_scenarios(as_json: bool) -> None:
+    listing = scenario_listing()
+    if as_json:
+        click.echo(json.dumps(listing, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for column in ("Scenario", "API key", "What it shows", "Expected reasons"):
+        table.add_column(column, overflow="fold")
+    for item in listing["scenarios"]:
+        table.add_row(item["name"], item["api_key"], item["description"],
+                      "\n".join(f"{k}: {v}" for k, v in item["expect"].items()))
+    Console(highlight=False).print(table)
+    for item in listing["price_files"]:
+        click.echo(f"price file {item['name']}: {item['path']} — {item['description']}")
+
+
+def bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+def simulator_server(sock: socket.socket) -> Any:
+    import uvicorn
+
+    from monitor.simulator import create_app
+
+    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, lifespan="off")
+    return uvicorn.Server(config)
+
+
+def simulate(host: str, port: int, list_only: bool, as_json: bool) -> int:
+    if list_only:
+        print_scenarios(as_json)
+        return 0
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        return report_error([f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})"])
+    address = f"http://{host}:{sock.getsockname()[1]}"
+    click.echo(f"OpenAI simulator on {address}/v1 — scenario keys: `imagewatch simulate --list`")
+    click.echo(f"control: POST {address}/_sim/accounts/<name>; price file: "
+               f"{address}/_sim/prices/published.json; Ctrl-C to stop")
+    server = simulator_server(sock)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(server.serve(sockets=[sock]))
+    return 0
+
+
+# --- demo ------------------------------------------------------------------------------
+
+
+def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str, str]]:
+    """A config for every scenario account, and the environment holding their keys."""
+    from monitor.simulator.scenarios import DEMO_REQUIRED_IMAGES_PER_MINUTE, PINNED, SCENARIOS
+
+    environ: dict[str, str] = {}
+    accounts = []
+    for scenario in SCENARIOS:
+        env = "IMAGEWATCH_DEMO_KEY_" + scenario.name.upper().replace("-", "_")
+        environ[env] = scenario.api_key
+        account: dict[str, Any] = {
+            "name": scenario.name, "base_url": f"{base_url}/v1", "api_key_env": env,
+            "project": scenario.project, "models": ["gpt-image-2"], "snapshots": [PINNED],
+            "required_images_per_minute": DEMO_REQUIRED_IMAGES_PER_MINUTE,
+        }
+        if scenario.admin_key:
+            environ[env + "_ADMIN"] = scenario.admin_key
+            account["admin_key_env"] = env + "_ADMIN"
+        accounts.append(account)
+    config = {
+        "monitor": {"database_url": f"sqlite:///{workdir / 'imagewatch.db'}",
+                    "site_dir": str(workdir / "public"), "title": "imagewatch demo"},
+        "accounts": accounts,
+        "checks": {"pricing": {"source": f"{base_url}/_sim/prices/published.json"},
+                   "generation": {"max_retry_wait": "5s"}},
+    }
+    return config, environ
+
+
+def verdicts(results: Sequence[ProbeResult]) -> dict[str, tuple[str, list[ProbeResult]]]:
+    by_account: dict[str, list[ProbeResult]] = {}
+    for row in results:
+        by_account.setdefault(row.account, []).append(row)
+    out = {}
+    for account, rows in by_account.items():
+        code = exit_code(rows)
+        verdict = {0: "ready", 1: "NOT READY", 3: "inconclusive"}[code]
+        problems = [r for r in rows if r.status == "fail"] + [
+            r for r in rows if r.status == "unknown"]
+        out[account] = (verdict, problems)
+    return out
+
+
+def demo_mismatches(results: Sequence[ProbeResult]) -> list[str]:
+    from monitor.simulator.scenarios import scenario
+
+    problems = []
+    for row in results:
+        expected = scenario(row.account).expect.get(row.check)
+        if expected and expected != row.reason:
+            problems.append(f"{row.account} {row.check}: expected {expected}, got {row.reason}")
+    return problems
+
+
+async def started(server: Any) -> None:
+    for _ in range(500):  # uvicorn binds at once; allow 5 s on a loaded machine
+        if server.started:
+            return
+        await asyncio.sleep(0.01)
+    raise RuntimeError("the simulator did not start")
+
+
+def print_demo_report(results: Sequence[ProbeResult], folder: Path) -> None:
+    from checks.reasons import words
+
+    console.render_table(results)
+    click.echo("")
+    for account, (verdict, problems) in verdicts(results).items():
+        why = "; ".join(f"{p.check}: {words(p.reason)}" for p in problems[:2])
+        click.echo(f"  {account:<24} {verdict}{' — ' + why if why else ''}")
+    click.echo("")
+    click.echo(f"Results stored in {folder / 'imagewatch.db'}")
+    click.echo("Status page: not published yet (it arrives with `imagewatch publish`); "
+               "the table above is the report.")
+
+
+def demo(workdir: str, serve: bool) -> int:
+    from monitor.config import parse
+
+    folder = Path(workdir).resolve()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        sock = bind("127.0.0.1", 0)
+    except OSError as exc:
+        return report_error([f"{folder}: {exc.strerror or exc}"])
+    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    data, environ = demo_config(base_url, folder)
+    loaded = parse(data, environ, "(demo)")
+    try:
+        store = Store.open(loaded.config.monitor.database_url)
+    except StoreError as exc:
+        return report_error([str(exc)])
+    server = simulator_server(sock)
+    probes = plan(loaded)
+
+    async def scenario_round() -> list[ProbeResult]:
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        try:
+            await started(server)
+            with console.progress(len(probes)) as progress:
+                results = await run_once(loaded, probes, clock=SystemClock(), store=store,
+                                         progress=progress)
+            print_demo_report(results, folder)
+            if serve:
+                click.echo(f"Simulator stays up on {base_url}/v1 — Ctrl-C to stop.")
+                await serving
+            return results
+        finally:
+            server.should_exit = True
+            await serving
+
+    click.echo(f"Simulator on {base_url} with {len(loaded.accounts)} scenario accounts; "
+               f"running {len(probes)} probes…", err=True)
+    try:
+        results = asyncio.run(scenario_round())
+    except KeyboardInterrupt:
+        return 0
+    except (StoreError, RuntimeError) as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+    mismatches = demo_mismatches(results)
+    for line in mismatches:
+        click.echo(f"error: scenario mismatch: {line}", err=True)
+    return 1 if mismatches else 0

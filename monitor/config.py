@@ -1,0 +1,322 @@
+"""The TOML config, validated before anything runs.
+
+Every problem becomes one line naming its key path (`accounts[2].api_key_env: environment
+variable OPENAI_KEY_EU is not set`); unknown keys are errors so typos cannot pass silently.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from checks.base import Account
+from checks.durations import parse_duration
+from checks.prices import CATEGORIES, PUBLISHED, PriceTable
+
+DEFAULT_PATH = "imagewatch.toml"
+ENV_CONFIG = "IMAGEWATCH_CONFIG"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """A config that must not run; `problems` holds one line per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def _duration(value: object) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 90s, 5m or 1h30m")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        seconds = parse_duration(value)
+    else:
+        raise ValueError("expected a duration such as 90s, 5m or 1h30m")
+    if seconds <= 0:
+        raise ValueError("duration must be positive")
+    return seconds
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name")
+    return value
+
+
+Duration = Annotated[float, BeforeValidator(_duration)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MonitorSection(Section):
+    database_url: str = "sqlite:///imagewatch.db"
+    site_dir: str = "public"
+    title: str = "GPT Image readiness"
+    public_url: str | None = None
+    retention_days: int = Field(default=30, ge=1)
+    concurrency: int = Field(default=64, ge=1, le=1000)
+    request_timeout: Duration = 60.0
+
+
+class AccountSection(Section):
+    name: str
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: EnvName
+    organization: str | None = None
+    project: str | None = None
+    admin_key_env: EnvName | None = None
+    models: list[str] = Field(default_factory=lambda: ["gpt-image-2"], min_length=1)
+    snapshots: list[str] = Field(default_factory=list)
+    daily_probe_budget_usd: Decimal = Field(default=Decimal("0.25"), ge=0)
+    required_images_per_minute: int | None = Field(default=None, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class CheckSection(Section):
+    enabled: bool = True
+    every: Duration
+    timeout: Duration = 60.0
+
+
+class ModelListingSection(CheckSection):
+    every: Duration = 300.0
+
+
+class SnapshotSection(CheckSection):
+    every: Duration = 900.0
+
+
+class GenerationSection(CheckSection):
+    every: Duration = 3600.0
+    every_when_failing: Duration = 300.0
+    quality: Literal["low", "medium", "high"] = "low"
+    output_format: Literal["png", "jpeg", "webp"] = "jpeg"
+    max_retry_wait: Duration = 30.0
+    timeout: Duration = 120.0
+
+
+class RateLimitsSection(CheckSection):
+    every: Duration = 900.0
+    headroom_warn: float = Field(default=0.2, ge=0, le=1)
+
+
+class PricingSection(CheckSection):
+    every: Duration = 21600.0
+    source: str = "litellm"
+    tolerance_pct: Decimal = Field(default=Decimal(0), ge=0)
+    token_tolerance_pct: float = Field(default=5.0, ge=0)
+    timeout: Duration = 30.0
+
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if value == "openrouter":
+            raise ValueError("'openrouter' is not supported yet; use 'litellm', a URL or a path")
+        if not value.strip():
+            raise ValueError("must be 'litellm', a URL or a path")
+        return value
+
+
+class ChecksSection(Section):
+    model_listing: ModelListingSection = ModelListingSection()
+    snapshot: SnapshotSection = SnapshotSection()
+    generation: GenerationSection = GenerationSection()
+    rate_limits: RateLimitsSection = RateLimitsSection()
+    pricing: PricingSection = PricingSection()
+
+
+class PriceBaseline(Section):
+    text_input: Decimal | None = Field(default=None, ge=0)
+    cached_text_input: Decimal | None = Field(default=None, ge=0)
+    image_input: Decimal | None = Field(default=None, ge=0)
+    cached_image_input: Decimal | None = Field(default=None, ge=0)
+    image_output: Decimal | None = Field(default=None, ge=0)
+
+    def table(self) -> PriceTable:
+        return {c: v for c in CATEGORIES if (v := getattr(self, c)) is not None}
+
+
+class PricingConfig(Section):
+    baseline: dict[str, PriceBaseline] = Field(default_factory=dict)
+
+
+class ChannelSection(Section):
+    name: str
+    kind: Literal["apprise", "webhook"] = "apprise"
+    url_env: EnvName
+    secret_env: EnvName | None = None
+
+
+class AlertsSection(Section):
+    failure_threshold: int = Field(default=2, ge=1)
+    success_threshold: int = Field(default=1, ge=1)
+    remind_every: Duration = 21600.0
+    channels: list[ChannelSection] = Field(default_factory=list)
+
+
+class Config(Section):
+    monitor: MonitorSection = MonitorSection()
+    accounts: list[AccountSection] = Field(min_length=1)
+    checks: ChecksSection = ChecksSection()
+    pricing: PricingConfig = PricingConfig()
+    alerts: AlertsSection = AlertsSection()
+
+    def check_settings(self, name: str) -> CheckSection:
+        section: CheckSection = getattr(self.checks, name)
+        return section
+
+    def baseline(self, model: str) -> PriceTable:
+        from checks.images import family
+
+        for key in (model, family(model)):
+            if key in self.pricing.baseline:
+                return self.pricing.baseline[key].table()
+        return dict(PUBLISHED.get(family(model), {}))
+
+
+class LoadedConfig:
+    """A validated config plus the secrets resolved from the environment."""
+
+    def __init__(self, config: Config, accounts: list[Account], path: str | None) -> None:
+        self.config = config
+        self.accounts = accounts
+        self.path = path
+
+    @property
+    def secrets(self) -> list[str]:
+        return [s for a in self.accounts for s in (a.api_key, a.admin_key) if s]
+
+    def account(self, name: str) -> Account:
+        for account in self.accounts:
+            if account.name == name:
+                return account
+        known = ", ".join(a.name for a in self.accounts)
+        raise ConfigError([f"--account: no account named {name!r} (known: {known})"])
+
+
+def key_path(location: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += ("." if path else "") + str(part)
+    return path or "(top level)"
+
+
+def _message(error: Mapping[str, Any]) -> str:
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error.get("msg", "invalid value"))
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+def parse(
+    data: Mapping[str, Any], environ: Mapping[str, str], path: str | None = None
+) -> LoadedConfig:
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(
+            [f"{key_path(tuple(e['loc']))}: {_message(e)}" for e in exc.errors()]
+        ) from None
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    accounts: list[Account] = []
+    for index, section in enumerate(config.accounts):
+        where = f"accounts[{index}]"
+        if section.name in seen:
+            problems.append(f"{where}.name: duplicate account name {section.name!r} "
+                            f"(also accounts[{seen[section.name]}])")
+        seen.setdefault(section.name, index)
+        api_key = environ.get(section.api_key_env, "").strip()
+        if not api_key:
+            problems.append(f"{where}.api_key_env: environment variable "
+                            f"{section.api_key_env} is not set")
+        admin_key = None
+        if section.admin_key_env:
+            admin_key = environ.get(section.admin_key_env, "").strip() or None
+            if admin_key is None:
+                problems.append(f"{where}.admin_key_env: environment variable "
+                                f"{section.admin_key_env} is not set")
+            if not section.project:
+                problems.append(f"{where}.project: required when admin_key_env is set "
+                                "(the Admin API lists rate limits per project)")
+        if len(set(section.models)) != len(section.models):
+            problems.append(f"{where}.models: lists a model twice")
+        accounts.append(Account(
+            name=section.name, base_url=section.base_url, api_key=api_key,
+            organization=section.organization, project=section.project, admin_key=admin_key,
+            models=tuple(section.models), snapshots=tuple(section.snapshots),
+            required_images_per_minute=section.required_images_per_minute,
+        ))
+    if problems:
+        raise ConfigError(problems)
+    return LoadedConfig(config, accounts, path)
+
+
+def resolve_path(path: str | None, environ: Mapping[str, str]) -> Path:
+    return Path(path or environ.get(ENV_CONFIG) or DEFAULT_PATH)
+
+
+def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+    env = os.environ if environ is None else environ
+    file = resolve_path(path, env)
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            [f"{file}: config file not found (write one with `imagewatch init`)"]
+        ) from None
+    except OSError as exc:
+        raise ConfigError([f"{file}: cannot read config ({exc.strerror or exc})"]) from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError([f"{file}: config is not UTF-8 text"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{file}: invalid TOML: {exc}"]) from None
+    return parse(data, env, str(file))
+
+
+def example_text() -> str:
+    return (Path(__file__).parent / "example.toml").read_text(encoding="utf-8")

@@ -1,0 +1,83 @@
+"""What `imagewatch check` shows on a terminal: live progress, then a table or JSON."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from checks.reasons import words
+from monitor.runner import Probe, ProgressCallback
+from monitor.store import ProbeResult
+
+STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "unknown": "magenta",
+         "skipped": "dim"}
+
+
+@contextmanager
+def progress(total: int, stream: TextIO | None = None) -> Iterator[ProgressCallback | None]:
+    """A live bar on a terminal; nothing when output goes to a file or a pipe."""
+    out = stream or sys.stderr
+    if not out.isatty():
+        yield None
+        return
+    console = Console(file=out)
+    bar = Progress(
+        TextColumn("[bold]probing"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.description}"), TimeElapsedColumn(),
+        console=console, transient=True,
+    )
+    task = bar.add_task("", total=total)
+
+    def update(probe: Probe, row: ProbeResult | None) -> None:
+        if row is None:
+            bar.update(task, description=escape(probe.label))
+        else:
+            bar.advance(task)
+
+    with bar:
+        yield update
+
+
+def counts(results: Sequence[ProbeResult]) -> str:
+    tally = Counter(r.status for r in results)
+    order = ("pass", "warn", "fail", "unknown", "skipped")
+    return ", ".join(f"{tally[s]} {s}" for s in order if tally[s]) or "no probes"
+
+
+def render_table(results: Sequence[ProbeResult], out: TextIO | None = None) -> None:
+    stream = out or sys.stdout
+    # A pipe or a file has no width; rich would assume 80 and fold every cell.
+    width = None if stream.isatty() else 200
+    console = Console(file=stream, highlight=False, soft_wrap=False, width=width)
+    table = Table(show_lines=False, header_style="bold")
+    for column in ("Account", "Check", "Model", "Status", "Reason", "Evidence", "Latency", "Cost"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        style = STYLE.get(r.status, "")
+        evidence = r.summary if len(r.summary) <= 160 else r.summary[:157] + "…"
+        if r.request_id:
+            evidence += f" [{r.request_id}]"
+        table.add_row(
+            escape(r.account), r.check, escape(r.model),
+            f"[{style}]{r.status.upper()}[/]",
+            escape(words(r.reason)) + f"\n[dim]{r.reason}[/]",
+            escape(evidence),
+            f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "—",
+            f"${r.cost_usd:.4f}" if r.cost_usd else "—",
+        )
+    console.print(table)
+    console.print(counts(results))
+
+
+def as_json(results: Sequence[ProbeResult]) -> str:
+    payload: dict[str, Any] = {"results": [r.as_json() for r in results]}
+    return json.dumps(payload, indent=2, ensure_ascii=False, default=str)

@@ -1,0 +1,180 @@
+"""The scenario accounts the simulator serves, and what each check should report for them."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+PINNED = "gpt-image-2-2026-04-21"
+ROLLED = "gpt-image-2-2026-11-05"
+
+# (id, created) as listed on a live account.
+BASE_MODELS: tuple[tuple[str, int], ...] = (
+    ("gpt-image-1", 1745517030),
+    ("gpt-image-1-mini", 1758845821),
+    ("gpt-image-1.5", 1764030620),
+    ("chatgpt-image-latest", 1765925279),
+    ("gpt-image-2", 1776399795),
+    (PINNED, 1776399994),
+    ("gpt-4o", 1715367049),
+    ("text-embedding-3-small", 1705948997),
+)
+IMAGE_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", PINNED, ROLLED)
+
+# Tier → (images per minute, tokens per minute) for gpt-image-2.
+TIERS = {1: (5, 100_000), 2: (20, 250_000), 3: (50, 800_000), 4: (150, 3_000_000),
+         5: (250, 8_000_000)}
+
+DEMO_REQUIRED_IMAGES_PER_MINUTE = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    name: str
+    api_key: str
+    description: str
+    expect: dict[str, str]
+    organization: str
+    project: str
+    tier: int = 3
+    verified: bool = True
+    allowed_models: tuple[str, ...] | None = None
+    quota_exhausted: bool = False
+    withdrawn: tuple[str, ...] = ()
+    extra_models: tuple[tuple[str, int], ...] = ()
+    shutdown_dates: tuple[tuple[str, str], ...] = ()
+    error_share: float = 0.0
+    slow_ms: int = 0
+    background_images: int = 0
+    admin_key: str | None = None
+    registered: bool = True
+    """False: the key is unknown to the simulator (a revoked key)."""
+
+    def listing(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "api_key": self.api_key,
+            "description": self.description,
+            "expect": dict(self.expect),
+        }
+
+
+def _expect(**overrides: str) -> dict[str, str]:
+    base = {
+        "model_listing": "listed",
+        "snapshot": "snapshot_available",
+        "generation": "ok",
+        "rate_limits": "headroom_ok",
+        "pricing": "price_unchanged",
+    }
+    return base | overrides
+
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="verified",
+        api_key="sk-sim-verified-7c1e9a4b2d",
+        description="Verified organization on tier 3 (50 images/min): every check passes; "
+        "the Admin API lists its project's limits.",
+        expect=_expect(),
+        organization="org-sim-verified",
+        project="proj_sim_verified",
+        admin_key="sk-admin-sim-verified-5e8f3c",
+    ),
+    Scenario(
+        name="unverified",
+        api_key="sk-sim-unverified-3b7d0f1a6c",
+        description="Organization not verified: models are listed, generation answers 403 "
+        "within a second and is not billed.",
+        expect=_expect(generation="org_verification_required",
+                       rate_limits="rate_limit_unavailable"),
+        organization="org-sim-unverified",
+        project="proj_sim_unverified",
+        verified=False,
+    ),
+    Scenario(
+        name="tier1",
+        api_key="sk-sim-tier1-9a2c4e6b8d",
+        description="Tier 1 (5 images/min) with other traffic using 3 of them: headers count "
+        "down, 429 with retry-after when the window is full.",
+        expect=_expect(rate_limits="below_required"),
+        organization="org-sim-tier1",
+        project="proj_sim_tier1",
+        tier=1,
+        background_images=3,
+    ),
+    Scenario(
+        name="project-without-model",
+        api_key="sk-sim-noproject-1f3e5d7c9b",
+        description="The project's allowed models exclude gpt-image-2: listed, but generation "
+        "answers 403 model_not_found.",
+        expect=_expect(generation="project_model_not_allowed",
+                       rate_limits="rate_limit_unavailable"),
+        organization="org-sim-noproject",
+        project="proj_sim_noproject",
+        allowed_models=("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"),
+    ),
+    Scenario(
+        name="no-quota",
+        api_key="sk-sim-noquota-8e6c4a2f0d",
+        description="Out of quota: generation answers 429 insufficient_quota (not transient).",
+        expect=_expect(generation="insufficient_quota", rate_limits="rate_limit_unavailable"),
+        organization="org-sim-noquota",
+        project="proj_sim_noquota",
+        quota_exhausted=True,
+    ),
+    Scenario(
+        name="snapshot-withdrawn",
+        api_key="sk-sim-withdrawn-2d4f6b8a0c",
+        description=f"The pinned snapshot {PINNED} is gone: 404 and absent from the listing.",
+        expect=_expect(snapshot="snapshot_missing"),
+        organization="org-sim-withdrawn",
+        project="proj_sim_withdrawn",
+        withdrawn=(PINNED,),
+    ),
+    Scenario(
+        name="alias-rolled",
+        api_key="sk-sim-rolled-5a7c9e1b3d",
+        description=f"The alias rolled: {ROLLED} is listed, and the pinned snapshot has a "
+        "shutdown date.",
+        expect=_expect(model_listing="new_snapshot", snapshot="shutdown_scheduled"),
+        organization="org-sim-rolled",
+        project="proj_sim_rolled",
+        extra_models=((ROLLED, 1793145600),),
+        shutdown_dates=((PINNED, "2027-05-05"),),
+    ),
+    Scenario(
+        name="flaky",
+        api_key="sk-sim-flaky-0e2a4c6e8f",
+        description="Flaky: image requests answer 500/503 (share settable, 100% by default) "
+        "and every answer is slow.",
+        expect=_expect(generation="server_error", rate_limits="rate_limit_unavailable"),
+        organization="org-sim-flaky",
+        project="proj_sim_flaky",
+        error_share=1.0,
+        slow_ms=300,
+    ),
+    Scenario(
+        name="revoked-key",
+        api_key="sk-sim-revoked-6b8d0f2a4c",
+        description="A revoked key: every API call answers 401 invalid_api_key.",
+        expect=_expect(model_listing="invalid_api_key", snapshot="invalid_api_key",
+                       generation="invalid_api_key", rate_limits="rate_limit_unavailable"),
+        organization="org-sim-revoked",
+        project="proj_sim_revoked",
+        registered=False,
+    ),
+)
+
+PRICE_FILES = {
+    "published": "The LiteLLM cost map as published (gpt-image-2 image output $30/1M).",
+    "moved": "The same map with gpt-image-2's image output moved to $35/1M.",
+}
+MOVED_IMAGE_OUTPUT_PER_MILLION = "35"
+
+
+def scenario(name: str) -> Scenario:
+    for item in SCENARIOS:
+        if item.name == name:
+            return item
+    raise KeyError(name)
