@@ -108,7 +108,12 @@ def make_engine(database_url: str) -> Engine:
         raise StoreError(f"database_url: cannot parse {database_url!r}") from None
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
-            Path(url.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(url.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"database_url: cannot create {folder} "
+                                 f"({exc.strerror or exc})") from None
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         )

@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from checks import REGISTRY
+from checks.base import Account, Evidence, Outcome, ProbeContext
+from monitor.clock import FrozenClock
+
+FIXTURES = Path(__file__).parent / "fixtures"
+BASE = "https://api.openai.test/v1"
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+def error_fixture(name: str) -> bytes:
+    return fixture_bytes(f"errors/{name}")
+
+
+def make_account(**overrides: Any) -> Account:
+    values: dict[str, Any] = {
+        "name": "prod",
+        "base_url": BASE,
+        "api_key": "sk-proj-test-secret-abcd1234",
+        "models": ("gpt-image-2",),
+        "snapshots": ("gpt-image-2-2026-04-21",),
+    }
+    values.update(overrides)
+    return Account(**values)
+
+
+def image_b64(width: int, height: int, fmt: str = "JPEG") -> str:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 200, 200)).save(buffer, format=fmt)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def generation_body(width: int = 1408, height: int = 480, output_tokens: int = 54,
+                    **extra: Any) -> dict[str, Any]:
+    body = {
+        "created": 1776400000,
+        "data": [{"b64_json": image_b64(width, height)}],
+        "background": "opaque",
+        "output_format": "jpeg",
+        "quality": "low",
+        "size": f"{width}x{height}",
+        "usage": {"input_tokens": 12, "output_tokens": output_tokens,
+                  "total_tokens": 12 + output_tokens,
+                  "input_tokens_details": {"text_tokens": 12, "image_tokens": 0}},
+    }
+    body.update(extra)
+    return body
+
+
+class Api:
+    """A scripted OpenAI API at the HTTP seam: answers per (method, path), in order; the
+    last answer repeats. Records every request."""
+
+    def __init__(self) -> None:
+        self.routes: dict[tuple[str, str], list[httpx.Response | Exception]] = {}
+        self.requests: list[httpx.Request] = []
+
+    def on(self, method: str, path: str, *answers: httpx.Response | Exception) -> Api:
+        self.routes[(method, path)] = list(answers)
+        return self
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        answers = self.routes.get((request.method, request.url.path))
+        if not answers:
+            return httpx.Response(404, json={"error": {"message": "no route in test",
+                                                      "type": "invalid_request_error",
+                                                      "param": None, "code": None}})
+        answer = answers.pop(0) if len(answers) > 1 else answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.MockTransport(self.handler))
+
+
+def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, content=json.dumps(body).encode(),
+                          headers={"content-type": "application/json", **(headers or {})})
+
+
+def raw_response(status: int, content: bytes, content_type: str = "application/json",
+                 headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(status, content=content,
+                          headers={"content-type": content_type, **(headers or {})})
+
+
+def run_check(
+    check: str,
+    api: Api,
+    *,
+    model: str = "gpt-image-2",
+    account: Account | None = None,
+    settings: dict[str, Any] | None = None,
+    evidence: Evidence | None = None,
+    sleeps: list[float] | None = None,
+) -> Outcome:
+    async def record_sleep(seconds: float) -> None:
+        if sleeps is not None:
+            sleeps.append(seconds)
+
+    async def go() -> Outcome:
+        async with api.client() as client:
+            ctx = ProbeContext(
+                client=client,
+                account=account or make_account(),
+                model=model,
+                settings=settings or {},
+                clock=FrozenClock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC)),
+                evidence=evidence or Evidence(),
+                sleep=record_sleep,
+            )
+            return await REGISTRY[check].run(ctx)
+
+    return asyncio.run(go())
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServedSimulator:
+    """The simulator under uvicorn on 127.0.0.1, in a thread, for real-HTTP tests."""
+
+    def __init__(self) -> None:
+        import uvicorn
+
+        from monitor.simulator import create_app
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.port,
+                                log_level="warning", access_log=False, lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("simulator did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def reset(self) -> None:
+        httpx.post(f"{self.url}/_sim/reset", timeout=5).raise_for_status()
+
+    def control(self, name: str, **changes: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.url}/_sim/accounts/{name}", json=changes, timeout=5)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+
+@pytest.fixture(scope="session")
+def served_simulator() -> Iterator[ServedSimulator]:
+    simulator = ServedSimulator()
+    simulator.start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def simulator(served_simulator: ServedSimulator) -> ServedSimulator:
+    served_simulator.reset()
+    return served_simulator
+
+
+Handler = Callable[[httpx.Request], httpx.Response]
