@@ -61,8 +61,7 @@ class Account:
 
     def __repr__(self) -> str:  # keys must never leak through a repr in a log or traceback
         return (
-            f"Account(name={self.name!r}, base_url={self.base_url!r}, "
-            f"key={self.key_fingerprint})"
+            f"Account(name={self.name!r}, base_url={self.base_url!r}, key={self.key_fingerprint})"
         )
 
 

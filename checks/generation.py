@@ -68,17 +68,29 @@ class Generation:
         attempts: list[dict[str, Any]] = []
         answer = await call(ctx, "POST", "images/generations", json=request)
         outcome = self._judge(ctx, answer, what, request)
-        attempts.append({"http_status": answer.http_status, "reason": outcome.reason,
-                         "latency_ms": answer.latency_ms, "request_id": answer.meta.request_id})
+        attempts.append(
+            {
+                "http_status": answer.http_status,
+                "reason": outcome.reason,
+                "latency_ms": answer.latency_ms,
+                "request_id": answer.meta.request_id,
+            }
+        )
         max_wait = float(ctx.settings.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS))
         wait = answer.meta.retry_after_seconds or 1.0
         if _transient(outcome) and wait <= max_wait:
             await ctx.sleep(wait)
             answer = await call(ctx, "POST", "images/generations", json=request)
             outcome = self._judge(ctx, answer, what, request)
-            attempts.append({"http_status": answer.http_status, "reason": outcome.reason,
-                             "latency_ms": answer.latency_ms,
-                             "request_id": answer.meta.request_id, "waited_s": wait})
+            attempts.append(
+                {
+                    "http_status": answer.http_status,
+                    "reason": outcome.reason,
+                    "latency_ms": answer.latency_ms,
+                    "request_id": answer.meta.request_id,
+                    "waited_s": wait,
+                }
+            )
         return outcome.with_details(request=_public(request), attempts=attempts)
 
     def _judge(
@@ -110,10 +122,15 @@ class Generation:
         cost = usage_cost(usage, prices) if isinstance(usage, dict) else None
         expected_tokens = output_tokens(ctx.model, actual_size, str(request["quality"]))
         details: dict[str, Any] = {
-            "image": {"format": image.format, "width": image.width, "height": image.height,
-                      "bytes": image.bytes},
+            "image": {
+                "format": image.format,
+                "width": image.width,
+                "height": image.height,
+                "bytes": image.bytes,
+            },
             "size": actual_size,
-            "quality": payload.get("quality") if isinstance(payload.get("quality"), str)
+            "quality": payload.get("quality")
+            if isinstance(payload.get("quality"), str)
             else request["quality"],
             "usage": usage if isinstance(usage, dict) else None,
             "expected_output_tokens": expected_tokens,

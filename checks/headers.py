@@ -117,7 +117,7 @@ def parse_headers(headers: Mapping[str, str], now: datetime | None = None) -> Re
         elif name == "openai-processing-ms":
             meta.processing_ms = _float(value)
         elif name.startswith(_RATELIMIT):
-            rest = name[len(_RATELIMIT):]
+            rest = name[len(_RATELIMIT) :]
             kind, _, dimension = rest.partition("-")
             if not dimension or kind not in ("limit", "remaining", "reset"):
                 meta.unparsed[name] = value[:200]

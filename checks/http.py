@@ -43,9 +43,14 @@ class Answer:
     ) -> Outcome:
         """An Outcome for reason `code`, carrying this answer's status, request id, latency."""
         return Outcome(
-            REASONS[code].status, code, summary, details,
-            http_status=self.http_status, request_id=self.meta.request_id,
-            latency_ms=self.latency_ms, cost_usd=cost_usd,
+            REASONS[code].status,
+            code,
+            summary,
+            details,
+            http_status=self.http_status,
+            request_id=self.meta.request_id,
+            latency_ms=self.latency_ms,
+            cost_usd=cost_usd,
         )
 
     def error(self) -> ApiError | None:
@@ -82,8 +87,11 @@ async def call(
         return Answer(None, watch.ms(), ResponseMeta(), REASONS["network_error"], detail)
     if len(response.content) > MAX_BODY:
         return Answer(
-            None, watch.ms(), parse_headers(response.headers, ctx.clock.now()),
-            REASONS["unexpected_response"], f"body of {len(response.content)} bytes",
+            None,
+            watch.ms(),
+            parse_headers(response.headers, ctx.clock.now()),
+            REASONS["unexpected_response"],
+            f"body of {len(response.content)} bytes",
         )
     return Answer(response, watch.ms(), parse_headers(response.headers, ctx.clock.now()))
 
@@ -98,8 +106,13 @@ def failure_outcome(answer: Answer, what: str, reason: Reason | None = None) -> 
             details["error"] = answer.transport_detail
             summary += f" ({answer.transport_detail})"
         return Outcome(
-            chosen.status, chosen.code, summary, details, latency_ms=answer.latency_ms,
-            http_status=answer.http_status, request_id=answer.meta.request_id,
+            chosen.status,
+            chosen.code,
+            summary,
+            details,
+            latency_ms=answer.latency_ms,
+            http_status=answer.http_status,
+            request_id=answer.meta.request_id,
         )
     error = answer.error()
     assert error is not None, "failure_outcome needs a failed answer"
@@ -119,6 +132,7 @@ def failure_outcome(answer: Answer, what: str, reason: Reason | None = None) -> 
 
 def unexpected(answer: Answer, what: str, problem: str) -> Outcome:
     return answer.outcome(
-        "unexpected_response", f"{what}: {problem}",
+        "unexpected_response",
+        f"{what}: {problem}",
         {"problem": problem, "headers": answer.meta.as_dict()},
     )

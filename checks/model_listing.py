@@ -16,7 +16,8 @@ def listed_ids(payload: object) -> list[str] | None:
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list):
         return None
     return [
-        item["id"] for item in payload["data"]
+        item["id"]
+        for item in payload["data"]
         if isinstance(item, dict) and isinstance(item.get("id"), str)
     ]
 
@@ -46,7 +47,8 @@ class ModelListing:
             return unexpected(answer, what, "answer is not a model list")
         base = family(ctx.model)
         snapshots = sorted(
-            model_id for model_id in set(ids)
+            model_id
+            for model_id in set(ids)
             if (match := _DATED.match(model_id)) and match.group("family") == base
         )
         pinned = [s for s in ctx.account.snapshots if family(s) == base]
@@ -66,6 +68,7 @@ class ModelListing:
             details["new_snapshots"] = new
             return answer.outcome(
                 "new_snapshot",
-                f"{ctx.model} listed; new snapshot {', '.join(new)} is not pinned", details,
+                f"{ctx.model} listed; new snapshot {', '.join(new)} is not pinned",
+                details,
             )
         return answer.outcome("listed", f"{ctx.model} listed", details)

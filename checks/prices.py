@@ -12,7 +12,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 CATEGORIES = (
-    "text_input", "cached_text_input", "image_input", "cached_image_input", "image_output"
+    "text_input",
+    "cached_text_input",
+    "image_input",
+    "cached_image_input",
+    "image_output",
 )
 MILLION = Decimal(1_000_000)
 

@@ -94,8 +94,14 @@ def compare(
             beyond = abs(pct) > tolerance_pct
             change = f"{pct:+.2f}%"
         if beyond:
-            moved.append({"category": category, "baseline": format_price(base),
-                          "published": format_price(now), "change": change})
+            moved.append(
+                {
+                    "category": category,
+                    "baseline": format_price(base),
+                    "published": format_price(now),
+                    "change": change,
+                }
+            )
     return moved
 
 
@@ -124,8 +130,11 @@ class Pricing:
             reason = REASONS["price_source_unavailable"]
             return Outcome(reason.status, reason.code, str(exc)[:300], {"source": location})
         baselines: Mapping[str, PriceTable] = ctx.settings.get("baseline") or {}
-        baseline = baselines.get(ctx.model) or baselines.get(family(ctx.model)) \
+        baseline = (
+            baselines.get(ctx.model)
+            or baselines.get(family(ctx.model))
             or PUBLISHED.get(family(ctx.model), {})
+        )
         details: dict[str, Any] = {
             "source": location,
             "baseline": {k: format_price(v) for k, v in sorted(baseline.items())},
@@ -133,8 +142,9 @@ class Pricing:
         found = find_entry(document, ctx.model)
         if found is None:
             reason = REASONS["model_unpriced"]
-            return Outcome(reason.status, reason.code,
-                           f"{ctx.model} is not in the price source", details)
+            return Outcome(
+                reason.status, reason.code, f"{ctx.model} is not in the price source", details
+            )
         key, entry = found
         published = from_litellm(entry)
         details["source_key"] = key
@@ -146,17 +156,23 @@ class Pricing:
             parts = ", ".join(
                 f"{m['category']} {m['baseline']} → {m['published']} ({m['change']})" for m in moved
             )
-            return Outcome(Status.FAIL, "price_changed", f"Price moved: {parts} per 1M tokens",
-                           details)
+            return Outcome(
+                Status.FAIL, "price_changed", f"Price moved: {parts} per 1M tokens", details
+            )
         drift = _token_drift(ctx, details)
         if drift is not None:
             return Outcome(Status.WARN, "token_usage_drift", drift, details)
         if not published.get("image_output"):
             reason = REASONS["model_unpriced"]
-            return Outcome(reason.status, reason.code,
-                           f"{ctx.model} has no image output price in the source", details)
+            return Outcome(
+                reason.status,
+                reason.code,
+                f"{ctx.model} has no image output price in the source",
+                details,
+            )
         return Outcome(
-            Status.PASS, "price_unchanged",
+            Status.PASS,
+            "price_unchanged",
             f"{ctx.model}: image output ${format_price(published['image_output'])}/1M tokens, "
             "as the baseline",
             details,
@@ -172,9 +188,15 @@ def _token_drift(ctx: ProbeContext, details: dict[str, Any]) -> str | None:
         return None
     tolerance = float(ctx.settings.get("token_tolerance_pct", 5.0))
     change = (observed - expected) / expected * 100
-    details["output_tokens"] = {"observed": observed, "expected": expected,
-                                "size": generation.get("size"), "change_pct": round(change, 2)}
+    details["output_tokens"] = {
+        "observed": observed,
+        "expected": expected,
+        "size": generation.get("size"),
+        "change_pct": round(change, 2),
+    }
     if abs(change) <= tolerance:
         return None
-    return (f"{observed} output tokens billed per {generation.get('size')} image, "
-            f"{expected} expected ({change:+.1f}%)")
+    return (
+        f"{observed} output tokens billed per {generation.get('size')} image, "
+        f"{expected} expected ({change:+.1f}%)"
+    )

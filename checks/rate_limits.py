@@ -27,7 +27,8 @@ def tier_for(images_per_minute: int | None, tokens_per_minute: int | None = None
     found = None
     for tier, images, tokens in TIERS:
         observed, published = (
-            (images_per_minute, images) if images_per_minute is not None
+            (images_per_minute, images)
+            if images_per_minute is not None
             else (tokens_per_minute, tokens)
         )
         if observed is not None and observed >= published:
@@ -85,28 +86,39 @@ class RateLimits:
                 return admin_outcome.with_details(**details)
             reason = REASONS["rate_limit_unavailable"]
             return Outcome(
-                reason.status, reason.code,
-                "No rate-limit headers recorded and no Admin API answer", details,
+                reason.status,
+                reason.code,
+                "No rate-limit headers recorded and no Admin API answer",
+                details,
             )
         tier = tier_for(images_limit, tokens_limit)
         if images_limit is None and tier is not None:
             images_limit, source = tier_images(tier), "tier inferred from tokens per minute"
-        details.update(images_per_minute=images_limit, tokens_per_minute=tokens_limit,
-                       limit_source=source, tier=tier)
+        details.update(
+            images_per_minute=images_limit,
+            tokens_per_minute=tokens_limit,
+            limit_source=source,
+            tier=tier,
+        )
         required = ctx.account.required_images_per_minute
         findings: list[tuple[str, str]] = []
         if required is not None and images_limit is not None and required > images_limit:
             needed = next_tier_for(required)
             tier_text = f"tier {needed} or above" if needed else "a custom limit above tier 5"
             details["tier_needed"] = needed
-            findings.append(("below_required",
-                             f"{images_limit} images/min (tier {tier or '?'}) is below the "
-                             f"required {required}; needs {tier_text}"))
+            findings.append(
+                (
+                    "below_required",
+                    f"{images_limit} images/min (tier {tier or '?'}) is below the "
+                    f"required {required}; needs {tier_text}",
+                )
+            )
         previous = (ctx.evidence.previous_rate_limits or {}).get("images_per_minute")
         if isinstance(previous, int) and images_limit is not None and images_limit < previous:
             details["previous_images_per_minute"] = previous
-            findings.append(("limit_decreased",
-                             f"images/min limit fell from {previous} to {images_limit}"))
+            findings.append(
+                ("limit_decreased", f"images/min limit fell from {previous} to {images_limit}")
+            )
         warn_at = float(ctx.settings.get("headroom_warn", 0.2))
         low = []
         for dimension, window in sorted(windows.items()):
@@ -125,8 +137,10 @@ class RateLimits:
             return Outcome(REASONS[code].status, code, summary, details)
         tier_text = f" (tier {tier})" if tier else ""
         return Outcome(
-            Status.PASS, "headroom_ok",
-            f"{images_limit} images/min{tier_text}, headroom fine", details,
+            Status.PASS,
+            "headroom_ok",
+            f"{images_limit} images/min{tier_text}, headroom fine",
+            details,
         )
 
     async def _admin_limits(

@@ -44,6 +44,7 @@ class Snapshot:
         if shutdown:
             return answer.outcome(
                 "shutdown_scheduled",
-                f"{ctx.model} available; shutdown scheduled for {str(shutdown)[:40]}", details,
+                f"{ctx.model} available; shutdown scheduled for {str(shutdown)[:40]}",
+                details,
             )
         return answer.outcome("snapshot_available", f"{ctx.model} available", details)

@@ -23,7 +23,9 @@ def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> NoReturn:
 
 def config_option(function: F) -> F:
     return click.option(
-        "--config", "config_path", metavar="PATH",
+        "--config",
+        "config_path",
+        metavar="PATH",
         help="Config file (default: $IMAGEWATCH_CONFIG or ./imagewatch.toml).",
     )(function)
 
@@ -37,12 +39,22 @@ def main() -> None:
 @main.command()
 @config_option
 @click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
-@click.option("--check", "check_names", multiple=True, metavar="CHECK",
-              help="Only this check (model_listing, snapshot, generation, rate_limits, pricing).")
+@click.option(
+    "--check",
+    "check_names",
+    multiple=True,
+    metavar="CHECK",
+    help="Only this check (model_listing, snapshot, generation, rate_limits, pricing).",
+)
 @click.option("--model", "models", multiple=True, metavar="MODEL", help="Only this model.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-def check(config_path: str | None, accounts: tuple[str, ...], check_names: tuple[str, ...],
-          models: tuple[str, ...], as_json: bool) -> None:
+def check(
+    config_path: str | None,
+    accounts: tuple[str, ...],
+    check_names: tuple[str, ...],
+    models: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Run the checks now, store and print the results.
 
     Exit codes: 0 ready, 1 not ready (a fail), 2 usage or config error, 3 inconclusive.
@@ -53,8 +65,13 @@ def check(config_path: str | None, accounts: tuple[str, ...], check_names: tuple
 
 
 @main.command()
-@click.option("--path", default="imagewatch.toml", show_default=True, metavar="PATH",
-              help="Where to write the example config.")
+@click.option(
+    "--path",
+    default="imagewatch.toml",
+    show_default=True,
+    metavar="PATH",
+    help="Where to write the example config.",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
     """Write a commented example config."""
@@ -83,8 +100,14 @@ def simulate(host: str, port: int, list_only: bool, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--dir", "workdir", default="imagewatch-demo", show_default=True, metavar="DIR",
-              help="Where the demo keeps its database and site.")
+@click.option(
+    "--dir",
+    "workdir",
+    default="imagewatch-demo",
+    show_default=True,
+    metavar="DIR",
+    help="Where the demo keeps its database and site.",
+)
 @click.option("--serve", is_flag=True, help="Keep the simulator up until Ctrl-C.")
 def demo(workdir: str, serve: bool) -> None:
     """Run every check against the bundled simulator: no key, no network."""

@@ -28,27 +28,36 @@ def report_error(lines: Sequence[str]) -> int:
     return EXIT_USAGE
 
 
-def select(loaded: LoadedConfig, accounts: Sequence[str], checks: Sequence[str],
-           models: Sequence[str]) -> list[Any]:
+def select(
+    loaded: LoadedConfig, accounts: Sequence[str], checks: Sequence[str], models: Sequence[str]
+) -> list[Any]:
     unknown = [c for c in checks if c not in REGISTRY]
     if unknown:
-        raise ConfigError([f"--check: unknown check {c!r} (known: {', '.join(REGISTRY)})"
-                           for c in unknown])
+        raise ConfigError(
+            [f"--check: unknown check {c!r} (known: {', '.join(REGISTRY)})" for c in unknown]
+        )
     probes = plan(loaded, accounts, checks, models)
     if not probes:
         raise ConfigError(["nothing to run: the selection matches no (account, check, model)"])
     return probes
 
 
-def run_round(loaded: LoadedConfig, store: Store | None, probes: Sequence[Any]
-              ) -> list[ProbeResult]:
+def run_round(
+    loaded: LoadedConfig, store: Store | None, probes: Sequence[Any]
+) -> list[ProbeResult]:
     with console.progress(len(probes)) as progress:
-        return asyncio.run(run_once(loaded, probes, clock=SystemClock(), store=store,
-                                    progress=progress))
+        return asyncio.run(
+            run_once(loaded, probes, clock=SystemClock(), store=store, progress=progress)
+        )
 
 
-def check(config_path: str | None, accounts: Sequence[str], checks: Sequence[str],
-          models: Sequence[str], as_json: bool) -> int:
+def check(
+    config_path: str | None,
+    accounts: Sequence[str],
+    checks: Sequence[str],
+    models: Sequence[str],
+    as_json: bool,
+) -> int:
     try:
         loaded = load(config_path)
         probes = select(loaded, accounts, checks, models)
@@ -76,11 +85,15 @@ def scenario_listing() -> dict[str, Any]:
 
     return {
         "scenarios": [s.listing() for s in SCENARIOS],
-        "price_files": [{"name": name, "path": f"/_sim/prices/{name}.json",
-                         "description": text,
-                         "expect": {"pricing": "price_changed" if name == "moved"
-                                    else "price_unchanged"}}
-                        for name, text in PRICE_FILES.items()],
+        "price_files": [
+            {
+                "name": name,
+                "path": f"/_sim/prices/{name}.json",
+                "description": text,
+                "expect": {"pricing": "price_changed" if name == "moved" else "price_unchanged"},
+            }
+            for name, text in PRICE_FILES.items()
+        ],
     }
 
 
@@ -89,16 +102,19 @@ def print_scenarios(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(listing, indent=2))
         return
-    from rich.console import Console
     from rich.table import Table
 
     table = Table(header_style="bold")
     for column in ("Scenario", "API key", "What it shows", "Expected reasons"):
         table.add_column(column, overflow="fold")
     for item in listing["scenarios"]:
-        table.add_row(item["name"], item["api_key"], item["description"],
-                      "\n".join(f"{k}: {v}" for k, v in item["expect"].items()))
-    Console(highlight=False).print(table)
+        table.add_row(
+            item["name"],
+            item["api_key"],
+            item["description"],
+            "\n".join(f"{k}: {v}" for k, v in item["expect"].items()),
+        )
+    console.terminal().print(table)
     for item in listing["price_files"]:
         click.echo(f"price file {item['name']}: {item['path']} — {item['description']}")
 
@@ -131,8 +147,10 @@ def simulate(host: str, port: int, list_only: bool, as_json: bool) -> int:
         return report_error([f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})"])
     address = f"http://{host}:{sock.getsockname()[1]}"
     click.echo(f"OpenAI simulator on {address}/v1 — scenario keys: `imagewatch simulate --list`")
-    click.echo(f"control: POST {address}/_sim/accounts/<name>; price file: "
-               f"{address}/_sim/prices/published.json; Ctrl-C to stop")
+    click.echo(
+        f"control: POST {address}/_sim/accounts/<name>; price file: "
+        f"{address}/_sim/prices/published.json; Ctrl-C to stop"
+    )
     server = simulator_server(sock)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve(sockets=[sock]))
@@ -152,8 +170,12 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
         env = "IMAGEWATCH_DEMO_KEY_" + scenario.name.upper().replace("-", "_")
         environ[env] = scenario.api_key
         account: dict[str, Any] = {
-            "name": scenario.name, "base_url": f"{base_url}/v1", "api_key_env": env,
-            "project": scenario.project, "models": ["gpt-image-2"], "snapshots": [PINNED],
+            "name": scenario.name,
+            "base_url": f"{base_url}/v1",
+            "api_key_env": env,
+            "project": scenario.project,
+            "models": ["gpt-image-2"],
+            "snapshots": [PINNED],
             "required_images_per_minute": DEMO_REQUIRED_IMAGES_PER_MINUTE,
         }
         if scenario.admin_key:
@@ -161,11 +183,16 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
             account["admin_key_env"] = env + "_ADMIN"
         accounts.append(account)
     config = {
-        "monitor": {"database_url": f"sqlite:///{workdir / 'imagewatch.db'}",
-                    "site_dir": str(workdir / "public"), "title": "imagewatch demo"},
+        "monitor": {
+            "database_url": f"sqlite:///{workdir / 'imagewatch.db'}",
+            "site_dir": str(workdir / "public"),
+            "title": "imagewatch demo",
+        },
         "accounts": accounts,
-        "checks": {"pricing": {"source": f"{base_url}/_sim/prices/published.json"},
-                   "generation": {"max_retry_wait": "5s"}},
+        "checks": {
+            "pricing": {"source": f"{base_url}/_sim/prices/published.json"},
+            "generation": {"max_retry_wait": "5s"},
+        },
     }
     return config, environ
 
@@ -179,7 +206,8 @@ def verdicts(results: Sequence[ProbeResult]) -> dict[str, tuple[str, list[ProbeR
         code = exit_code(rows)
         verdict = {0: "ready", 1: "NOT READY", 3: "inconclusive"}[code]
         problems = [r for r in rows if r.status == "fail"] + [
-            r for r in rows if r.status == "unknown"]
+            r for r in rows if r.status == "unknown"
+        ]
         out[account] = (verdict, problems)
     return out
 
@@ -213,8 +241,10 @@ def print_demo_report(results: Sequence[ProbeResult], folder: Path) -> None:
         click.echo(f"  {account:<24} {verdict}{' — ' + why if why else ''}")
     click.echo("")
     click.echo(f"Results stored in {folder / 'imagewatch.db'}")
-    click.echo("Status page: not published yet (it arrives with `imagewatch publish`); "
-               "the table above is the report.")
+    click.echo(
+        "Status page: not published yet (it arrives with `imagewatch publish`); "
+        "the table above is the report."
+    )
 
 
 def demo(workdir: str, serve: bool) -> int:
@@ -241,8 +271,9 @@ def demo(workdir: str, serve: bool) -> int:
         try:
             await started(server)
             with console.progress(len(probes)) as progress:
-                results = await run_once(loaded, probes, clock=SystemClock(), store=store,
-                                         progress=progress)
+                results = await run_once(
+                    loaded, probes, clock=SystemClock(), store=store, progress=progress
+                )
             print_demo_report(results, folder)
             if serve:
                 click.echo(f"Simulator stays up on {base_url}/v1 — Ctrl-C to stop.")
@@ -252,8 +283,11 @@ def demo(workdir: str, serve: bool) -> int:
             server.should_exit = True
             await serving
 
-    click.echo(f"Simulator on {base_url} with {len(loaded.accounts)} scenario accounts; "
-               f"running {len(probes)} probes…", err=True)
+    click.echo(
+        f"Simulator on {base_url} with {len(loaded.accounts)} scenario accounts; "
+        f"running {len(probes)} probes…",
+        err=True,
+    )
     try:
         results = asyncio.run(scenario_round())
     except KeyboardInterrupt:

@@ -265,30 +265,44 @@ def parse(
     for index, section in enumerate(config.accounts):
         where = f"accounts[{index}]"
         if section.name in seen:
-            problems.append(f"{where}.name: duplicate account name {section.name!r} "
-                            f"(also accounts[{seen[section.name]}])")
+            problems.append(
+                f"{where}.name: duplicate account name {section.name!r} "
+                f"(also accounts[{seen[section.name]}])"
+            )
         seen.setdefault(section.name, index)
         api_key = environ.get(section.api_key_env, "").strip()
         if not api_key:
-            problems.append(f"{where}.api_key_env: environment variable "
-                            f"{section.api_key_env} is not set")
+            problems.append(
+                f"{where}.api_key_env: environment variable {section.api_key_env} is not set"
+            )
         admin_key = None
         if section.admin_key_env:
             admin_key = environ.get(section.admin_key_env, "").strip() or None
             if admin_key is None:
-                problems.append(f"{where}.admin_key_env: environment variable "
-                                f"{section.admin_key_env} is not set")
+                problems.append(
+                    f"{where}.admin_key_env: environment variable "
+                    f"{section.admin_key_env} is not set"
+                )
             if not section.project:
-                problems.append(f"{where}.project: required when admin_key_env is set "
-                                "(the Admin API lists rate limits per project)")
+                problems.append(
+                    f"{where}.project: required when admin_key_env is set "
+                    "(the Admin API lists rate limits per project)"
+                )
         if len(set(section.models)) != len(section.models):
             problems.append(f"{where}.models: lists a model twice")
-        accounts.append(Account(
-            name=section.name, base_url=section.base_url, api_key=api_key,
-            organization=section.organization, project=section.project, admin_key=admin_key,
-            models=tuple(section.models), snapshots=tuple(section.snapshots),
-            required_images_per_minute=section.required_images_per_minute,
-        ))
+        accounts.append(
+            Account(
+                name=section.name,
+                base_url=section.base_url,
+                api_key=api_key,
+                organization=section.organization,
+                project=section.project,
+                admin_key=admin_key,
+                models=tuple(section.models),
+                snapshots=tuple(section.snapshots),
+                required_images_per_minute=section.required_images_per_minute,
+            )
+        )
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(config, accounts, path)

@@ -18,8 +18,13 @@ from checks.reasons import words
 from monitor.runner import Probe, ProgressCallback
 from monitor.store import ProbeResult
 
-STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "unknown": "magenta",
-         "skipped": "dim"}
+STYLE = {
+    "pass": "green",
+    "warn": "yellow",
+    "fail": "bold red",
+    "unknown": "magenta",
+    "skipped": "dim",
+}
 
 
 @contextmanager
@@ -31,9 +36,13 @@ def progress(total: int, stream: TextIO | None = None) -> Iterator[ProgressCallb
         return
     console = Console(file=out)
     bar = Progress(
-        TextColumn("[bold]probing"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.description}"), TimeElapsedColumn(),
-        console=console, transient=True,
+        TextColumn("[bold]probing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
     )
     task = bar.add_task("", total=total)
 
@@ -53,11 +62,15 @@ def counts(results: Sequence[ProbeResult]) -> str:
     return ", ".join(f"{tally[s]} {s}" for s in order if tally[s]) or "no probes"
 
 
+def terminal(stream: TextIO | None = None) -> Console:
+    """A console for tables: a pipe or a file has no width, and rich would assume 80 and
+    fold every cell, so those get a wide one."""
+    out = stream or sys.stdout
+    return Console(file=out, highlight=False, soft_wrap=False, width=None if out.isatty() else 200)
+
+
 def render_table(results: Sequence[ProbeResult], out: TextIO | None = None) -> None:
-    stream = out or sys.stdout
-    # A pipe or a file has no width; rich would assume 80 and fold every cell.
-    width = None if stream.isatty() else 200
-    console = Console(file=stream, highlight=False, soft_wrap=False, width=width)
+    console = terminal(out)
     table = Table(show_lines=False, header_style="bold")
     for column in ("Account", "Check", "Model", "Status", "Reason", "Evidence", "Latency", "Cost"):
         table.add_column(column, overflow="fold")
@@ -67,7 +80,9 @@ def render_table(results: Sequence[ProbeResult], out: TextIO | None = None) -> N
         if r.request_id:
             evidence += f" [{r.request_id}]"
         table.add_row(
-            escape(r.account), r.check, escape(r.model),
+            escape(r.account),
+            r.check,
+            escape(r.model),
             f"[{style}]{r.status.upper()}[/]",
             escape(words(r.reason)) + f"\n[dim]{r.reason}[/]",
             escape(evidence),

@@ -82,8 +82,9 @@ def make_client(loaded: LoadedConfig) -> httpx.AsyncClient:
     )
 
 
-def to_row(probe: Probe, outcome: Outcome, started: datetime, finished: datetime,
-           redactor: Redactor) -> ProbeResult:
+def to_row(
+    probe: Probe, outcome: Outcome, started: datetime, finished: datetime, redactor: Redactor
+) -> ProbeResult:
     return ProbeResult(
         account=probe.account.name,
         check=probe.check,
@@ -151,11 +152,13 @@ class Round:
         previous = None
         if self.store is not None:
             if generation is None:
-                generation = evidence_of(self.store.latest(probe.account.name, "generation",
-                                                           probe.model))
+                generation = evidence_of(
+                    self.store.latest(probe.account.name, "generation", probe.model)
+                )
             if probe.check == "rate_limits":
-                previous = evidence_of(self.store.latest(probe.account.name, "rate_limits",
-                                                         probe.model))
+                previous = evidence_of(
+                    self.store.latest(probe.account.name, "rate_limits", probe.model)
+                )
         return Evidence(generation=generation, previous_rate_limits=previous)
 
     async def _probe(self, index: int, probe: Probe) -> None:
@@ -178,9 +181,12 @@ class Round:
                 outcome = await check.run(ctx)
             except Exception as exc:  # a check bug must not sink the round; it is recorded
                 reason = REASONS["unexpected_response"]
-                outcome = Outcome(reason.status, reason.code,
-                                  f"check crashed: {type(exc).__name__}: {exc}"[:300],
-                                  {"crash": type(exc).__name__})
+                outcome = Outcome(
+                    reason.status,
+                    reason.code,
+                    f"check crashed: {type(exc).__name__}: {exc}"[:300],
+                    {"crash": type(exc).__name__},
+                )
             finished = self.clock.now()
         row = to_row(probe, outcome, started, finished, self.redactor)
         if probe.check == "generation":

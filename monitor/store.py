@@ -71,9 +71,14 @@ class ProbeResult(SQLModel, table=True):
     @property
     def outcome(self) -> Outcome:
         return Outcome(
-            status=Status(self.status), reason=self.reason, summary=self.summary,
-            details=dict(self.details or {}), http_status=self.http_status,
-            request_id=self.request_id, latency_ms=self.latency_ms, cost_usd=self.cost_usd,
+            status=Status(self.status),
+            reason=self.reason,
+            summary=self.summary,
+            details=dict(self.details or {}),
+            http_status=self.http_status,
+            request_id=self.request_id,
+            latency_ms=self.latency_ms,
+            cost_usd=self.cost_usd,
         )
 
     def as_json(self) -> dict[str, Any]:
@@ -112,8 +117,9 @@ def make_engine(database_url: str) -> Engine:
             try:
                 folder.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StoreError(f"database_url: cannot create {folder} "
-                                 f"({exc.strerror or exc})") from None
+                raise StoreError(
+                    f"database_url: cannot create {folder} ({exc.strerror or exc})"
+                ) from None
         engine = create_engine(
             url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
         )
@@ -172,8 +178,11 @@ class Store:
         with Session(self.engine) as session:
             statement = (
                 select(ProbeResult)
-                .where(col(ProbeResult.account) == account, col(ProbeResult.check) == check,
-                       col(ProbeResult.model) == model)
+                .where(
+                    col(ProbeResult.account) == account,
+                    col(ProbeResult.check) == check,
+                    col(ProbeResult.model) == model,
+                )
                 .order_by(col(ProbeResult.finished_at).desc(), col(ProbeResult.id).desc())
                 .limit(1)
             )

@@ -51,8 +51,9 @@ def image_b64(width: int, height: int, fmt: str = "JPEG") -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def generation_body(width: int = 1408, height: int = 480, output_tokens: int = 54,
-                    **extra: Any) -> dict[str, Any]:
+def generation_body(
+    width: int = 1408, height: int = 480, output_tokens: int = 54, **extra: Any
+) -> dict[str, Any]:
     body = {
         "created": 1776400000,
         "data": [{"b64_json": image_b64(width, height)}],
@@ -60,9 +61,12 @@ def generation_body(width: int = 1408, height: int = 480, output_tokens: int = 5
         "output_format": "jpeg",
         "quality": "low",
         "size": f"{width}x{height}",
-        "usage": {"input_tokens": 12, "output_tokens": output_tokens,
-                  "total_tokens": 12 + output_tokens,
-                  "input_tokens_details": {"text_tokens": 12, "image_tokens": 0}},
+        "usage": {
+            "input_tokens": 12,
+            "output_tokens": output_tokens,
+            "total_tokens": 12 + output_tokens,
+            "input_tokens_details": {"text_tokens": 12, "image_tokens": 0},
+        },
     }
     body.update(extra)
     return body
@@ -84,9 +88,17 @@ class Api:
         self.requests.append(request)
         answers = self.routes.get((request.method, request.url.path))
         if not answers:
-            return httpx.Response(404, json={"error": {"message": "no route in test",
-                                                      "type": "invalid_request_error",
-                                                      "param": None, "code": None}})
+            return httpx.Response(
+                404,
+                json={
+                    "error": {
+                        "message": "no route in test",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": None,
+                    }
+                },
+            )
         answer = answers.pop(0) if len(answers) > 1 else answers[0]
         if isinstance(answer, Exception):
             raise answer
@@ -97,14 +109,22 @@ class Api:
 
 
 def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(body).encode(),
-                          headers={"content-type": "application/json", **(headers or {})})
+    return httpx.Response(
+        status,
+        content=json.dumps(body).encode(),
+        headers={"content-type": "application/json", **(headers or {})},
+    )
 
 
-def raw_response(status: int, content: bytes, content_type: str = "application/json",
-                 headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.Response(status, content=content,
-                          headers={"content-type": content_type, **(headers or {})})
+def raw_response(
+    status: int,
+    content: bytes,
+    content_type: str = "application/json",
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
+    return httpx.Response(
+        status, content=content, headers={"content-type": content_type, **(headers or {})}
+    )
 
 
 def run_check(
@@ -158,8 +178,14 @@ class ServedSimulator:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(), host="127.0.0.1", port=self.port,
-                                log_level="warning", access_log=False, lifespan="off")
+        config = uvicorn.Config(
+            create_app(),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

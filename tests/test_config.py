@@ -34,13 +34,16 @@ def test_a_minimal_config_gets_the_documented_defaults() -> None:
 
 
 def test_a_missing_environment_variable_names_the_key_path() -> None:
-    data = {"accounts": [
-        {"name": "a", "api_key_env": "OPENAI_API_KEY"},
-        {"name": "b", "api_key_env": "OPENAI_API_KEY"},
-        {"name": "eu", "api_key_env": "OPENAI_KEY_EU"},
-    ]}
+    data = {
+        "accounts": [
+            {"name": "a", "api_key_env": "OPENAI_API_KEY"},
+            {"name": "b", "api_key_env": "OPENAI_API_KEY"},
+            {"name": "eu", "api_key_env": "OPENAI_KEY_EU"},
+        ]
+    }
     assert problems(data, {"OPENAI_API_KEY": "sk-x-12345678"}) == [
-        "accounts[2].api_key_env: environment variable OPENAI_KEY_EU is not set"]
+        "accounts[2].api_key_env: environment variable OPENAI_KEY_EU is not set"
+    ]
 
 
 def test_unknown_keys_are_errors() -> None:
@@ -59,39 +62,53 @@ def test_unknown_keys_are_errors() -> None:
         (minimal(daily_probe_budget_usd=-1), "accounts[0].daily_probe_budget_usd: input should be"),
         (minimal(models=[]), "accounts[0].models: list should have at least 1 item"),
         (minimal(required_images_per_minute=0), "accounts[0].required_images_per_minute: input"),
-        (minimal() | {"checks": {"generation": {"every": "soon"}}},
-         "checks.generation.every: invalid duration 'soon'"),
-        (minimal() | {"checks": {"generation": {"quality": "ultra"}}},
-         "checks.generation.quality: input should be 'low', 'medium' or 'high'"),
-        (minimal() | {"checks": {"pricing": {"source": "openrouter"}}},
-         "checks.pricing.source: 'openrouter' is not supported yet"),
-        (minimal() | {"checks": {"rate_limits": {"headroom_warn": 2}}},
-         "checks.rate_limits.headroom_warn: input should be less than or equal to 1"),
-        (minimal() | {"alerts": {"channels": [{"name": "x"}]}},
-         "alerts.channels[0].url_env: required key is missing"),
+        (
+            minimal() | {"checks": {"generation": {"every": "soon"}}},
+            "checks.generation.every: invalid duration 'soon'",
+        ),
+        (
+            minimal() | {"checks": {"generation": {"quality": "ultra"}}},
+            "checks.generation.quality: input should be 'low', 'medium' or 'high'",
+        ),
+        (
+            minimal() | {"checks": {"pricing": {"source": "openrouter"}}},
+            "checks.pricing.source: 'openrouter' is not supported yet",
+        ),
+        (
+            minimal() | {"checks": {"rate_limits": {"headroom_warn": 2}}},
+            "checks.rate_limits.headroom_warn: input should be less than or equal to 1",
+        ),
+        (
+            minimal() | {"alerts": {"channels": [{"name": "x"}]}},
+            "alerts.channels[0].url_env: required key is missing",
+        ),
         ({"accounts": []}, "accounts: list should have at least 1 item"),
         ({}, "accounts: required key is missing"),
     ],
 )
-def test_each_config_error_is_one_line_with_its_key_path(data: dict[str, Any],
-                                                         expected: str) -> None:
+def test_each_config_error_is_one_line_with_its_key_path(
+    data: dict[str, Any], expected: str
+) -> None:
     found = problems(data)
     assert len(found) == 1, found
     assert found[0].startswith(expected), found
 
 
 def test_durations_accept_compound_forms() -> None:
-    loaded = parse(minimal() | {"checks": {"generation": {"every": "1h30m",
-                                                          "every_when_failing": "90s"}}}, ENV)
+    loaded = parse(
+        minimal() | {"checks": {"generation": {"every": "1h30m", "every_when_failing": "90s"}}}, ENV
+    )
     assert loaded.config.checks.generation.every == 5400
     assert loaded.config.checks.generation.every_when_failing == 90
 
 
 def test_duplicate_names_and_admin_without_project_are_refused() -> None:
-    data = {"accounts": [
-        {"name": "prod", "api_key_env": "OPENAI_API_KEY"},
-        {"name": "prod", "api_key_env": "OPENAI_API_KEY", "admin_key_env": "OPENAI_KEY_EU"},
-    ]}
+    data = {
+        "accounts": [
+            {"name": "prod", "api_key_env": "OPENAI_API_KEY"},
+            {"name": "prod", "api_key_env": "OPENAI_API_KEY", "admin_key_env": "OPENAI_KEY_EU"},
+        ]
+    }
     assert problems(data) == [
         "accounts[1].name: duplicate account name 'prod' (also accounts[0])",
         "accounts[1].project: required when admin_key_env is set (the Admin API lists rate "
@@ -124,23 +141,37 @@ def test_config_path_comes_from_the_environment(tmp_path: Path) -> None:
 
 def test_init_writes_an_example_that_loads_as_is(tmp_path: Path) -> None:
     target = tmp_path / "imagewatch.toml"
-    run = subprocess.run([sys.executable, "-m", "monitor", "init", "--path", str(target)],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "init", "--path", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     loaded = load(str(target), ENV)
     assert loaded.accounts[0].snapshots == ("gpt-image-2-2026-04-21",)
-    again = subprocess.run([sys.executable, "-m", "monitor", "init", "--path", str(target)],
-                           capture_output=True, text=True, timeout=60)
+    again = subprocess.run(
+        [sys.executable, "-m", "monitor", "init", "--path", str(target)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert again.returncode == 2
     assert again.stderr.strip() == f"error: {target} exists; pass --force to overwrite it"
 
 
 def test_check_refuses_a_bad_config_with_exit_2_and_no_traceback(tmp_path: Path) -> None:
     path = tmp_path / "imagewatch.toml"
-    path.write_text('[[accounts]]\nname = "eu"\napi_key_env = "OPENAI_KEY_EU"\ncolour = 1\n',
-                    "utf-8")
-    run = subprocess.run([sys.executable, "-m", "monitor", "check", "--config", str(path)],
-                         capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin"})
+    path.write_text(
+        '[[accounts]]\nname = "eu"\napi_key_env = "OPENAI_KEY_EU"\ncolour = 1\n', "utf-8"
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "check", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin"},
+    )
     assert run.returncode == 2
     assert run.stderr.splitlines() == ["error: accounts[0].colour: unknown key"]
     assert "Traceback" not in run.stderr

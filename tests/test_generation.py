@@ -17,9 +17,12 @@ from tests.conftest import (
 
 PATH = "/v1/images/generations"
 RATE_HEADERS = {
-    "x-ratelimit-limit-requests": "50", "x-ratelimit-remaining-requests": "49",
-    "x-ratelimit-reset-requests": "1.2s", "x-ratelimit-limit-tokens": "800000",
-    "x-ratelimit-remaining-tokens": "799946", "x-ratelimit-reset-tokens": "4ms",
+    "x-ratelimit-limit-requests": "50",
+    "x-ratelimit-remaining-requests": "49",
+    "x-ratelimit-reset-requests": "1.2s",
+    "x-ratelimit-limit-tokens": "800000",
+    "x-ratelimit-remaining-tokens": "799946",
+    "x-ratelimit-reset-tokens": "4ms",
     "x-request-id": "req_gen",
 }
 
@@ -49,8 +52,12 @@ def test_generation_records_usage_cost_latency_and_headers() -> None:
     assert outcome.details["usage"]["output_tokens"] == 54
     assert outcome.details["expected_output_tokens"] == 54
     assert outcome.details["headers"]["rate_limits"]["requests"]["remaining"] == 49
-    assert outcome.details["image"] == {"format": "jpeg", "width": 1408, "height": 480,
-                                        "bytes": outcome.details["image"]["bytes"]}
+    assert outcome.details["image"] == {
+        "format": "jpeg",
+        "width": 1408,
+        "height": 480,
+        "bytes": outcome.details["image"]["bytes"],
+    }
 
 
 def test_generation_uses_a_fixed_size_for_older_models() -> None:
@@ -117,8 +124,13 @@ def test_generation_does_not_wait_out_a_long_retry_after() -> None:
 
 
 def test_generation_retries_a_server_error_at_most_once() -> None:
-    api = Api().on("POST", PATH, error(500, "500_server_error.json"),
-                   error(503, "503_overloaded.json"), json_response(200, generation_body()))
+    api = Api().on(
+        "POST",
+        PATH,
+        error(500, "500_server_error.json"),
+        error(503, "503_overloaded.json"),
+        json_response(200, generation_body()),
+    )
     outcome = run_check("generation", api)
     assert (outcome.status, outcome.reason) == ("unknown", "server_error")
     assert len(api.requests) == 2
@@ -135,8 +147,9 @@ def test_generation_survives_a_non_json_502() -> None:
     ("exception", "reason"),
     [(httpx.ReadTimeout("slow"), "timeout"), (httpx.ConnectError("refused"), "network_error")],
 )
-def test_generation_reports_transport_failures_as_unknown(exception: Exception,
-                                                          reason: str) -> None:
+def test_generation_reports_transport_failures_as_unknown(
+    exception: Exception, reason: str
+) -> None:
     api = Api().on("POST", PATH, exception)
     outcome = run_check("generation", api)
     assert (outcome.status, outcome.reason) == ("unknown", reason)

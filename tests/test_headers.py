@@ -10,9 +10,21 @@ from checks.headers import parse_headers, parse_retry_after
 
 @pytest.mark.parametrize(
     ("text", "seconds"),
-    [("1s", 1.0), ("6m0s", 360.0), ("12ms", 0.012), ("120ms", 0.12), ("1h2m3.5s", 3723.5),
-     ("90s", 90.0), ("5m", 300.0), ("1h30m", 5400.0), ("1d", 86400.0), ("250us", 0.00025),
-     ("7", 7.0), ("0.5", 0.5), ("1.5s", 1.5)],
+    [
+        ("1s", 1.0),
+        ("6m0s", 360.0),
+        ("12ms", 0.012),
+        ("120ms", 0.12),
+        ("1h2m3.5s", 3723.5),
+        ("90s", 90.0),
+        ("5m", 300.0),
+        ("1h30m", 5400.0),
+        ("1d", 86400.0),
+        ("250us", 0.00025),
+        ("7", 7.0),
+        ("0.5", 0.5),
+        ("1.5s", 1.5),
+    ],
 )
 def test_go_durations_parse(text: str, seconds: float) -> None:
     assert parse_duration(text) == pytest.approx(seconds)
@@ -25,28 +37,29 @@ def test_invalid_durations_are_refused(text: str) -> None:
 
 
 def test_durations_format_back() -> None:
-    assert [format_duration(s) for s in (3600, 5400, 90, 0.25)] == ["1h", "1h30m", "1m30s",
-                                                                   "250ms"]
+    assert [format_duration(s) for s in (3600, 5400, 90, 0.25)] == ["1h", "1h30m", "1m30s", "250ms"]
 
 
 def test_every_ratelimit_header_is_parsed_with_any_suffix() -> None:
-    meta = parse_headers({
-        "x-ratelimit-limit-requests": "50",
-        "x-ratelimit-remaining-requests": "49",
-        "x-ratelimit-reset-requests": "1.2s",
-        "x-ratelimit-limit-tokens": "800000",
-        "x-ratelimit-remaining-tokens": "799946",
-        "x-ratelimit-reset-tokens": "6m0s",
-        "x-ratelimit-limit-project-tokens": "100000",
-        "x-ratelimit-remaining-project-tokens": "99000",
-        "x-ratelimit-reset-project-tokens": "1h2m3.5s",
-        "X-RateLimit-Limit-Images": "50",
-        "x-request-id": "req_abc",
-        "openai-organization": "org-abc",
-        "openai-project": "proj_abc",
-        "openai-processing-ms": "812",
-        "openai-version": "2020-10-01",
-    })
+    meta = parse_headers(
+        {
+            "x-ratelimit-limit-requests": "50",
+            "x-ratelimit-remaining-requests": "49",
+            "x-ratelimit-reset-requests": "1.2s",
+            "x-ratelimit-limit-tokens": "800000",
+            "x-ratelimit-remaining-tokens": "799946",
+            "x-ratelimit-reset-tokens": "6m0s",
+            "x-ratelimit-limit-project-tokens": "100000",
+            "x-ratelimit-remaining-project-tokens": "99000",
+            "x-ratelimit-reset-project-tokens": "1h2m3.5s",
+            "X-RateLimit-Limit-Images": "50",
+            "x-request-id": "req_abc",
+            "openai-organization": "org-abc",
+            "openai-project": "proj_abc",
+            "openai-processing-ms": "812",
+            "openai-version": "2020-10-01",
+        }
+    )
     assert meta.rate_limits["requests"].limit == 50
     assert meta.rate_limits["requests"].remaining == 49
     assert meta.rate_limits["requests"].reset_seconds == pytest.approx(1.2)
@@ -59,16 +72,21 @@ def test_every_ratelimit_header_is_parsed_with_any_suffix() -> None:
 
 
 def test_missing_and_garbage_headers_are_recorded_not_fatal() -> None:
-    meta = parse_headers({
-        "x-ratelimit-limit-requests": "lots",
-        "x-ratelimit-reset-tokens": "soon",
-        "x-ratelimit-weird": "1",
-        "openai-processing-ms": "fast",
-    })
+    meta = parse_headers(
+        {
+            "x-ratelimit-limit-requests": "lots",
+            "x-ratelimit-reset-tokens": "soon",
+            "x-ratelimit-weird": "1",
+            "openai-processing-ms": "fast",
+        }
+    )
     assert meta.rate_limits["requests"].limit is None
     assert meta.processing_ms is None
-    assert set(meta.unparsed) == {"x-ratelimit-limit-requests", "x-ratelimit-reset-tokens",
-                                  "x-ratelimit-weird"}
+    assert set(meta.unparsed) == {
+        "x-ratelimit-limit-requests",
+        "x-ratelimit-reset-tokens",
+        "x-ratelimit-weird",
+    }
     assert parse_headers({}).as_dict() == {}
 
 

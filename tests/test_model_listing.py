@@ -9,8 +9,9 @@ from tests.conftest import Api, error_fixture, fixture_bytes, make_account, raw_
 
 def models(*extra: str) -> httpx.Response:
     body = json.loads(fixture_bytes("models_list.json"))
-    body["data"] += [{"id": m, "object": "model", "created": 1, "owned_by": "system"}
-                     for m in extra]
+    body["data"] += [
+        {"id": m, "object": "model", "created": 1, "owned_by": "system"} for m in extra
+    ]
     return httpx.Response(200, json=body, headers={"x-request-id": "req_list"})
 
 
@@ -50,7 +51,8 @@ def test_model_listing_ignores_older_unpinned_snapshots() -> None:
 
 
 def test_model_listing_maps_a_bad_key() -> None:
-    api = Api().on("GET", "/v1/models", raw_response(401, error_fixture("401_invalid_api_key.json")))
+    refused = raw_response(401, error_fixture("401_invalid_api_key.json"))
+    api = Api().on("GET", "/v1/models", refused)
     outcome = run_check("model_listing", api)
     assert (outcome.status, outcome.reason, outcome.http_status) == ("fail", "invalid_api_key", 401)
 
@@ -65,6 +67,8 @@ def test_model_listing_treats_a_non_list_answer_as_unexpected() -> None:
 def test_model_listing_reports_timeouts_and_network_errors_as_unknown() -> None:
     api = Api().on("GET", "/v1/models", httpx.ReadTimeout("slow"))
     assert (run_check("model_listing", api).status, run_check("model_listing", api).reason) == (
-        "unknown", "timeout")
+        "unknown",
+        "timeout",
+    )
     api = Api().on("GET", "/v1/models", httpx.ConnectError("refused"))
     assert run_check("model_listing", api).reason == "network_error"

@@ -26,8 +26,9 @@ from tests.conftest import error_fixture
         (503, "503_overloaded.json", "server_error"),
     ],
 )
-def test_classifier_maps_real_error_bodies_to_reasons(status: int, fixture: str,
-                                                      reason: str) -> None:
+def test_classifier_maps_real_error_bodies_to_reasons(
+    status: int, fixture: str, reason: str
+) -> None:
     error = parse_error(status, error_fixture(fixture))
     assert error.well_formed
     assert classify_error(error).code == reason
@@ -51,7 +52,8 @@ def test_verification_403_has_null_code_and_is_matched_on_message() -> None:
 def test_html_502_from_a_proxy_is_a_server_error_not_a_crash() -> None:
     error = parse_error(502, error_fixture("502_proxy.html"))
     assert not error.well_formed
-    assert error.message is not None and "502 Bad Gateway" in error.message
+    assert error.message is not None
+    assert "502 Bad Gateway" in error.message
     assert classify_error(error).code == "server_error"
 
 
@@ -68,8 +70,16 @@ def test_bare_message_body_is_unexpected_response() -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [b"", b"null", b"[]", b'{"error": null}', b'{"error": 42}', b"\xff\xfe", b"{" * 5000,
-     b'{"error": {"message": ["a", "list"], "code": {"nested": 1}}}'],
+    [
+        b"",
+        b"null",
+        b"[]",
+        b'{"error": null}',
+        b'{"error": 42}',
+        b"\xff\xfe",
+        b"{" * 5000,
+        b'{"error": {"message": ["a", "list"], "code": {"nested": 1}}}',
+    ],
 )
 def test_malformed_bodies_never_crash(body: bytes) -> None:
     error = parse_error(400, body)
@@ -84,4 +94,5 @@ def test_extra_keys_inside_the_error_are_tolerated() -> None:
 def test_long_messages_are_truncated() -> None:
     body = b'{"error": {"message": "' + b"x" * 10_000 + b'", "type": "t", "code": null}}'
     error = parse_error(400, body)
-    assert error.message is not None and len(error.message) <= 500
+    assert error.message is not None
+    assert len(error.message) <= 500

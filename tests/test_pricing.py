@@ -20,8 +20,13 @@ def source(**changes: object) -> httpx.Response:
 
 
 def generation(observed: int, expected: int = 54) -> Evidence:
-    return Evidence(generation={"usage": {"output_tokens": observed},
-                                "expected_output_tokens": expected, "size": "1408x480"})
+    return Evidence(
+        generation={
+            "usage": {"output_tokens": observed},
+            "expected_output_tokens": expected,
+            "size": "1408x480",
+        }
+    )
 
 
 def test_pricing_passes_when_prices_match_the_baseline() -> None:
@@ -31,11 +36,12 @@ def test_pricing_passes_when_prices_match_the_baseline() -> None:
 
 
 def test_pricing_fails_when_a_rate_moved() -> None:
-    outcome = run_check("pricing", Api().on("GET", PATH, source(output_cost_per_image_token=3.5e-05)),
-                        settings={"source": URL})
+    moved = source(output_cost_per_image_token=3.5e-05)
+    outcome = run_check("pricing", Api().on("GET", PATH, moved), settings={"source": URL})
     assert (outcome.status, outcome.reason) == ("fail", "price_changed")
-    assert outcome.details["moved"] == [{"category": "image_output", "baseline": "30",
-                                         "published": "35", "change": "+16.67%"}]
+    assert outcome.details["moved"] == [
+        {"category": "image_output", "baseline": "30", "published": "35", "change": "+16.67%"}
+    ]
 
 
 def test_pricing_respects_the_tolerance() -> None:
@@ -51,41 +57,59 @@ def test_pricing_compares_against_a_configured_baseline() -> None:
 
 
 def test_pricing_warns_on_an_unpriced_model() -> None:
-    outcome = run_check("pricing", Api().on("GET", PATH, source()), model="gpt-image-9",
-                        settings={"source": URL})
+    outcome = run_check(
+        "pricing", Api().on("GET", PATH, source()), model="gpt-image-9", settings={"source": URL}
+    )
     assert (outcome.status, outcome.reason) == ("warn", "model_unpriced")
 
 
 def test_pricing_finds_snapshots_under_their_family() -> None:
-    outcome = run_check("pricing", Api().on("GET", PATH, source()), model="gpt-image-2-2026-04-21",
-                        settings={"source": URL})
+    outcome = run_check(
+        "pricing",
+        Api().on("GET", PATH, source()),
+        model="gpt-image-2-2026-04-21",
+        settings={"source": URL},
+    )
     assert outcome.reason == "price_unchanged"
 
 
 def test_pricing_warns_on_token_usage_drift() -> None:
-    outcome = run_check("pricing", Api().on("GET", PATH, source()), settings={"source": URL},
-                        evidence=generation(observed=196))
+    outcome = run_check(
+        "pricing",
+        Api().on("GET", PATH, source()),
+        settings={"source": URL},
+        evidence=generation(observed=196),
+    )
     assert (outcome.status, outcome.reason) == ("warn", "token_usage_drift")
     assert "196" in outcome.summary
 
 
 def test_pricing_accepts_matching_token_usage() -> None:
-    outcome = run_check("pricing", Api().on("GET", PATH, source()), settings={"source": URL},
-                        evidence=generation(observed=54))
+    outcome = run_check(
+        "pricing",
+        Api().on("GET", PATH, source()),
+        settings={"source": URL},
+        evidence=generation(observed=54),
+    )
     assert outcome.reason == "price_unchanged"
     assert outcome.details["output_tokens"]["observed"] == 54
 
 
 def test_pricing_is_unknown_when_the_source_fails() -> None:
-    for answer in (httpx.Response(500, text="oops"), raw_response(200, b"<html>", "text/html"),
-                   httpx.Response(200, json=["a", "list"]), httpx.ConnectError("down")):
+    for answer in (
+        httpx.Response(500, text="oops"),
+        raw_response(200, b"<html>", "text/html"),
+        httpx.Response(200, json=["a", "list"]),
+        httpx.ConnectError("down"),
+    ):
         outcome = run_check("pricing", Api().on("GET", PATH, answer), settings={"source": URL})
         assert (outcome.status, outcome.reason) == ("unknown", "price_source_unavailable")
 
 
 def test_pricing_reads_a_local_file(tmp_path: Path) -> None:
-    outcome = run_check("pricing", Api(),
-                        settings={"source": str(FIXTURES / "litellm_prices.json")})
+    outcome = run_check(
+        "pricing", Api(), settings={"source": str(FIXTURES / "litellm_prices.json")}
+    )
     assert outcome.reason == "price_unchanged"
     missing = run_check("pricing", Api(), settings={"source": str(tmp_path / "nope.json")})
     assert missing.reason == "price_source_unavailable"

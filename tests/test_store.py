@@ -15,12 +15,23 @@ from tests.conftest import make_account
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
 
-def row(account: str = "prod", check: str = "generation", at: datetime = T0,
-        status: str = "pass", **extra: object) -> ProbeResult:
+def row(
+    account: str = "prod",
+    check: str = "generation",
+    at: datetime = T0,
+    status: str = "pass",
+    **extra: object,
+) -> ProbeResult:
     values: dict[str, object] = {
-        "account": account, "check": check, "model": "gpt-image-2", "status": status,
-        "reason": "ok", "summary": "fine", "details": {"usage": {"output_tokens": 54}},
-        "started_at": at - timedelta(seconds=1), "finished_at": at,
+        "account": account,
+        "check": check,
+        "model": "gpt-image-2",
+        "status": status,
+        "reason": "ok",
+        "summary": "fine",
+        "details": {"usage": {"output_tokens": 54}},
+        "started_at": at - timedelta(seconds=1),
+        "finished_at": at,
     }
     values.update(extra)
     return ProbeResult(**values)  # type: ignore[arg-type]
@@ -55,32 +66,50 @@ def test_naive_datetimes_are_refused(tmp_path: Path) -> None:
 
 def test_latest_per_pair_returns_the_newest_of_each(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
-    store.add_results([row(at=T0), row(at=T0 + timedelta(minutes=5), status="fail"),
-                       row(check="pricing", at=T0), row(account="eu", at=T0)])
+    store.add_results(
+        [
+            row(at=T0),
+            row(at=T0 + timedelta(minutes=5), status="fail"),
+            row(check="pricing", at=T0),
+            row(account="eu", at=T0),
+        ]
+    )
     latest = {(r.account, r.check): r.status for r in store.latest_per_pair()}
-    assert latest == {("prod", "generation"): "fail", ("prod", "pricing"): "pass",
-                      ("eu", "generation"): "pass"}
+    assert latest == {
+        ("prod", "generation"): "fail",
+        ("prod", "pricing"): "pass",
+        ("eu", "generation"): "pass",
+    }
 
 
 def test_api_keys_never_reach_the_database(tmp_path: Path) -> None:
     secret = "sk-proj-test-secret-abcd1234"
     account = make_account(api_key=secret)
-    outcome = Outcome(Status.FAIL, "invalid_api_key",
-                      f"HTTP 401 — Incorrect API key provided: sk-abc***wxyz; sent {secret}",
-                      {"error": {"message": f"key {secret}", "other": ["sk-live-9876543210zz"]}})
+    outcome = Outcome(
+        Status.FAIL,
+        "invalid_api_key",
+        f"HTTP 401 — Incorrect API key provided: sk-abc***wxyz; sent {secret}",
+        {"error": {"message": f"key {secret}", "other": ["sk-live-9876543210zz"]}},
+    )
     store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
-    store.add_result(to_row(Probe(account, "generation", "gpt-image-2"), outcome, T0, T0,
-                            Redactor([secret])))
+    store.add_result(
+        to_row(Probe(account, "generation", "gpt-image-2"), outcome, T0, T0, Redactor([secret]))
+    )
     store.close()
-    raw = (tmp_path / "x.db").read_bytes() + (tmp_path / "x.db-wal").read_bytes() \
-        if (tmp_path / "x.db-wal").exists() else (tmp_path / "x.db").read_bytes()
+    raw = (
+        (tmp_path / "x.db").read_bytes() + (tmp_path / "x.db-wal").read_bytes()
+        if (tmp_path / "x.db-wal").exists()
+        else (tmp_path / "x.db").read_bytes()
+    )
     assert secret.encode() not in raw
     assert b"sk-live-9876543210zz" not in raw
     assert b"sk-abc***wxyz" not in raw
-    stored = Store.open(f"sqlite:///{tmp_path / 'x.db'}").latest("prod", "generation",
-                                                                 "gpt-image-2")
+    stored = Store.open(f"sqlite:///{tmp_path / 'x.db'}").latest(
+        "prod", "generation", "gpt-image-2"
+    )
     assert stored is not None
-    assert "…1234" in stored.summary and "sk-…wxyz" in stored.summary
+    assert "…1234" in stored.summary
+    assert "sk-…wxyz" in stored.summary
 
 
 def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
@@ -103,9 +132,13 @@ def test_a_full_disk_is_one_clear_error_and_loses_no_stored_row(tmp_path: Path) 
         connection.execute("PRAGMA max_page_count = 12")  # type: ignore[attr-defined]
 
     event.listen(store.engine, "connect", cap)
-    with pytest.raises(StoreError, match="full"):
+
+    def fill() -> None:
         for index in range(200):
             store.add_result(row(summary="x" * 4000, details={"n": index, "pad": "y" * 4000}))
+
+    with pytest.raises(StoreError, match="full"):
+        fill()
     event.remove(store.engine, "connect", cap)
     store.engine.dispose()
     kept = Store.open(f"sqlite:///{tmp_path / 'x.db'}").results()

@@ -22,8 +22,13 @@ BASE_MODELS: tuple[tuple[str, int], ...] = (
 IMAGE_MODELS = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2", PINNED, ROLLED)
 
 # Tier → (images per minute, tokens per minute) for gpt-image-2.
-TIERS = {1: (5, 100_000), 2: (20, 250_000), 3: (50, 800_000), 4: (150, 3_000_000),
-         5: (250, 8_000_000)}
+TIERS = {
+    1: (5, 100_000),
+    2: (20, 250_000),
+    3: (50, 800_000),
+    4: (150, 3_000_000),
+    5: (250, 8_000_000),
+}
 
 DEMO_REQUIRED_IMAGES_PER_MINUTE = 20
 
@@ -86,8 +91,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-unverified-3b7d0f1a6c",
         description="Organization not verified: models are listed, generation answers 403 "
         "within a second and is not billed.",
-        expect=_expect(generation="org_verification_required",
-                       rate_limits="rate_limit_unavailable"),
+        expect=_expect(
+            generation="org_verification_required", rate_limits="rate_limit_unavailable"
+        ),
         organization="org-sim-unverified",
         project="proj_sim_unverified",
         verified=False,
@@ -108,8 +114,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-noproject-1f3e5d7c9b",
         description="The project's allowed models exclude gpt-image-2: listed, but generation "
         "answers 403 model_not_found.",
-        expect=_expect(generation="project_model_not_allowed",
-                       rate_limits="rate_limit_unavailable"),
+        expect=_expect(
+            generation="project_model_not_allowed", rate_limits="rate_limit_unavailable"
+        ),
         organization="org-sim-noproject",
         project="proj_sim_noproject",
         allowed_models=("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"),
@@ -158,8 +165,12 @@ SCENARIOS: tuple[Scenario, ...] = (
         name="revoked-key",
         api_key="sk-sim-revoked-6b8d0f2a4c",
         description="A revoked key: every API call answers 401 invalid_api_key.",
-        expect=_expect(model_listing="invalid_api_key", snapshot="invalid_api_key",
-                       generation="invalid_api_key", rate_limits="rate_limit_unavailable"),
+        expect=_expect(
+            model_listing="invalid_api_key",
+            snapshot="invalid_api_key",
+            generation="invalid_api_key",
+            rate_limits="rate_limit_unavailable",
+        ),
         organization="org-sim-revoked",
         project="proj_sim_revoked",
         registered=False,

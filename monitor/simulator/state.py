@@ -195,12 +195,19 @@ def published_prices() -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {
             LITELLM_KEYS[category]: float(price / 1_000_000) for category, price in table.items()
         }
-        entry.update(output_cost_per_token=1e-05, litellm_provider="openai",
-                     mode="image_generation",
-                     supported_endpoints=["/v1/images/generations", "/v1/images/edits"])
+        entry.update(
+            output_cost_per_token=1e-05,
+            litellm_provider="openai",
+            mode="image_generation",
+            supported_endpoints=["/v1/images/generations", "/v1/images/edits"],
+        )
         document[model] = entry
-    document["gpt-4o"] = {"input_cost_per_token": 2.5e-06, "output_cost_per_token": 1e-05,
-                          "litellm_provider": "openai", "mode": "chat"}
+    document["gpt-4o"] = {
+        "input_cost_per_token": 2.5e-06,
+        "output_cost_per_token": 1e-05,
+        "litellm_provider": "openai",
+        "mode": "chat",
+    }
     return document
 
 
@@ -213,8 +220,11 @@ def moved_prices() -> dict[str, dict[str, Any]]:
 
 
 class SimulatorState:
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic,
-                 scenarios: tuple[Scenario, ...] = SCENARIOS) -> None:
+    def __init__(
+        self,
+        monotonic: Callable[[], float] = time.monotonic,
+        scenarios: tuple[Scenario, ...] = SCENARIOS,
+    ) -> None:
         self.monotonic = monotonic
         self.scenarios = scenarios
         self.reset()
@@ -222,8 +232,11 @@ class SimulatorState:
     def reset(self) -> None:
         self.accounts = {s.name: AccountState.from_scenario(s) for s in self.scenarios}
         self.by_key = {s.api_key: self.accounts[s.name] for s in self.scenarios if s.registered}
-        self.by_admin_key = {s.admin_key: self.accounts[s.name] for s in self.scenarios
-                             if s.admin_key and s.registered}
+        self.by_admin_key = {
+            s.admin_key: self.accounts[s.name]
+            for s in self.scenarios
+            if s.admin_key and s.registered
+        }
         self.prices = published_prices()
 
     def by_project(self, project_id: str) -> AccountState | None:

@@ -1,0 +1,215 @@
+"""`imagewatch check` end to end: the real CLI against `imagewatch simulate` over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from monitor.simulator import SCENARIOS
+from monitor.simulator.scenarios import DEMO_REQUIRED_IMAGES_PER_MINUTE, PINNED
+from tests.conftest import free_port
+
+
+class SimulateProcess:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "simulate", "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{self.url}/_sim/accounts", timeout=1).raise_for_status()
+                return
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError("imagewatch simulate did not start") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def simulate() -> Iterator[SimulateProcess]:
+    process = SimulateProcess()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def sim(simulate: SimulateProcess) -> SimulateProcess:
+    httpx.post(f"{simulate.url}/_sim/reset", timeout=5).raise_for_status()
+    return simulate
+
+
+def write_config(
+    folder: Path, url: str, names: list[str] | None = None
+) -> tuple[Path, dict[str, str]]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(folder)}
+    blocks = [
+        f'[monitor]\ndatabase_url = "sqlite:///{folder / "iw.db"}"\n',
+        f'[checks.pricing]\nsource = "{url}/_sim/prices/published.json"\n'
+        '[checks.generation]\nmax_retry_wait = "2s"\n',
+    ]
+    for scenario in SCENARIOS:
+        if names and scenario.name not in names:
+            continue
+        var = "KEY_" + scenario.name.upper().replace("-", "_")
+        env[var] = scenario.api_key
+        block = (
+            f'[[accounts]]\nname = "{scenario.name}"\nbase_url = "{url}/v1"\n'
+            f'api_key_env = "{var}"\nproject = "{scenario.project}"\n'
+            f'snapshots = ["{PINNED}"]\n'
+            f"required_images_per_minute = {DEMO_REQUIRED_IMAGES_PER_MINUTE}\n"
+        )
+        if scenario.admin_key:
+            env[var + "_ADMIN"] = scenario.admin_key
+            block += f'admin_key_env = "{var}_ADMIN"\n'
+        blocks.append(block)
+    path = folder / "imagewatch.toml"
+    path.write_text("\n".join(blocks), encoding="utf-8")
+    return path, env
+
+
+def imagewatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_check_json_yields_each_scenarios_declared_reason_for_every_check(
+    sim: SimulateProcess, tmp_path: Path
+) -> None:
+    config, env = write_config(tmp_path, sim.url)
+    run = imagewatch("check", "--config", str(config), "--json", env=env)
+    assert run.returncode == 1, run.stderr
+    results = json.loads(run.stdout)["results"]
+    got = {(r["account"], r["check"]): r["reason"] for r in results}
+    expected = {(s.name, check): reason for s in SCENARIOS for check, reason in s.expect.items()}
+    assert got == expected
+    keys = {
+        "account",
+        "check",
+        "model",
+        "status",
+        "reason",
+        "summary",
+        "http_status",
+        "request_id",
+        "latency_ms",
+        "cost_usd",
+        "details",
+        "finished_at",
+    }
+    assert all(set(r) == keys for r in results)
+    for scenario in SCENARIOS:  # no key, not even a prefix, in what is printed
+        assert scenario.api_key not in run.stdout + run.stderr
+    with sqlite3.connect(tmp_path / "iw.db") as db:
+        assert db.execute("SELECT count(*) FROM probe_results").fetchone()[0] == len(results)
+        stored = "\n".join(str(row) for row in db.execute("SELECT * FROM probe_results"))
+    for scenario in SCENARIOS:
+        assert scenario.api_key not in stored
+
+
+def test_check_exits_0_when_ready_and_3_when_inconclusive(
+    sim: SimulateProcess, tmp_path: Path
+) -> None:
+    config, env = write_config(tmp_path, sim.url, ["verified", "flaky"])
+    ready = imagewatch("check", "--config", str(config), "--account", "verified", env=env)
+    assert ready.returncode == 0, ready.stdout + ready.stderr
+    assert "Generation works" in ready.stdout
+    assert "5 pass" in ready.stdout
+    inconclusive = imagewatch(
+        "check", "--config", str(config), "--account", "flaky", "--check", "generation", env=env
+    )
+    assert inconclusive.returncode == 3
+    assert "server_error" in inconclusive.stdout
+
+
+def test_check_filters_by_check_and_model(sim: SimulateProcess, tmp_path: Path) -> None:
+    config, env = write_config(tmp_path, sim.url, ["verified"])
+    run = imagewatch(
+        "check",
+        "--config",
+        str(config),
+        "--check",
+        "snapshot",
+        "--model",
+        PINNED,
+        "--json",
+        env=env,
+    )
+    results = json.loads(run.stdout)["results"]
+    assert [(r["check"], r["model"]) for r in results] == [("snapshot", PINNED)]
+
+
+def test_check_refuses_unknown_selections_with_exit_2(sim: SimulateProcess, tmp_path: Path) -> None:
+    config, env = write_config(tmp_path, sim.url, ["verified"])
+    run = imagewatch("check", "--config", str(config), "--account", "nobody", env=env)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "error: --account: no account named 'nobody' (known: verified)"
+    run = imagewatch("check", "--config", str(config), "--check", "uptime", env=env)
+    assert run.returncode == 2
+    assert run.stderr.startswith("error: --check: unknown check 'uptime'")
+
+
+def test_check_against_a_dead_port_is_inconclusive_not_a_crash(tmp_path: Path) -> None:
+    config, env = write_config(tmp_path, f"http://127.0.0.1:{free_port()}", ["verified"])
+    run = imagewatch("check", "--config", str(config), "--json", env=env)
+    assert run.returncode == 3, run.stderr
+    reasons = {r["check"]: r["reason"] for r in json.loads(run.stdout)["results"]}
+    assert reasons["model_listing"] == "network_error"
+    assert reasons["pricing"] == "price_source_unavailable"
+
+
+def test_simulate_list_prints_every_scenario_as_json() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "simulate", "--list", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    listing = json.loads(run.stdout)
+    assert [s["name"] for s in listing["scenarios"]] == [s.name for s in SCENARIOS]
+    first = listing["scenarios"][0]
+    assert set(first) == {"name", "api_key", "description", "expect"}
+    assert first["expect"]["generation"] == "ok"
+    table = subprocess.run(
+        [sys.executable, "-m", "monitor", "simulate", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "unverified" in table.stdout
+    assert "org_verification_required" in table.stdout
+
+
+def test_help_lists_every_command() -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "--help"], capture_output=True, text=True, timeout=60
+    )
+    for command in ("check", "demo", "init", "simulate"):
+        assert command in run.stdout

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+from monitor.simulator import SCENARIOS
+
+
+def test_demo_runs_in_an_empty_folder_with_no_key_and_no_network(tmp_path: Path) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin"),
+        "HOME": str(tmp_path),
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "demo"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "scenario mismatch" not in run.stderr
+    for scenario in SCENARIOS:
+        assert scenario.name in run.stdout
+    assert "verified" in run.stdout
+    assert "ready" in run.stdout
+    assert "NOT READY — generation: Organization not verified" in run.stdout
+    database = tmp_path / "imagewatch-demo" / "imagewatch.db"
+    assert f"Results stored in {database}" in run.stdout
+    with sqlite3.connect(database) as db:
+        count = db.execute("SELECT count(*) FROM probe_results").fetchone()[0]
+    assert count == 5 * len(SCENARIOS)

@@ -1,0 +1,146 @@
+"""The official openai SDK parses the simulator as it parses the real API."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Callable, Iterator
+
+import openai
+import pytest
+from PIL import Image
+
+from monitor.simulator.scenarios import PINNED, scenario
+from tests.conftest import ServedSimulator
+
+Clients = Callable[[str], openai.OpenAI]
+
+
+@pytest.fixture
+def clients(simulator: ServedSimulator) -> Iterator[Callable[[str], openai.OpenAI]]:
+    opened: list[openai.OpenAI] = []
+
+    def make(name: str) -> openai.OpenAI:
+        sdk = openai.OpenAI(
+            api_key=scenario(name).api_key,
+            base_url=f"{simulator.url}/v1",
+            max_retries=0,
+            timeout=30,
+        )
+        opened.append(sdk)
+        return sdk
+
+    yield make
+    for sdk in opened:
+        sdk.close()
+
+
+def png(width: int, height: int, mode: str = "RGB") -> bytes:
+    buffer = io.BytesIO()
+    Image.new(mode, (width, height)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_sdk_lists_and_retrieves_models(clients: Clients) -> None:
+    sdk = clients("verified")
+    ids = [m.id for m in sdk.models.list()]
+    assert "gpt-image-2" in ids
+    model = sdk.models.retrieve(PINNED)
+    assert (model.id, model.owned_by) == (PINNED, "system")
+
+
+def test_sdk_generates_an_image(clients: Clients) -> None:
+    response = clients("verified").images.generate(
+        model="gpt-image-2",
+        prompt="A grey square",
+        size="1408x480",  # type: ignore[arg-type]
+        quality="low",
+        output_format="jpeg",
+    )
+    assert response.data is not None
+    assert response.data[0].b64_json
+    image = Image.open(io.BytesIO(base64.b64decode(response.data[0].b64_json)))
+    assert image.size == (1408, 480)
+    assert response.usage is not None
+    assert response.usage.output_tokens == 54
+
+
+def test_sdk_edits_an_image_with_a_mask(clients: Clients) -> None:
+    response = clients("verified").images.edit(
+        model="gpt-image-1.5",
+        prompt="Add a dot",
+        image=("in.png", png(1024, 1024)),
+        mask=("mask.png", png(1024, 1024, "RGBA")),
+        size="1024x1024",
+        quality="low",
+    )
+    assert response.data is not None
+    assert response.data[0].b64_json
+
+
+def test_sdk_edits_several_images(clients: Clients) -> None:
+    response = clients("verified").images.edit(
+        model="gpt-image-2",
+        prompt="Merge",
+        image=[("a.png", png(1024, 1024)), ("b.png", png(1024, 1024))],
+    )
+    assert response.data is not None
+
+
+def test_sdk_raises_permission_denied_for_an_unverified_org(clients: Clients) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        clients("unverified").images.generate(
+            model="gpt-image-2", prompt="x", size="1024x1024", quality="low"
+        )
+    error = caught.value
+    assert error.status_code == 403
+    assert (error.code, error.type) == (None, "invalid_request_error")
+    assert error.request_id is not None
+    assert error.request_id.startswith("req_")
+    assert "must be verified" in error.message
+
+
+def test_sdk_raises_permission_denied_for_a_project_without_the_model(clients: Clients) -> None:
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        clients("project-without-model").images.generate(
+            model="gpt-image-2", prompt="x", size="1024x1024", quality="low"
+        )
+    assert caught.value.code == "model_not_found"
+
+
+def test_sdk_raises_authentication_error_for_a_revoked_key(clients: Clients) -> None:
+    with pytest.raises(openai.AuthenticationError) as caught:
+        clients("revoked-key").models.list()
+    assert (caught.value.code, caught.value.type) == ("invalid_api_key", "invalid_request_error")
+    assert caught.value.request_id is not None
+
+
+def test_sdk_raises_not_found_for_a_withdrawn_snapshot(clients: Clients) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        clients("snapshot-withdrawn").models.retrieve(PINNED)
+    assert caught.value.code == "model_not_found"
+
+
+def test_sdk_raises_rate_limit_errors_for_quota_and_for_a_full_minute(clients: Clients) -> None:
+    with pytest.raises(openai.RateLimitError) as quota:
+        clients("no-quota").images.generate(
+            model="gpt-image-2", prompt="x", size="1024x1024", quality="low"
+        )
+    assert (quota.value.code, quota.value.type) == ("insufficient_quota", "insufficient_quota")
+    tier1 = clients("tier1")
+    for _ in range(2):  # 3 of 5 are used by other traffic: two more fit in the minute
+        tier1.images.generate(model="gpt-image-2", prompt="x", size="1024x1024", quality="low")
+    with pytest.raises(openai.RateLimitError) as limited:
+        tier1.images.generate(model="gpt-image-2", prompt="x", size="1024x1024", quality="low")
+    assert (limited.value.code, limited.value.type) == ("rate_limit_exceeded", "requests")
+    assert limited.value.response.headers["retry-after"]
+
+
+def test_sdk_raises_internal_server_error_when_flaky(clients: Clients) -> None:
+    with pytest.raises(openai.InternalServerError) as caught:
+        clients("flaky").images.generate(
+            model="gpt-image-2", prompt="x", size="1024x1024", quality="low"
+        )
+    assert caught.value.status_code == 500
+    assert caught.value.type == "server_error"
+    assert caught.value.request_id is not None
