@@ -21,6 +21,7 @@ from checks.reasons import REASONS
 from monitor.config import LoadedConfig
 from monitor.redact import Redactor
 from monitor.store import ProbeResult, Store
+from monitor.transport import ShardedTransport
 
 # Checks that read other probes' evidence run after them.
 LATER = ("rate_limits", "pricing")
@@ -73,10 +74,9 @@ def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]
 
 
 def make_client(loaded: LoadedConfig) -> httpx.AsyncClient:
-    limit = loaded.config.monitor.concurrency
     return httpx.AsyncClient(
         timeout=loaded.config.monitor.request_timeout,
-        limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
+        transport=ShardedTransport(loaded.config.monitor.concurrency),
         headers={"User-Agent": "imagewatch/0.1"},
         follow_redirects=False,
     )

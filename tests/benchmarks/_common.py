@@ -1,0 +1,111 @@
+"""Shared pieces of the benchmark scripts: the simulator served on loopback, with a delay."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx
+import uvicorn
+
+from monitor.simulator import create_app
+
+Scope = dict[str, Any]
+
+
+class Delayed:
+    """ASGI middleware: every request is answered no sooner than `delay` seconds."""
+
+    def __init__(self, app: Any, delay: float) -> None:
+        self.app, self.delay = app, delay
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_sim/accounts"):
+            await asyncio.sleep(self.delay)
+        await self.app(scope, receive, send)
+
+
+class ServedProcess:
+    """The delayed simulator in its own process: the server's CPU (image encoding) must not
+    share the monitor's interpreter lock, as the real API does not."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.delay = delay
+
+    def __enter__(self) -> ServedProcess:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, str(self.port), str(self.delay)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{self.url}/_sim/accounts", timeout=1).raise_for_status()
+                return self
+            except httpx.HTTPError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    raise RuntimeError("server did not start") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+class Served:
+    def __init__(self, delay: float = 0.0) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        app: Any = create_app()
+        if delay:
+            app = Delayed(app, delay)
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            backlog=2048,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+if __name__ == "__main__":
+    port, delay = int(sys.argv[1]), float(sys.argv[2])
+    uvicorn.run(
+        Delayed(create_app(), delay),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        backlog=2048,
+    )
