@@ -71,7 +71,8 @@ class Evidence:
     (account, model): generation headers and usage feed `rate_limits` and `pricing`."""
 
     generation: Mapping[str, Any] | None = None
-    previous_rate_limits: Mapping[str, Any] | None = None
+    previous: Mapping[str, Any] | None = None
+    """Details of the latest stored result of this same check for this pair."""
 
 
 Sleep = Callable[[float], Awaitable[None]]

@@ -27,7 +27,8 @@ class ModelListing:
 
     Passes `listed` when the model id is in the list. Fails `not_listed` when it is not.
     Warns `new_snapshot` when a dated id of the model's family is listed that the account
-    does not pin in `snapshots` and that is newer than every pinned one. Account errors
+    does not pin in `snapshots` and that is newer than every pinned one (with no pins: that
+    was absent from the previous listing). Account errors
     (bad key, quota…) map through the shared classifier. Costs nothing.
     """
 
@@ -52,8 +53,15 @@ class ModelListing:
             if (match := _DATED.match(model_id)) and match.group("family") == base
         )
         pinned = [s for s in ctx.account.snapshots if family(s) == base]
-        newest_pinned = max(pinned, default="")
-        new = [s for s in snapshots if s not in pinned and s > newest_pinned]
+        seen_before = (ctx.evidence.previous or {}).get("family_snapshots")
+        if pinned:
+            newest_pinned = max(pinned)
+            new = [s for s in snapshots if s not in pinned and s > newest_pinned]
+        elif isinstance(seen_before, list):
+            # Nothing pinned: only a snapshot that appeared since the last listing is news.
+            new = [s for s in snapshots if s not in seen_before]
+        else:
+            new = []
         details = {
             "listed": ctx.model in ids,
             "models_total": len(ids),

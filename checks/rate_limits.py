@@ -113,7 +113,7 @@ class RateLimits:
                     f"required {required}; needs {tier_text}",
                 )
             )
-        previous = (ctx.evidence.previous_rate_limits or {}).get("images_per_minute")
+        previous = (ctx.evidence.previous or {}).get("images_per_minute")
         if isinstance(previous, int) and images_limit is not None and images_limit < previous:
             details["previous_images_per_minute"] = previous
             findings.append(

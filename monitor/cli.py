@@ -65,6 +65,29 @@ def check(
 
 
 @main.command()
+@config_option
+@click.option("--once", is_flag=True, help="Run one full round of every check, then exit.")
+@click.option("--json", "as_json", is_flag=True, help="With --once: print results as JSON.")
+def run(config_path: str | None, once: bool, as_json: bool) -> None:
+    """Keep watching: scheduled probes, cost-aware cadence, budgets, retention.
+
+    Stops gracefully on SIGINT/SIGTERM. With --once, exits with the check exit codes.
+    """
+    import monitor.commands as commands
+
+    sys.exit(commands.run(config_path, once, as_json))
+
+
+@main.command()
+@config_option
+def prune(config_path: str | None) -> None:
+    """Roll raw results older than retention_days into hourly and daily rows, delete them."""
+    import monitor.commands as commands
+
+    sys.exit(commands.prune(config_path))
+
+
+@main.command()
 @click.option(
     "--path",
     default="imagewatch.toml",

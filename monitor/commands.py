@@ -16,7 +16,7 @@ from checks import REGISTRY
 from checks.base import SystemClock
 from monitor import console
 from monitor.config import ConfigError, LoadedConfig, load
-from monitor.runner import exit_code, plan, run_once
+from monitor.runner import exit_code, make_client, plan, run_once
 from monitor.store import ProbeResult, Store, StoreError
 
 EXIT_USAGE = 2
@@ -61,7 +61,7 @@ def check(
     try:
         loaded = load(config_path)
         probes = select(loaded, accounts, checks, models)
-        store = Store.open(loaded.config.monitor.database_url)
+        store = Store.open(loaded.config.monitor.database_url)  # after the selection is valid
     except (ConfigError, StoreError) as exc:
         return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
     try:
@@ -75,6 +75,65 @@ def check(
     else:
         console.render_table(results)
     return exit_code(results)
+
+
+def open_config(config_path: str | None) -> tuple[LoadedConfig, Store]:
+    loaded = load(config_path)
+    return loaded, Store.open(loaded.config.monitor.database_url)
+
+
+def run(config_path: str | None, once: bool, as_json: bool) -> int:
+    from monitor.daemon import Daemon, beat, instance_name, serve
+
+    try:
+        loaded, store = open_config(config_path)
+    except (ConfigError, StoreError) as exc:
+        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+    try:
+        if once:
+            started = SystemClock().now()
+            results = run_round(loaded, store, plan(loaded))
+            beat(store, instance_name(), started, SystemClock().now())
+            if as_json:
+                click.echo(console.as_json(results))
+            else:
+                console.render_table(results)
+            return exit_code(results)
+
+        async def daemon() -> None:
+            async with make_client(loaded) as client:
+                await serve(
+                    Daemon(loaded, store, client, SystemClock()),
+                    log=lambda line: click.echo(line, err=True),
+                )
+
+        asyncio.run(daemon())
+        return 0
+    except StoreError as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+
+
+def prune(config_path: str | None) -> int:
+    from monitor.retention import prune as prune_store
+
+    try:
+        loaded, store = open_config(config_path)
+    except (ConfigError, StoreError) as exc:
+        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+    try:
+        report = prune_store(store, SystemClock().now(), loaded.config.monitor.retention_days)
+    except StoreError as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+    click.echo(
+        f"rolled up {report.rolled_up} results older than {report.cutoff:%Y-%m-%d} "
+        f"into {report.rollup_rows} rollup rows; deleted {report.deleted}, kept "
+        f"{report.kept_state_changes} state changes; freed {report.slots_deleted} slots"
+    )
+    return 0
 
 
 # --- simulator -------------------------------------------------------------------------

@@ -221,6 +221,13 @@ class LoadedConfig:
     def secrets(self) -> list[str]:
         return [s for a in self.accounts for s in (a.api_key, a.admin_key) if s]
 
+    def budget(self, name: str) -> Decimal:
+        """The account's daily probe budget in USD."""
+        for section in self.config.accounts:
+            if section.name == name:
+                return section.daily_probe_budget_usd
+        raise KeyError(name)
+
     def account(self, name: str) -> Account:
         for account in self.accounts:
             if account.name == name:

@@ -11,12 +11,14 @@ import asyncio
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
 
 from checks import REGISTRY
 from checks.base import Account, Clock, Evidence, Outcome, ProbeContext, Sleep, Status
+from checks.generation import estimated_cost
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
 from monitor.redact import Redactor
@@ -145,21 +147,37 @@ class Round:
         await asyncio.gather(*(self._probe(i, p) for i, p in later))
 
     def _evidence(self, probe: Probe) -> Evidence:
+        if self.store is None:
+            return Evidence(generation=self.generation.get((probe.account.name, probe.model)))
+        previous = evidence_of(self.store.latest(probe.account.name, probe.check, probe.model))
         if probe.check not in LATER:
-            return Evidence()
-        key = (probe.account.name, probe.model)
-        generation = self.generation.get(key)
-        previous = None
-        if self.store is not None:
-            if generation is None:
-                generation = evidence_of(
-                    self.store.latest(probe.account.name, "generation", probe.model)
-                )
-            if probe.check == "rate_limits":
-                previous = evidence_of(
-                    self.store.latest(probe.account.name, "rate_limits", probe.model)
-                )
-        return Evidence(generation=generation, previous_rate_limits=previous)
+            return Evidence(previous=previous)
+        generation = self.generation.get((probe.account.name, probe.model))
+        if generation is None:
+            generation = evidence_of(
+                self.store.latest(probe.account.name, "generation", probe.model)
+            )
+        return Evidence(generation=generation, previous=previous)
+
+    def _over_budget(self, probe: Probe, ctx: ProbeContext) -> Outcome | None:
+        """A paid probe that would take the account past its daily budget is not sent."""
+        if not REGISTRY[probe.check].paid or self.store is None:
+            return None
+        budget = self.loaded.budget(probe.account.name)
+        estimate = estimated_cost(
+            probe.model, str(ctx.settings.get("quality", "low")), ctx.settings.get("prices")
+        ) or Decimal(0)
+        spent = Decimal(str(self.store.spend(probe.account.name, self.clock.now().date())))
+        if spent + estimate <= budget:
+            return None
+        reason = REASONS["budget_exhausted"]
+        return Outcome(
+            reason.status,
+            reason.code,
+            f"Daily probe budget ${budget} reached: ${spent:.4f} spent today, this probe "
+            f"would cost about ${estimate:.4f}",
+            {"budget_usd": str(budget), "spent_usd": str(spent), "estimate_usd": str(estimate)},
+        )
 
     async def _probe(self, index: int, probe: Probe) -> None:
         check = REGISTRY[probe.check]
@@ -178,7 +196,7 @@ class Round:
                 self.progress(probe, None)
             started = self.clock.now()
             try:
-                outcome = await check.run(ctx)
+                outcome = self._over_budget(probe, ctx) or await check.run(ctx)
             except Exception as exc:  # a check bug must not sink the round; it is recorded
                 reason = REASONS["unexpected_response"]
                 outcome = Outcome(
@@ -215,10 +233,11 @@ async def run_once(
 
 
 def exit_code(results: Sequence[ProbeResult]) -> int:
-    """0 ready (pass/warn/skipped), 1 not ready (any fail), 3 inconclusive (unknowns)."""
+    """0 ready (pass/warn), 1 not ready (any fail), 3 inconclusive (unknowns, or a probe
+    skipped for budget: what was not asked was not proven)."""
     statuses = {r.status for r in results}
     if Status.FAIL in statuses:
         return 1
-    if Status.UNKNOWN in statuses:
+    if Status.UNKNOWN in statuses or Status.SKIPPED in statuses:
         return 3
     return 0

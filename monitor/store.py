@@ -7,13 +7,14 @@ SQLite runs in WAL mode with a busy timeout so readers (the page) never block th
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Engine, Index, event, func, select
+from sqlalchemy import JSON, Column, DateTime, Engine, Index, event, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, col, create_engine
 
@@ -67,6 +68,10 @@ class ProbeResult(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     finished_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    state_change: bool = False
+    """True when the status differs from the pair's previous result: kept past retention."""
+    rolled_up: bool = False
+    """True once counted in the rollups (set on the state changes kept past retention)."""
 
     @property
     def outcome(self) -> Outcome:
@@ -98,8 +103,111 @@ class ProbeResult(SQLModel, table=True):
         }
 
 
+class LatestResult(SQLModel, table=True):
+    """The newest result of each (account, check, model), kept on every insert, so that the
+    page and the runner read 100 rows instead of scanning a million."""
+
+    __tablename__ = "latest_results"
+
+    account: str = Field(primary_key=True, max_length=100)
+    check: str = Field(primary_key=True, max_length=50)
+    model: str = Field(primary_key=True, max_length=200)
+    result_id: int
+    status: str = Field(max_length=10)
+    reason: str = Field(max_length=50)
+    finished_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class DailySpend(SQLModel, table=True):
+    """USD spent by paid probes per account per UTC day: the probe budget's ledger."""
+
+    __tablename__ = "daily_spend"
+
+    account: str = Field(primary_key=True, max_length=100)
+    day: date = Field(primary_key=True)
+    usd: float = 0.0
+    paid_probes: int = 0
+    skipped_probes: int = 0
+
+
+class ProbeSlot(SQLModel, table=True):
+    """A claim on one scheduled run of a probe: the unique row is the lock, so a probe
+    runs once however many instances share the database."""
+
+    __tablename__ = "probe_slots"
+    __table_args__ = (Index("ix_probe_slots_claimed_at", "claimed_at"),)
+
+    account: str = Field(primary_key=True, max_length=100)
+    check: str = Field(primary_key=True, max_length=50)
+    model: str = Field(primary_key=True, max_length=200)
+    slot: str = Field(primary_key=True, max_length=40)
+    instance: str = Field(max_length=100)
+    claimed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+class Rollup(SQLModel, table=True):
+    """Hourly and daily counts per status, latency percentiles and cost of one pair."""
+
+    __tablename__ = "rollups"
+
+    period: str = Field(primary_key=True, max_length=5)  # "hour" | "day"
+    bucket: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
+    account: str = Field(primary_key=True, max_length=100)
+    check: str = Field(primary_key=True, max_length=50)
+    model: str = Field(primary_key=True, max_length=200)
+    total: int = 0
+    passed: int = 0
+    warned: int = 0
+    failed: int = 0
+    unknown: int = 0
+    skipped: int = 0
+    latency_p50_ms: float | None = None
+    latency_p95_ms: float | None = None
+    cost_usd: float = 0.0
+
+
+class Heartbeat(SQLModel, table=True):
+    """The daemon's own liveness, so a stale monitor can be seen."""
+
+    __tablename__ = "heartbeats"
+
+    instance: str = Field(primary_key=True, max_length=100)
+    host: str = Field(max_length=200)
+    pid: int
+    version: str = Field(max_length=40)
+    started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    beat_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
+def upsert(
+    session: Session,
+    table: type[SQLModel],
+    values: dict[str, Any],
+    keys: list[str],
+    update: dict[str, Any] | None = None,
+    only_if_newer: str | None = None,
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike. Without
+    `update`, every other column takes the new value; `only_if_newer` names a column that
+    must not go back in time."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values)
+    changes = (
+        update
+        if update is not None
+        else {name: statement.excluded[name] for name in values if name not in keys}
+    )
+    where = None
+    if only_if_newer is not None:
+        where = getattr(table, only_if_newer) <= statement.excluded[only_if_newer]
+    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where))
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
+    # Only takes effect on a new, empty database: lets prune give pages back to the disk.
+    cursor.execute("PRAGMA auto_vacuum=INCREMENTAL")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -158,45 +266,149 @@ class Store:
         self.engine.dispose()
 
     def add_result(self, row: ProbeResult) -> ProbeResult:
-        try:
-            with Session(self.engine, expire_on_commit=False) as session:
-                session.add(row)
-                session.commit()
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database: could not store a result: {describe(exc)}") from None
+        self.add_results([row])
         return row
 
     def add_results(self, rows: Iterable[ProbeResult]) -> None:
+        """Store results with their side tables (latest per pair, spend ledger) in one
+        transaction: all of it lands or none of it does."""
         try:
             with Session(self.engine, expire_on_commit=False) as session:
-                session.add_all(list(rows))
+                for row in rows:
+                    self._insert(session, row)
                 session.commit()
         except SQLAlchemyError as exc:
             raise StoreError(f"database: could not store results: {describe(exc)}") from None
 
+    def _insert(self, session: Session, row: ProbeResult) -> None:
+        previous = session.get(LatestResult, (row.account, row.check, row.model))
+        row.state_change = previous is None or previous.status != row.status
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        upsert(
+            session,
+            LatestResult,
+            {
+                "account": row.account,
+                "check": row.check,
+                "model": row.model,
+                "result_id": row.id,
+                "status": row.status,
+                "reason": row.reason,
+                "finished_at": row.finished_at,
+            },
+            ["account", "check", "model"],
+            only_if_newer="finished_at",
+        )
+        if previous is not None:
+            session.expire(previous)  # the upsert went around the ORM
+        paid = bool(row.cost_usd)
+        skipped = row.reason == "budget_exhausted"
+        if paid or skipped:
+            day = row.finished_at.astimezone(UTC).date()
+            upsert(
+                session,
+                DailySpend,
+                {
+                    "account": row.account,
+                    "day": day,
+                    "usd": row.cost_usd or 0.0,
+                    "paid_probes": int(paid),
+                    "skipped_probes": int(skipped),
+                },
+                ["account", "day"],
+                {
+                    "usd": DailySpend.usd + (row.cost_usd or 0.0),
+                    "paid_probes": DailySpend.paid_probes + int(paid),
+                    "skipped_probes": DailySpend.skipped_probes + int(skipped),
+                },
+            )
+
     def latest(self, account: str, check: str, model: str) -> ProbeResult | None:
         with Session(self.engine) as session:
-            statement = (
-                select(ProbeResult)
-                .where(
-                    col(ProbeResult.account) == account,
-                    col(ProbeResult.check) == check,
-                    col(ProbeResult.model) == model,
-                )
-                .order_by(col(ProbeResult.finished_at).desc(), col(ProbeResult.id).desc())
-                .limit(1)
-            )
-            return session.scalars(statement).first()
+            pointer = session.get(LatestResult, (account, check, model))
+            return None if pointer is None else session.get(ProbeResult, pointer.result_id)
 
     def latest_per_pair(self) -> list[ProbeResult]:
         """The newest result of every (account, check, model)."""
         with Session(self.engine) as session:
-            newest = (
-                select(func.max(ProbeResult.id).label("id"))
-                .group_by(ProbeResult.account, ProbeResult.check, ProbeResult.model)
-                .subquery()
+            statement = select(ProbeResult).join(
+                LatestResult, col(LatestResult.result_id) == col(ProbeResult.id)
             )
-            statement = select(ProbeResult).join(newest, col(ProbeResult.id) == newest.c.id)
+            return list(session.scalars(statement).all())
+
+    def spend(self, account: str, day: date) -> float:
+        with Session(self.engine) as session:
+            row = session.get(DailySpend, (account, day))
+            return row.usd if row else 0.0
+
+    def spend_ledger(self, since: date | None = None) -> list[DailySpend]:
+        with Session(self.engine) as session:
+            statement = select(DailySpend).order_by(col(DailySpend.day), col(DailySpend.account))
+            if since is not None:
+                statement = statement.where(col(DailySpend.day) >= since)
+            return list(session.scalars(statement).all())
+
+    def claim(
+        self, account: str, check: str, model: str, slot: str, instance: str, now: datetime
+    ) -> bool:
+        """True when this instance won the slot; False when another already holds it."""
+        try:
+            with Session(self.engine) as session:
+                session.add(
+                    ProbeSlot(
+                        account=account,
+                        check=check,
+                        model=model,
+                        slot=slot,
+                        instance=instance,
+                        claimed_at=now,
+                    )
+                )
+                session.commit()
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: could not claim a probe slot: {describe(exc)}") from None
+        return True
+
+    def beat(
+        self, instance: str, host: str, pid: int, version: str, started_at: datetime, now: datetime
+    ) -> None:
+        try:
+            with Session(self.engine) as session:
+                upsert(
+                    session,
+                    Heartbeat,
+                    {
+                        "instance": instance,
+                        "host": host,
+                        "pid": pid,
+                        "version": version,
+                        "started_at": started_at,
+                        "beat_at": now,
+                    },
+                    ["instance"],
+                    {"beat_at": now, "pid": pid},
+                )
+                session.commit()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: could not record the heartbeat: {describe(exc)}") from None
+
+    def heartbeats(self) -> list[Heartbeat]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(Heartbeat).order_by(col(Heartbeat.beat_at).desc())))
+
+    def rollups(self, period: str) -> list[Rollup]:
+        with Session(self.engine) as session:
+            statement = (
+                select(Rollup)
+                .where(col(Rollup.period) == period)
+                .order_by(
+                    col(Rollup.bucket), col(Rollup.account), col(Rollup.check), col(Rollup.model)
+                )
+            )
             return list(session.scalars(statement).all())
 
     def results(self, limit: int = 1000) -> Sequence[ProbeResult]:

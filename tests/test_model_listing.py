@@ -4,6 +4,7 @@ import json
 
 import httpx
 
+from checks.base import Evidence
 from tests.conftest import Api, error_fixture, fixture_bytes, make_account, raw_response, run_check
 
 
@@ -72,3 +73,17 @@ def test_model_listing_reports_timeouts_and_network_errors_as_unknown() -> None:
     )
     api = Api().on("GET", "/v1/models", httpx.ConnectError("refused"))
     assert run_check("model_listing", api).reason == "network_error"
+
+
+def test_model_listing_without_pins_warns_only_on_a_snapshot_that_appeared() -> None:
+    unpinned = make_account(snapshots=())
+    first = run_check("model_listing", Api().on("GET", "/v1/models", models()), account=unpinned)
+    assert first.reason == "listed"
+    later = run_check(
+        "model_listing",
+        Api().on("GET", "/v1/models", models("gpt-image-2-2026-11-05")),
+        account=unpinned,
+        evidence=Evidence(previous=first.details),
+    )
+    assert later.reason == "new_snapshot"
+    assert later.details["new_snapshots"] == ["gpt-image-2-2026-11-05"]

@@ -56,9 +56,7 @@ def test_rate_limits_fails_below_the_required_images_per_minute_and_names_the_ti
 
 
 def test_rate_limits_warns_when_the_limit_decreased() -> None:
-    evidence = Evidence(
-        generation=headers(20, 19, 250_000), previous_rate_limits={"images_per_minute": 50}
-    )
+    evidence = Evidence(generation=headers(20, 19, 250_000), previous={"images_per_minute": 50})
     outcome = run_check("rate_limits", Api(), evidence=evidence)
     assert (outcome.status, outcome.reason) == ("warn", "limit_decreased")
 

@@ -96,7 +96,8 @@ def test_exit_codes_follow_the_worst_status() -> None:
     def rows(*statuses: str) -> list[ProbeResult]:
         return [ProbeResult(status=s) for s in statuses]  # type: ignore[call-arg]
 
-    assert exit_code(rows("pass", "warn", "skipped")) == 0
+    assert exit_code(rows("pass", "warn")) == 0
+    assert exit_code(rows("pass", "skipped")) == 3
     assert exit_code(rows("pass", "unknown")) == 3
     assert exit_code(rows("unknown", "fail")) == 1
 

@@ -1,0 +1,108 @@
+"""When each probe runs next: plain functions of (check config, last outcome, now).
+
+The paid generation probe runs at `every` while it passes and at `every_when_failing` while
+it fails with an answer that is not billed (verification, allow-list, key, quota…), so that
+access arriving after organization verification (about 15 minutes to propagate) is seen
+within minutes; a `rate_limited` answer backs off as `retry-after` says.
+
+Runs are aligned to slots: every instance computes the same slot for a probe, so a unique
+row per slot lets instances sharing a database run each probe once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import zlib
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from monitor.config import CheckSection, GenerationSection
+
+# Generation answers that cost nothing and that a fix on the OpenAI side can clear.
+UNBILLED_FAILURES = frozenset(
+    {
+        "org_verification_required",
+        "project_model_not_allowed",
+        "region_blocked",
+        "permission_denied",
+        "model_not_found",
+        "invalid_api_key",
+        "insufficient_quota",
+        "billing_hard_limit",
+        "server_error",
+        "timeout",
+        "network_error",
+        "unexpected_response",
+    }
+)
+MIN_INTERVAL = 1.0
+MAX_JITTER = 300.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Last:
+    """What cadence needs of the previous result."""
+
+    status: str
+    reason: str
+    details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def seconds_to_midnight(now: datetime) -> float:
+    utc = now.astimezone(UTC)
+    midnight = (utc + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight - utc).total_seconds()
+
+
+def retry_after(details: Mapping[str, Any]) -> float | None:
+    headers = details.get("headers")
+    value = headers.get("retry_after_seconds") if isinstance(headers, Mapping) else None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def next_interval(check: str, settings: CheckSection, last: Last | None, now: datetime) -> float:
+    """Seconds from now to the probe's next run."""
+    every = settings.every
+    if last is None:
+        return every
+    if last.reason == "budget_exhausted":
+        return max(MIN_INTERVAL, seconds_to_midnight(now) + 1)
+    if check != "generation" or not isinstance(settings, GenerationSection):
+        return every
+    if last.reason == "rate_limited":
+        wait = retry_after(last.details) or settings.every_when_failing
+        return max(MIN_INTERVAL, min(wait, every))
+    if last.reason in UNBILLED_FAILURES:
+        return max(MIN_INTERVAL, min(settings.every_when_failing, every))
+    return every
+
+
+def offset(key: str, interval: float) -> float:
+    """A stable jitter within the interval, the same on every instance, so accounts do not
+    probe in lockstep and instances agree on slots."""
+    spread = min(interval, MAX_JITTER)
+    return (zlib.crc32(key.encode()) / 2**32) * spread
+
+
+@dataclasses.dataclass(frozen=True)
+class Slot:
+    id: str
+    start: datetime
+    next_start: datetime
+
+
+def slot_at(key: str, interval: float, now: datetime) -> Slot:
+    shift = offset(key, interval)
+    timestamp = now.timestamp()
+    index = math.floor((timestamp - shift) / interval)
+    start = datetime.fromtimestamp(index * interval + shift, UTC)
+    return Slot(
+        id=f"{interval:g}s:{index}", start=start, next_start=start + timedelta(seconds=interval)
+    )
+
+
+def next_run(key: str, interval: float, now: datetime) -> datetime:
+    """The start of the first slot after `now` for this interval."""
+    return slot_at(key, interval, now).next_start

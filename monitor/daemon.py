@@ -1,0 +1,279 @@
+"""`imagewatch run`: the daemon. The scheduler only turns config into jobs; what runs when,
+what a probe may spend and who runs it are decided by plain functions (cadence, the
+runner's budget guard, slot claims in the store) that the tests call directly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import secrets
+import signal
+import socket
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+import httpx
+
+from checks.base import Clock
+from monitor import cadence
+from monitor.config import LoadedConfig
+from monitor.retention import prune
+from monitor.runner import LATER, Probe, Round, plan
+from monitor.store import ProbeResult, Store, StoreError
+
+HEARTBEAT_EVERY = 30.0
+PRUNE_EVERY = 86_400.0
+# A change in these free checks is confirmed at once by the (paid) generation probe.
+CONFIRMED_BY_GENERATION = ("model_listing", "snapshot", "rate_limits")
+STOP_TIMEOUT = 30.0
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def package_version() -> str:
+    try:
+        return version("imagewatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def beat(store: Store, instance: str, started_at: datetime, now: datetime) -> None:
+    store.beat(instance, socket.gethostname(), os.getpid(), package_version(), started_at, now)
+
+
+def probe_key(probe: Probe) -> str:
+    return f"{probe.account.name}/{probe.check}/{probe.model}"
+
+
+@dataclasses.dataclass
+class Decision:
+    """What the daemon does after a probe: when it runs next, and whether the account's
+    generation probe should confirm a change now."""
+
+    next_run: datetime
+    confirm: bool = False
+
+
+class Daemon:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        store: Store,
+        client: httpx.AsyncClient,
+        clock: Clock,
+        instance: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.store = store
+        self.client = client
+        self.clock = clock
+        self.instance = instance or instance_name()
+        self.started_at = clock.now()
+        self.probes = plan(loaded)
+
+    def last(self, probe: Probe) -> cadence.Last | None:
+        row = self.store.latest(probe.account.name, probe.check, probe.model)
+        return None if row is None else cadence.Last(row.status, row.reason, row.details or {})
+
+    def interval(self, probe: Probe, now: datetime) -> float:
+        settings = self.loaded.config.check_settings(probe.check)
+        return cadence.next_interval(probe.check, settings, self.last(probe), now)
+
+    def slot(self, probe: Probe, now: datetime, confirming: bool = False) -> str:
+        if confirming:  # one confirmation a minute at most, whoever asks
+            return f"confirm:{int(now.timestamp() // 60)}"
+        return cadence.slot_at(probe_key(probe), self.interval(probe, now), now).id
+
+    async def run_probe(self, probe: Probe, confirming: bool = False) -> ProbeResult | None:
+        """Claim the probe's slot, run it, store it. None when another instance holds the
+        slot."""
+        now = self.clock.now()
+        if not self.store.claim(
+            probe.account.name,
+            probe.check,
+            probe.model,
+            self.slot(probe, now, confirming),
+            self.instance,
+            now,
+        ):
+            return None
+        results = await Round(self.loaded, self.client, self.clock, self.store).run([probe])
+        return results[0]
+
+    def decide(
+        self, probe: Probe, before: cadence.Last | None, result: ProbeResult | None
+    ) -> Decision:
+        """When the probe runs next; and whether a free check's status changed, so the
+        account's generation probe should confirm at once (within budget)."""
+        now = self.clock.now()
+        next_at = cadence.next_run(probe_key(probe), self.interval(probe, now), now)
+        confirm = (
+            result is not None
+            and probe.check in CONFIRMED_BY_GENERATION
+            and before is not None
+            and before.status != result.status
+        )
+        return Decision(next_run=next_at, confirm=confirm)
+
+    def generation_probes(self, account: str) -> list[Probe]:
+        return [p for p in self.probes if p.account.name == account and p.check == "generation"]
+
+    def beat(self) -> None:
+        beat(self.store, self.instance, self.started_at, self.clock.now())
+
+    def prune(self) -> None:
+        prune(self.store, self.clock.now(), self.loaded.config.monitor.retention_days)
+
+
+class Scheduler:
+    """APScheduler 3.x glue: one job per (account, model, check), plus heartbeat and prune."""
+
+    def __init__(self, daemon: Daemon, log: Callable[[str], None] = print) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        self.daemon = daemon
+        self.log = log
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.in_flight: set[asyncio.Task[Any]] = set()
+        self.failures = 0
+
+    def job_id(self, probe: Probe) -> str:
+        return probe_key(probe)
+
+    def start(self) -> list[Probe]:
+        """Schedule every job at its next slot; returns the probes due now (never run, or
+        their current slot not yet run), for `catch_up` to run in round order."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        now = self.daemon.clock.now()
+        due_now = []
+        for probe in self.daemon.probes:
+            interval = self.daemon.interval(probe, now)
+            first = cadence.slot_at(probe_key(probe), interval, now)
+            last = self.daemon.store.latest(probe.account.name, probe.check, probe.model)
+            due = last is None or last.finished_at < first.start
+            if due:
+                due_now.append(probe)
+            self.scheduler.add_job(
+                self._run,
+                IntervalTrigger(seconds=interval, timezone="UTC"),
+                args=[probe],
+                id=self.job_id(probe),
+                name=probe.label,
+                # A due probe's job waits paused; its catch-up run schedules it.
+                next_run_time=None if due else first.next_start,
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=int(max(1, min(300, interval / 2))),
+            )
+        self.scheduler.add_job(
+            self._guarded,
+            IntervalTrigger(seconds=HEARTBEAT_EVERY),
+            args=[self.daemon.beat, "heartbeat"],
+            id="heartbeat",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self._guarded,
+            IntervalTrigger(seconds=PRUNE_EVERY),
+            args=[self.daemon.prune, "prune"],
+            id="prune",
+            next_run_time=now + timedelta(seconds=60),
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.start()
+        return due_now
+
+    async def catch_up(self, due: list[Probe]) -> None:
+        """Run due probes as a round does: the evidence first, then the checks reading it."""
+        first = [p for p in due if p.check not in LATER]
+        await asyncio.gather(*(self._run(p) for p in first))
+        await asyncio.gather(*(self._run(p) for p in due if p.check in LATER))
+
+    async def _guarded(self, step: Callable[[], None], what: str) -> None:
+        try:
+            await asyncio.to_thread(step)
+        except StoreError as exc:
+            self.log(f"error: {what}: {exc}")
+
+    async def _run(self, probe: Probe, confirming: bool = False) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self.in_flight.add(task)
+        try:
+            before = self.daemon.last(probe)
+            result = await self.daemon.run_probe(probe, confirming)
+            decision = self.daemon.decide(probe, before, result)
+        except StoreError as exc:
+            self.failures += 1
+            self.log(f"error: {probe.label}: {exc}")
+            return
+        finally:
+            if task is not None:
+                self.in_flight.discard(task)
+        with contextlib.suppress(Exception):  # the job may be gone during shutdown
+            self.scheduler.modify_job(self.job_id(probe), next_run_time=decision.next_run)
+        if result is not None:
+            self.log(
+                f"{result.finished_at:%H:%M:%S} {probe.label}: {result.status} {result.reason}"
+            )
+        if decision.confirm:
+            for generation in self.daemon.generation_probes(probe.account.name):
+                self.log(f"{probe.label} changed: confirming with {generation.label}")
+                self.scheduler.add_job(
+                    self._run,
+                    args=[generation, True],
+                    id=f"confirm:{self.job_id(generation)}",
+                    replace_existing=True,
+                    max_instances=1,
+                )
+
+    async def stop(self) -> None:
+        self.scheduler.shutdown(wait=False)
+        pending = [t for t in self.in_flight if not t.done()]
+        if pending:
+            self.log(f"stopping: waiting for {len(pending)} probe(s) in flight")
+            _done, still = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
+            for task in still:
+                task.cancel()
+
+
+async def serve(
+    daemon: Daemon, log: Callable[[str], None] = print, stop_after: float | None = None
+) -> None:
+    """Run until SIGINT/SIGTERM (or `stop_after` seconds), then stop gracefully."""
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stopping.set)
+    scheduler = Scheduler(daemon, log)
+    catching_up = asyncio.create_task(scheduler.catch_up(scheduler.start()))
+    log(
+        f"imagewatch {package_version()} running as {daemon.instance}: "
+        f"{len(daemon.probes)} probes over {len(daemon.loaded.accounts)} accounts"
+    )
+    try:
+        if stop_after is None:
+            await stopping.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), stop_after)
+    finally:
+        await scheduler.stop()
+        if not catching_up.done():
+            catching_up.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await catching_up
+        with contextlib.suppress(StoreError):
+            daemon.beat()
+        log("stopped")
