@@ -4,6 +4,7 @@ import asyncio
 import base64
 import io
 import json
+import os
 import socket
 import threading
 import time
@@ -18,6 +19,7 @@ import pytest
 from checks import REGISTRY
 from checks.base import Account, Evidence, Outcome, ProbeContext
 from monitor.clock import FrozenClock
+from monitor.store import Store, make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BASE = "https://api.openai.test/v1"
@@ -226,3 +228,30 @@ def simulator(served_simulator: ServedSimulator) -> ServedSimulator:
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+PG_URL = os.environ.get("IMAGEWATCH_TEST_DATABASE_URL")
+
+
+def open_store(backend: str, tmp_path: Path) -> Store:
+    """A fresh store: a SQLite file always; PostgreSQL when IMAGEWATCH_TEST_DATABASE_URL is
+    set (CI sets it and must not skip)."""
+    if backend == "sqlite":
+        return Store.open(f"sqlite:///{tmp_path / 'imagewatch.db'}")
+    if not PG_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI must set IMAGEWATCH_TEST_DATABASE_URL to run the PostgreSQL tests")
+        pytest.skip("set IMAGEWATCH_TEST_DATABASE_URL to run against PostgreSQL")
+    from sqlmodel import SQLModel
+
+    store = Store(make_engine(PG_URL))
+    SQLModel.metadata.drop_all(store.engine)
+    store.create_schema()
+    return store
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(request.param, tmp_path)
+    yield opened
+    opened.close()

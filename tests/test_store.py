@@ -143,3 +143,49 @@ def test_a_full_disk_is_one_clear_error_and_loses_no_stored_row(tmp_path: Path) 
     store.engine.dispose()
     kept = Store.open(f"sqlite:///{tmp_path / 'x.db'}").results()
     assert "kept" in [r.summary for r in kept]
+
+
+def test_both_backends_keep_aware_utc_times_and_the_latest_per_pair(store: Store) -> None:
+    store.add_results(
+        [row(at=T0), row(at=T0 + timedelta(minutes=5), status="fail"), row(account="eu", at=T0)]
+    )
+    store.add_result(row(at=T0 - timedelta(hours=1), status="warn"))  # late: not the latest
+    latest = {r.account: r for r in store.latest_per_pair()}
+    assert latest["prod"].status == "fail"
+    assert latest["prod"].finished_at == T0 + timedelta(minutes=5)
+    assert latest["prod"].finished_at.tzinfo is UTC
+
+
+def test_state_changes_are_marked_on_insert(store: Store) -> None:
+    for status in ("pass", "pass", "fail", "fail", "pass"):
+        store.add_result(row(status=status))
+    changes = [r.state_change for r in sorted(store.results(), key=lambda r: r.id or 0)]
+    assert changes == [True, False, True, False, True]
+
+
+def test_the_spend_ledger_adds_up_per_account_and_day(store: Store) -> None:
+    store.add_results(
+        [
+            row(cost_usd=0.00168),
+            row(cost_usd=0.00168),
+            row(cost_usd=0.00168, at=T0 + timedelta(days=1)),
+            row(reason="budget_exhausted", status="skipped"),
+            row(check="model_listing", reason="listed"),
+        ]
+    )
+    assert store.spend("prod", T0.date()) == pytest.approx(0.00336)
+    ledger = [(d.day.isoformat(), d.paid_probes, d.skipped_probes) for d in store.spend_ledger()]
+    assert ledger == [("2026-11-21", 2, 1), ("2026-11-22", 1, 0)]
+
+
+def test_a_slot_is_claimed_once(store: Store) -> None:
+    assert store.claim("prod", "generation", "gpt-image-2", "3600s:1", "a", T0)
+    assert not store.claim("prod", "generation", "gpt-image-2", "3600s:1", "b", T0)
+    assert store.claim("prod", "generation", "gpt-image-2", "3600s:2", "b", T0)
+
+
+def test_heartbeats_update_in_place(store: Store) -> None:
+    store.beat("a", "host", 1, "0.1.0", T0, T0)
+    store.beat("a", "host", 1, "0.1.0", T0, T0 + timedelta(seconds=30))
+    beats = store.heartbeats()
+    assert [(b.instance, b.beat_at) for b in beats] == [("a", T0 + timedelta(seconds=30))]

@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+from sqlmodel import Session, col, select
+
+from monitor.clock import FrozenClock
+from monitor.config import LoadedConfig, parse
+from monitor.daemon import Daemon, Scheduler, serve
+from monitor.runner import Probe, Round, plan
+from monitor.simulator.scenarios import PINNED, scenario
+from monitor.store import ProbeResult, ProbeSlot, Store
+from tests.conftest import ServedSimulator
+
+
+def config_for(url: str, *names: str, budget: str = "0.25", **checks: object) -> LoadedConfig:
+    env: dict[str, str] = {}
+    accounts = []
+    for name in names:
+        var = name.upper().replace("-", "_")
+        env[var] = scenario(name).api_key
+        accounts.append(
+            {
+                "name": name,
+                "base_url": f"{url}/v1",
+                "api_key_env": var,
+                "snapshots": [PINNED],
+                "daily_probe_budget_usd": Decimal(budget),
+            }
+        )
+    pricing = {"source": f"{url}/_sim/prices/published.json"}
+    return parse({"accounts": accounts, "checks": {"pricing": pricing, **checks}}, env)
+
+
+def probe(loaded: LoadedConfig, account: str, check: str) -> Probe:
+    return next(p for p in plan(loaded) if p.account.name == account and p.check == check)
+
+
+def test_a_paid_probe_past_the_daily_budget_is_skipped_not_sent(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified", budget="0.004")
+
+    async def go() -> list[ProbeResult]:
+        async with httpx.AsyncClient() as client:
+            results = []
+            for _ in range(3):
+                results += await Round(loaded, client, clock, store).run(plan(loaded))
+            return results
+
+    results = asyncio.run(go())
+    generations = [r for r in results if r.check == "generation"]
+    # $0.00168 a probe: two fit under $0.004, the third would pass it.
+    assert [r.reason for r in generations] == ["ok", "ok", "budget_exhausted"]
+    assert generations[2].status == "skipped"
+    assert all(r.status != "skipped" for r in results if r.check != "generation")
+    assert simulator.control("verified")["billed_images"] == 2
+    ledger = store.spend_ledger()
+    assert [(d.account, d.paid_probes, d.skipped_probes) for d in ledger] == [("verified", 2, 1)]
+    assert ledger[0].usd == pytest_approx(0.00336)
+
+
+def pytest_approx(value: float) -> object:
+    import pytest
+
+    return pytest.approx(value)
+
+
+def test_the_budget_resets_on_the_next_utc_day(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified", budget="0.002")
+    generation = probe(loaded, "verified", "generation")
+
+    async def once() -> str:
+        async with httpx.AsyncClient() as client:
+            return (await Round(loaded, client, clock, store).run([generation]))[0].reason
+
+    assert [asyncio.run(once()), asyncio.run(once())] == ["ok", "budget_exhausted"]
+    clock.advance(12 * 3600 + 1)
+    assert asyncio.run(once()) == "ok"
+
+
+def test_two_daemons_on_one_database_run_each_slot_once(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified")
+    generation = probe(loaded, "verified", "generation")
+
+    async def race() -> list[ProbeResult | None]:
+        async with httpx.AsyncClient() as one, httpx.AsyncClient() as two:
+            a = Daemon(loaded, store, one, clock, instance="a")
+            b = Daemon(loaded, store, two, clock, instance="b")
+            return list(await asyncio.gather(a.run_probe(generation), b.run_probe(generation)))
+
+    results = asyncio.run(race())
+    assert sorted(r is None for r in results) == [False, True]
+    assert simulator.control("verified")["billed_images"] == 1
+    clock.advance(3600)  # the next slot is open again, to exactly one of them
+    results = asyncio.run(race())
+    assert sorted(r is None for r in results) == [False, True]
+    assert simulator.control("verified")["billed_images"] == 2
+
+
+def test_a_failing_generation_is_reprobed_within_minutes(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "unverified", "verified")
+
+    async def run_and_decide(name: str) -> tuple[float, float]:
+        async with httpx.AsyncClient() as client:
+            daemon = Daemon(loaded, store, client, clock, instance="a")
+            chosen = probe(loaded, name, "generation")
+            before = daemon.last(chosen)
+            result = await daemon.run_probe(chosen)
+            decision = daemon.decide(chosen, before, result)
+            wait = (decision.next_run - clock.now()).total_seconds()
+            return daemon.interval(chosen, clock.now()), wait
+
+    interval, wait = asyncio.run(run_and_decide("unverified"))
+    assert interval == 300
+    assert 0 < wait <= 300
+    interval, wait = asyncio.run(run_and_decide("verified"))
+    assert interval == 3600
+    assert 0 < wait <= 3600
+    assert simulator.control("unverified")["spend_usd"] == "0"
+
+
+def test_a_free_check_changing_state_asks_generation_to_confirm(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified")
+    listing = probe(loaded, "verified", "model_listing")
+
+    async def step() -> bool:
+        async with httpx.AsyncClient() as client:
+            daemon = Daemon(loaded, store, client, clock, instance="a")
+            before = daemon.last(listing)
+            result = await daemon.run_probe(listing)
+            clock.advance(300)
+            return daemon.decide(listing, before, result).confirm
+
+    assert asyncio.run(step()) is False  # first result: nothing to confirm
+    assert asyncio.run(step()) is False  # unchanged
+    simulator.control("verified", withdrawn=["gpt-image-2"])
+    assert asyncio.run(step()) is True
+
+
+def test_two_schedulers_sharing_a_database_send_each_paid_probe_once(
+    simulator: ServedSimulator, store: Store
+) -> None:
+    from checks.base import SystemClock
+
+    loaded = config_for(
+        simulator.url,
+        "verified",
+        generation={"every": "1s", "every_when_failing": "1s"},
+        model_listing={"every": "1s"},
+    )
+
+    async def both() -> None:
+        async with httpx.AsyncClient() as one, httpx.AsyncClient() as two:
+            await asyncio.gather(
+                serve(
+                    Daemon(loaded, store, one, SystemClock(), "a"),
+                    log=lambda _: None,
+                    stop_after=3.5,
+                ),
+                serve(
+                    Daemon(loaded, store, two, SystemClock(), "b"),
+                    log=lambda _: None,
+                    stop_after=3.5,
+                ),
+            )
+
+    asyncio.run(both())
+    with Session(store.engine) as session:
+        generations = session.scalars(
+            select(ProbeResult).where(col(ProbeResult.check) == "generation")
+        ).all()
+        claims = session.scalars(
+            select(ProbeSlot).where(col(ProbeSlot.check) == "generation")
+        ).all()
+    assert len(generations) >= 3
+    assert len(generations) == len(claims)
+    assert {c.instance for c in claims} <= {"a", "b"}
+    assert simulator.control("verified")["billed_images"] == len(generations)
+    assert {h.instance for h in store.heartbeats()} == {"a", "b"}
+
+
+def test_scheduler_jobs_are_bounded_and_coalesced(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified")
+
+    async def inspect() -> list[tuple[str, int, bool]]:
+        async with httpx.AsyncClient() as client:
+            scheduler = Scheduler(Daemon(loaded, store, client, clock, "a"), log=lambda _: None)
+            scheduler.start()
+            jobs = [(j.id, j.max_instances, j.coalesce) for j in scheduler.scheduler.get_jobs()]
+            scheduler.scheduler.shutdown(wait=False)
+            return jobs
+
+    jobs = asyncio.run(inspect())
+    assert {j[0] for j in jobs} >= {"verified/generation/gpt-image-2", "heartbeat", "prune"}
+    assert all(max_instances == 1 and coalesce for _, max_instances, coalesce in jobs)
+
+
+def write_config(folder: Path, url: str) -> tuple[Path, dict[str, str]]:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin"),
+        "HOME": str(folder),
+        "K_VERIFIED": scenario("verified").api_key,
+        "K_UNVERIFIED": scenario("unverified").api_key,
+    }
+    path = folder / "imagewatch.toml"
+    path.write_text(
+        f"""
+[monitor]
+database_url = "sqlite:///{folder / "iw.db"}"
+[[accounts]]
+name = "verified"
+base_url = "{url}/v1"
+api_key_env = "K_VERIFIED"
+[[accounts]]
+name = "unverified"
+base_url = "{url}/v1"
+api_key_env = "K_UNVERIFIED"
+[checks.model_listing]
+every = "1s"
+[checks.generation]
+every = "2s"
+every_when_failing = "1s"
+[checks.rate_limits]
+every = "1s"
+[checks.pricing]
+every = "3s"
+source = "{url}/_sim/prices/published.json"
+""",
+        encoding="utf-8",
+    )
+    return path, env
+
+
+def test_imagewatch_run_keeps_watching_until_sigterm(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    config, env = write_config(tmp_path, simulator.url)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "run", "--config", str(config)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(5)
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "stopped" in err
+    with sqlite3.connect(tmp_path / "iw.db") as db:
+        counts = dict(
+            db.execute("SELECT account || '/' || \"check\", count(*) FROM probe_results GROUP BY 1")
+        )
+        spend = dict(db.execute("SELECT account, usd FROM daily_spend"))
+        beats = db.execute("SELECT instance, started_at, beat_at FROM heartbeats").fetchall()
+    assert counts["verified/generation"] >= 2
+    assert counts["unverified/generation"] >= 3  # failing: re-probed every second
+    assert counts["verified/model_listing"] >= 3
+    assert spend["verified"] > 0
+    assert "unverified" not in spend  # refusals are not billed
+    assert len(beats) == 1
+
+
+def test_run_once_runs_one_round_and_exits_with_the_check_code(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    config, env = write_config(tmp_path, simulator.url)
+    run = subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "--once", "--json", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stderr
+    results = json.loads(run.stdout)["results"]
+    assert {(r["account"], r["check"]) for r in results} == {
+        (a, c)
+        for a in ("verified", "unverified")
+        for c in ("model_listing", "generation", "rate_limits", "pricing")
+    }
+    with sqlite3.connect(tmp_path / "iw.db") as db:
+        assert db.execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1
