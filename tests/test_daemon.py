@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlmodel import Session, col, select
 
 from monitor.clock import FrozenClock
@@ -67,13 +68,7 @@ def test_a_paid_probe_past_the_daily_budget_is_skipped_not_sent(
     assert simulator.control("verified")["billed_images"] == 2
     ledger = store.spend_ledger()
     assert [(d.account, d.paid_probes, d.skipped_probes) for d in ledger] == [("verified", 2, 1)]
-    assert ledger[0].usd == pytest_approx(0.00336)
-
-
-def pytest_approx(value: float) -> object:
-    import pytest
-
-    return pytest.approx(value)
+    assert ledger[0].usd == pytest.approx(0.00336)
 
 
 def test_the_budget_resets_on_the_next_utc_day(
@@ -265,7 +260,7 @@ def test_imagewatch_run_keeps_watching_until_sigterm(
     )
     time.sleep(5)
     process.send_signal(signal.SIGTERM)
-    out, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped" in err
     with sqlite3.connect(tmp_path / "iw.db") as db:
