@@ -75,35 +75,32 @@ class Bucket:
         return out
 
 
+ADDITIVE = ("total", "passed", "warned", "failed", "unknown", "skipped", "cost_usd")
+
+
+def _merge(new: Any) -> dict[str, Any]:
+    # A bucket met again (late rows) adds its counts; its percentiles are the newer ones.
+    merged: dict[str, Any] = {name: getattr(Rollup, name) + new[name] for name in ADDITIVE}
+    merged["latency_p50_ms"] = new.latency_p50_ms
+    merged["latency_p95_ms"] = new.latency_p95_ms
+    return merged
+
+
 def _flush(session: Session, buckets: dict[tuple[str, datetime, str, str, str], Bucket]) -> int:
-    for (period, bucket, account, check, model), data in buckets.items():
-        values = data.values()
-        # A bucket met again (late rows) adds its counts; its percentiles are the newer ones.
-        additive = {
-            name: getattr(Rollup, name) + values[name]
-            for name in ("total", "passed", "warned", "failed", "unknown", "skipped", "cost_usd")
+    rows = [
+        {
+            "period": period,
+            "bucket": bucket,
+            "account": account,
+            "check": check,
+            "model": model,
+            **data.values(),
         }
-        upsert(
-            session,
-            Rollup,
-            {
-                "period": period,
-                "bucket": bucket,
-                "account": account,
-                "check": check,
-                "model": model,
-                **values,
-            },
-            ["period", "bucket", "account", "check", "model"],
-            additive
-            | {
-                "latency_p50_ms": values["latency_p50_ms"],
-                "latency_p95_ms": values["latency_p95_ms"],
-            },
-        )
-    count = len(buckets)
+        for (period, bucket, account, check, model), data in buckets.items()
+    ]
+    upsert(session, Rollup, rows, ["period", "bucket", "account", "check", "model"], _merge)
     buckets.clear()
-    return count
+    return len(rows)
 
 
 def _rows(session: Session, cutoff: datetime) -> Iterable[Any]:

@@ -6,7 +6,7 @@ SQLite runs in WAL mode with a busy timeout so readers (the page) never block th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -182,26 +182,31 @@ class Heartbeat(SQLModel, table=True):
 def upsert(
     session: Session,
     table: type[SQLModel],
-    values: dict[str, Any],
+    rows: list[dict[str, Any]],
     keys: list[str],
-    update: dict[str, Any] | None = None,
+    update: Callable[[Any], dict[str, Any]] | None = None,
     only_if_newer: str | None = None,
 ) -> None:
-    """INSERT … ON CONFLICT (keys) DO UPDATE, on SQLite and PostgreSQL alike. Without
-    `update`, every other column takes the new value; `only_if_newer` names a column that
-    must not go back in time."""
+    """INSERT … ON CONFLICT (keys) DO UPDATE for many rows in one executemany, on SQLite and
+    PostgreSQL alike. `update` gets the `excluded` (incoming) row and returns the columns to
+    set; without it every other column takes the incoming value. `only_if_newer` names a
+    column that must not go back in time."""
+    if not rows:
+        return
+    target = table.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values)
+    statement = insert(target)
+    excluded = statement.excluded
     changes = (
-        update
+        update(excluded)
         if update is not None
-        else {name: statement.excluded[name] for name in values if name not in keys}
+        else {name: excluded[name] for name in rows[0] if name not in keys}
     )
-    where = None
-    if only_if_newer is not None:
-        where = getattr(table, only_if_newer) <= statement.excluded[only_if_newer]
-    session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where))
+    where = None if only_if_newer is None else target.c[only_if_newer] <= excluded[only_if_newer]
+    session.connection().execute(
+        statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where), rows
+    )
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -289,15 +294,17 @@ class Store:
         upsert(
             session,
             LatestResult,
-            {
-                "account": row.account,
-                "check": row.check,
-                "model": row.model,
-                "result_id": row.id,
-                "status": row.status,
-                "reason": row.reason,
-                "finished_at": row.finished_at,
-            },
+            [
+                {
+                    "account": row.account,
+                    "check": row.check,
+                    "model": row.model,
+                    "result_id": row.id,
+                    "status": row.status,
+                    "reason": row.reason,
+                    "finished_at": row.finished_at,
+                }
+            ],
             ["account", "check", "model"],
             only_if_newer="finished_at",
         )
@@ -310,18 +317,20 @@ class Store:
             upsert(
                 session,
                 DailySpend,
-                {
-                    "account": row.account,
-                    "day": day,
-                    "usd": row.cost_usd or 0.0,
-                    "paid_probes": int(paid),
-                    "skipped_probes": int(skipped),
-                },
+                [
+                    {
+                        "account": row.account,
+                        "day": day,
+                        "usd": row.cost_usd or 0.0,
+                        "paid_probes": int(paid),
+                        "skipped_probes": int(skipped),
+                    }
+                ],
                 ["account", "day"],
-                {
-                    "usd": DailySpend.usd + (row.cost_usd or 0.0),
-                    "paid_probes": DailySpend.paid_probes + int(paid),
-                    "skipped_probes": DailySpend.skipped_probes + int(skipped),
+                lambda new: {
+                    "usd": DailySpend.usd + new.usd,
+                    "paid_probes": DailySpend.paid_probes + new.paid_probes,
+                    "skipped_probes": DailySpend.skipped_probes + new.skipped_probes,
                 },
             )
 
@@ -381,16 +390,18 @@ class Store:
                 upsert(
                     session,
                     Heartbeat,
-                    {
-                        "instance": instance,
-                        "host": host,
-                        "pid": pid,
-                        "version": version,
-                        "started_at": started_at,
-                        "beat_at": now,
-                    },
+                    [
+                        {
+                            "instance": instance,
+                            "host": host,
+                            "pid": pid,
+                            "version": version,
+                            "started_at": started_at,
+                            "beat_at": now,
+                        }
+                    ],
                     ["instance"],
-                    {"beat_at": now, "pid": pid},
+                    lambda new: {"beat_at": new.beat_at, "pid": new.pid},
                 )
                 session.commit()
         except SQLAlchemyError as exc:
