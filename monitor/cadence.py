@@ -12,7 +12,6 @@ row per slot lets instances sharing a database run each probe once.
 from __future__ import annotations
 
 import dataclasses
-import math
 import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -93,14 +92,18 @@ class Slot:
     next_start: datetime
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
+
+
 def slot_at(key: str, interval: float, now: datetime) -> Slot:
-    shift = offset(key, interval)
-    timestamp = now.timestamp()
-    index = math.floor((timestamp - shift) / interval)
-    start = datetime.fromtimestamp(index * interval + shift, UTC)
-    return Slot(
-        id=f"{interval:g}s:{index}", start=start, next_start=start + timedelta(seconds=interval)
-    )
+    # Whole microseconds, as datetimes keep time: with floats, a run at a slot's exact start
+    # could land in the slot before and be scheduled again at once.
+    step = max(1, round(interval * 1_000_000))
+    shift = round(offset(key, interval) * 1_000_000)
+    index = ((now - EPOCH) // MICROSECOND - shift) // step
+    start = EPOCH + (index * step + shift) * MICROSECOND
+    return Slot(id=f"{interval:g}s:{index}", start=start, next_start=start + step * MICROSECOND)
 
 
 def next_run(key: str, interval: float, now: datetime) -> datetime:

@@ -59,3 +59,18 @@ def test_next_run_is_the_next_slot_start() -> None:
     when = next_run("k", 60, NOW)
     assert NOW < when <= NOW + timedelta(seconds=60)
     assert slot_at("k", 60, when).start == when
+
+
+@pytest.mark.parametrize("interval", [1.0, 60.0, 300.0, 3600.0, 21600.0])
+def test_a_run_at_a_slot_start_is_in_that_slot_and_moves_on_by_one_interval(
+    interval: float,
+) -> None:
+    key = "unverified/generation/gpt-image-2"
+    when = NOW
+    for _ in range(500):
+        upcoming = next_run(key, interval, when)
+        assert upcoming > when
+        assert (upcoming - when).total_seconds() <= interval + 1e-3
+        assert slot_at(key, interval, upcoming).start == upcoming
+        assert slot_at(key, interval, upcoming).id != slot_at(key, interval, when).id
+        when = upcoming
