@@ -14,6 +14,7 @@ from checks.reasons import REASONS
 
 PROMPT = "A plain light grey square on a white background."
 MAX_RETRY_WAIT_SECONDS = 30.0
+MAX_ATTEMPTS = 2  # a transient answer is retried once; a non-transient one never
 
 
 def probe_request(model: str, quality: str, output_format: str) -> dict[str, Any]:
@@ -65,21 +66,12 @@ class Generation:
         output_format = str(ctx.settings.get("output_format", "jpeg"))
         request = probe_request(ctx.model, quality, output_format)
         what = f"POST /v1/images/generations ({ctx.model}, {request['size']}, {quality})"
-        attempts: list[dict[str, Any]] = []
-        answer = await call(ctx, "POST", "images/generations", json=request)
-        outcome = self._judge(ctx, answer, what, request)
-        attempts.append(
-            {
-                "http_status": answer.http_status,
-                "reason": outcome.reason,
-                "latency_ms": answer.latency_ms,
-                "request_id": answer.meta.request_id,
-            }
-        )
         max_wait = float(ctx.settings.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS))
-        wait = answer.meta.retry_after_seconds or 1.0
-        if _transient(outcome) and wait <= max_wait:
-            await ctx.sleep(wait)
+        attempts: list[dict[str, Any]] = []
+        waited = 0.0
+        for _ in range(MAX_ATTEMPTS):
+            if waited:
+                await ctx.sleep(waited)
             answer = await call(ctx, "POST", "images/generations", json=request)
             outcome = self._judge(ctx, answer, what, request)
             attempts.append(
@@ -88,9 +80,12 @@ class Generation:
                     "reason": outcome.reason,
                     "latency_ms": answer.latency_ms,
                     "request_id": answer.meta.request_id,
-                    "waited_s": wait,
+                    **({"waited_s": waited} if waited else {}),
                 }
             )
+            waited = answer.meta.retry_after_seconds or 1.0
+            if not _transient(outcome) or waited > max_wait:
+                break
         return outcome.with_details(request=_public(request), attempts=attempts)
 
     def _judge(

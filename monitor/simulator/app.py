@@ -471,13 +471,6 @@ class Simulator:
                 ) from None
             if not isinstance(params, dict):
                 raise ApiFailure(400, "The request body must be a JSON object.")
-            if "response_format" in params and str(params.get("model", "")).startswith("gpt-image"):
-                raise ApiFailure(
-                    400,
-                    "Unknown parameter: 'response_format'.",
-                    param="response_format",
-                    code="unknown_parameter",
-                )
             spec = self.validate(params, GENERATION_PARAMS)
             expected = self.expected_tokens(spec)
             headers = self.gate(account, spec["model"], spec["n"], expected)
@@ -509,13 +502,6 @@ class Simulator:
                 params: dict[str, Any] = {
                     k: v for k, v in form.multi_items() if k not in ("image", "image[]", "mask")
                 }
-                if "response_format" in params:
-                    raise ApiFailure(
-                        400,
-                        "Unknown parameter: 'response_format'.",
-                        param="response_format",
-                        code="unknown_parameter",
-                    )
                 spec = self.validate(params, EDIT_PARAMS)
                 if not images:
                     raise ApiFailure(
