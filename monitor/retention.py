@@ -1,6 +1,7 @@
-"""Retention: raw results older than `retention_days` roll up into hourly and daily rows and
-are deleted; state changes are kept for good. The page reads rollups, so it costs the same
-with a year of history as with a day."""
+"""Retention: raw results older than `retention_days` are deleted once their hourly and daily
+rollups (kept up to date as results arrive) have exact latency percentiles; state changes are
+kept for good. The page reads rollups, so it costs the same with a year of history as with a
+day."""
 
 from __future__ import annotations
 
@@ -10,21 +11,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, text, update
+from sqlalchemy import CursorResult, bindparam, delete, select, text, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 
-from monitor.store import ProbeResult, ProbeSlot, Rollup, Store, StoreError, describe, upsert
+from monitor.store import ROLLUP_KEYS, ProbeResult, ProbeSlot, Rollup, Store, StoreError, describe
 
 BATCH = 20_000
 SLOT_KEEP = timedelta(days=2)
-STATUS_COLUMN = {
-    "pass": "passed",
-    "warn": "warned",
-    "fail": "failed",
-    "unknown": "unknown",
-    "skipped": "skipped",
-}
 
 
 @dataclasses.dataclass
@@ -38,7 +32,7 @@ class PruneReport:
 
 
 def cutoff_for(now: datetime, retention_days: int) -> datetime:
-    """Whole UTC days only, so every hourly and daily bucket is rolled up in one go."""
+    """Whole UTC days only, so every hourly and daily bucket is finalised in one go."""
     midnight = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return midnight - timedelta(days=retention_days)
 
@@ -51,54 +45,30 @@ def percentile(sorted_values: list[float], share: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-@dataclasses.dataclass
-class Bucket:
-    counts: dict[str, int] = dataclasses.field(default_factory=dict)
-    latencies: list[float] = dataclasses.field(default_factory=list)
-    cost: float = 0.0
-
-    def add(self, status: str, latency: float | None, cost: float | None) -> None:
-        self.counts[status] = self.counts.get(status, 0) + 1
-        if latency is not None:
-            self.latencies.append(latency)
-        self.cost += cost or 0.0
-
-    def values(self) -> dict[str, Any]:
-        self.latencies.sort()
-        out: dict[str, Any] = {
-            column: self.counts.get(status, 0) for status, column in STATUS_COLUMN.items()
-        }
-        out["total"] = sum(self.counts.values())
-        out["latency_p50_ms"] = percentile(self.latencies, 0.5)
-        out["latency_p95_ms"] = percentile(self.latencies, 0.95)
-        out["cost_usd"] = round(self.cost, 8)
-        return out
+BucketKey = tuple[str, datetime, str, str, str]
 
 
-ADDITIVE = ("total", "passed", "warned", "failed", "unknown", "skipped", "cost_usd")
-
-
-def _merge(new: Any) -> dict[str, Any]:
-    # A bucket met again (late rows) adds its counts; its percentiles are the newer ones.
-    merged: dict[str, Any] = {name: getattr(Rollup, name) + new[name] for name in ADDITIVE}
-    merged["latency_p50_ms"] = new.latency_p50_ms
-    merged["latency_p95_ms"] = new.latency_p95_ms
-    return merged
-
-
-def _flush(session: Session, buckets: dict[tuple[str, datetime, str, str, str], Bucket]) -> int:
-    rows = [
-        {
-            "period": period,
-            "bucket": bucket,
-            "account": account,
-            "check": check,
-            "model": model,
-            **data.values(),
-        }
-        for (period, bucket, account, check, model), data in buckets.items()
-    ]
-    upsert(session, Rollup, rows, ["period", "bucket", "account", "check", "model"], _merge)
+def _finalise(session: Session, buckets: dict[BucketKey, list[float]]) -> int:
+    """Counts were added to the rollups as results arrived; only the exact latency
+    percentiles need the raw rows, so they are written now, before the rows go."""
+    table = Rollup.__table__  # type: ignore[attr-defined]
+    statement = (
+        update(table)
+        .where(*(table.c[name] == bindparam(f"k_{name}") for name in ROLLUP_KEYS))
+        .values(latency_p50_ms=bindparam("p50"), latency_p95_ms=bindparam("p95"))
+    )
+    rows = []
+    for key, latencies in buckets.items():
+        latencies.sort()
+        rows.append(
+            {
+                **{f"k_{name}": value for name, value in zip(ROLLUP_KEYS, key, strict=True)},
+                "p50": percentile(latencies, 0.5),
+                "p95": percentile(latencies, 0.95),
+            }
+        )
+    if rows:
+        session.connection().execute(statement, rows)
     buckets.clear()
     return len(rows)
 
@@ -108,9 +78,7 @@ def _rows(session: Session, cutoff: datetime) -> Iterable[Any]:
         ProbeResult.account,
         ProbeResult.check,
         ProbeResult.model,
-        ProbeResult.status,
         ProbeResult.latency_ms,
-        ProbeResult.cost_usd,
         ProbeResult.finished_at,
     )
     statement = (
@@ -130,26 +98,22 @@ def prune(store: Store, now: datetime, retention_days: int) -> PruneReport:
     report = PruneReport(cutoff=cutoff_for(now, retention_days))
     try:
         with Session(store.engine) as session:
-            buckets: dict[tuple[str, datetime, str, str, str], Bucket] = {}
+            buckets: dict[BucketKey, list[float]] = {}
             pair: tuple[str, str, str] | None = None
-            for account, check, model, status, latency, cost, finished in _rows(
-                session, report.cutoff
-            ):
+            for account, check, model, latency, finished in _rows(session, report.cutoff):
                 if (account, check, model) != pair:
-                    report.rollup_rows += _flush(session, buckets)
+                    report.rollup_rows += _finalise(session, buckets)
                     pair = (account, check, model)
                 hour = finished.replace(minute=0, second=0, microsecond=0)
-                day = hour.replace(hour=0)
                 for key in (
                     ("hour", hour, account, check, model),
-                    ("day", day, account, check, model),
+                    ("day", hour.replace(hour=0), account, check, model),
                 ):
-                    bucket = buckets.get(key)
-                    if bucket is None:
-                        bucket = buckets[key] = Bucket()
-                    bucket.add(status, latency, cost)
+                    found = buckets.setdefault(key, [])
+                    if latency is not None:
+                        found.append(latency)
                 report.rolled_up += 1
-            report.rollup_rows += _flush(session, buckets)
+            report.rollup_rows += _finalise(session, buckets)
             old = col(ProbeResult.finished_at) < report.cutoff
             report.deleted = _count(
                 session.execute(

@@ -145,8 +145,38 @@ class ProbeSlot(SQLModel, table=True):
     claimed_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+# Latency histogram bucket bounds (ms): a rollup keeps counts per bucket so percentiles of
+# days not yet pruned come from the rollup alone; prune replaces them with exact ones.
+LATENCY_BOUNDS = (100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
+STATUS_COLUMN = {
+    "pass": "passed",
+    "warn": "warned",
+    "fail": "failed",
+    "unknown": "unknown",
+    "skipped": "skipped",
+}
+COUNTERS = (
+    "total",
+    "passed",
+    "warned",
+    "failed",
+    "unknown",
+    "skipped",
+    "cost_usd",
+    "latency_count",
+    *(f"h{i}" for i in range(len(LATENCY_BOUNDS) + 1)),
+)
+
+
+def latency_bucket(latency_ms: float) -> int:
+    return next(
+        (i for i, bound in enumerate(LATENCY_BOUNDS) if latency_ms <= bound), len(LATENCY_BOUNDS)
+    )
+
+
 class Rollup(SQLModel, table=True):
-    """Hourly and daily counts per status, latency percentiles and cost of one pair."""
+    """Hourly and daily counts per status, latency and cost of one pair, kept up to date as
+    results arrive, so the page never reads raw rows."""
 
     __tablename__ = "rollups"
 
@@ -162,8 +192,72 @@ class Rollup(SQLModel, table=True):
     unknown: int = 0
     skipped: int = 0
     latency_p50_ms: float | None = None
+    """Exact, once prune has seen the bucket's raw rows; else None (use `percentile`)."""
     latency_p95_ms: float | None = None
     cost_usd: float = 0.0
+    latency_count: int = 0
+    h0: int = 0
+    h1: int = 0
+    h2: int = 0
+    h3: int = 0
+    h4: int = 0
+    h5: int = 0
+    h6: int = 0
+    h7: int = 0
+    h8: int = 0
+    h9: int = 0
+    h10: int = 0
+    h11: int = 0
+
+    def histogram(self) -> list[int]:
+        return [getattr(self, f"h{i}") for i in range(len(LATENCY_BOUNDS) + 1)]
+
+    def percentile(self, share: float) -> float | None:
+        """Exact after prune; before, interpolated within the histogram bucket."""
+        exact = (
+            self.latency_p50_ms
+            if share == 0.5
+            else (self.latency_p95_ms if share == 0.95 else None)
+        )
+        if exact is not None:
+            return exact
+        counts = self.histogram()
+        total = sum(counts)
+        if not total:
+            return None
+        rank, seen = share * total, 0
+        for index, count in enumerate(counts):
+            if count and seen + count >= rank:
+                low = 0 if index == 0 else LATENCY_BOUNDS[index - 1]
+                high = LATENCY_BOUNDS[index] if index < len(LATENCY_BOUNDS) else low * 2
+                return round(low + (high - low) * (rank - seen) / count, 1)
+            seen += count
+        return float(LATENCY_BOUNDS[-1])
+
+
+def rollup_increments(row: ProbeResult) -> list[dict[str, Any]]:
+    """The hour and day rollup rows one result adds to."""
+    finished = row.finished_at.astimezone(UTC)
+    hour = finished.replace(minute=0, second=0, microsecond=0)
+    values: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+    values["total"] = 1
+    values[STATUS_COLUMN.get(row.status, "unknown")] = 1
+    values["cost_usd"] = row.cost_usd or 0.0
+    if row.latency_ms is not None:
+        values["latency_count"] = 1
+        values[f"h{latency_bucket(row.latency_ms)}"] = 1
+    keys = {"account": row.account, "check": row.check, "model": row.model}
+    return [
+        {"period": "hour", "bucket": hour, **keys, **values},
+        {"period": "day", "bucket": hour.replace(hour=0), **keys, **values},
+    ]
+
+
+def add_to_rollups(new: Any) -> dict[str, Any]:
+    return {name: getattr(Rollup, name) + new[name] for name in COUNTERS}
+
+
+ROLLUP_KEYS = ["period", "bucket", "account", "check", "model"]
 
 
 class Heartbeat(SQLModel, table=True):
@@ -310,6 +404,7 @@ class Store:
         )
         if previous is not None:
             session.expire(previous)  # the upsert went around the ORM
+        upsert(session, Rollup, rollup_increments(row), ROLLUP_KEYS, add_to_rollups)
         paid = bool(row.cost_usd)
         skipped = row.reason == "budget_exhausted"
         if paid or skipped:

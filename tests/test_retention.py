@@ -52,15 +52,22 @@ def test_old_results_roll_up_and_go_but_state_changes_stay(store: Store) -> None
 
     report = prune(store, NOW, retention_days=30)
     assert (report.rolled_up, report.deleted, report.kept_state_changes) == (22, 19, 3)
-    hours = {(r.bucket.hour, r.total, r.passed, r.failed) for r in store.rollups("hour")}
+    hours = {
+        (r.bucket.hour, r.total, r.passed, r.failed)
+        for r in store.rollups("hour")
+        if r.bucket < report.cutoff
+    }
     assert hours == {(10, 20, 20, 0), (11, 1, 0, 1), (12, 1, 1, 0)}
     ten = next(r for r in store.rollups("hour") if r.bucket.hour == 10)
     assert (ten.latency_p50_ms, ten.latency_p95_ms) == (10.0, 19.0)
     assert ten.cost_usd == pytest.approx(0.02)
     days = store.rollups("day")
     assert [(d.bucket, d.total, d.failed) for d in days] == [
-        (datetime(2026, 10, 1, tzinfo=UTC), 22, 1)
+        (datetime(2026, 10, 1, tzinfo=UTC), 22, 1),
+        (datetime(2026, 11, 20, tzinfo=UTC), 1, 0),
     ]
+    assert days[0].latency_p50_ms is not None  # pruned: exact
+    assert days[1].latency_p50_ms is None  # not pruned yet: from the histogram
     remaining = store.results()
     assert len(remaining) == 4
     assert sum(1 for r in remaining if r.finished_at < report.cutoff) == 3
@@ -79,3 +86,29 @@ def test_old_slot_claims_are_freed(store: Store) -> None:
     store.claim("prod", "generation", "gpt-image-2", "old", "a", NOW - timedelta(days=3))
     store.claim("prod", "generation", "gpt-image-2", "new", "a", NOW - timedelta(hours=3))
     assert prune(store, NOW, 30).slots_deleted == 1
+
+
+def test_rollups_are_kept_up_to_date_as_results_arrive(store: Store) -> None:
+    day = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    store.add_results(
+        [
+            result(day, latency=150.0, cost=0.00168),
+            result(day + timedelta(minutes=5), status="fail", latency=90.0),
+            result(day + timedelta(hours=2), latency=3000.0),
+        ]
+    )
+    [rollup] = store.rollups("day")
+    assert (rollup.total, rollup.passed, rollup.failed) == (3, 2, 1)
+    assert rollup.cost_usd == pytest.approx(0.00168)
+    assert rollup.histogram()[:6] == [1, 1, 0, 0, 0, 1]
+    assert [r.total for r in store.rollups("hour")] == [2, 1]
+
+
+def test_histogram_percentiles_interpolate_within_a_bucket(store: Store) -> None:
+    day = datetime(2026, 11, 21, 9, 0, tzinfo=UTC)
+    store.add_results(
+        [result(day + timedelta(seconds=i), latency=float(120 + i)) for i in range(10)]
+    )
+    [rollup] = store.rollups("day")
+    p50 = rollup.percentile(0.5)
+    assert p50 is not None and 100 <= p50 <= 200

@@ -27,8 +27,15 @@ async def replay(folder: Path) -> dict[str, tuple[float, int, int]]:
     env = {n.upper(): scenario(n).api_key for n in ("verified", "unverified")}
     data = {
         "monitor": {"database_url": f"sqlite:///{folder / 'economy.db'}"},
-        "accounts": [{"name": n, "base_url": "http://sim/v1", "api_key_env": n.upper(),
-                      "snapshots": [PINNED]} for n in ("verified", "unverified")],
+        "accounts": [
+            {
+                "name": n,
+                "base_url": "http://sim/v1",
+                "api_key_env": n.upper(),
+                "snapshots": [PINNED],
+            }
+            for n in ("verified", "unverified")
+        ],
         "checks": {"pricing": {"source": "http://sim/_sim/prices/published.json"}},
     }
     loaded = parse(data, env)  # every interval and budget at its default
@@ -53,10 +60,14 @@ async def replay(folder: Path) -> dict[str, tuple[float, int, int]]:
     out = {}
     for account in ("verified", "unverified"):
         spend = store.spend(account, START.date())
-        generations = [r for r in store.results(100_000)
-                       if r.account == account and r.check == "generation"]
-        out[account] = (spend, len(generations), sum(1 for r in store.results(100_000)
-                                                     if r.account == account))
+        generations = [
+            r for r in store.results(100_000) if r.account == account and r.check == "generation"
+        ]
+        out[account] = (
+            spend,
+            len(generations),
+            sum(1 for r in store.results(100_000) if r.account == account),
+        )
     store.close()
     return out
 
@@ -66,8 +77,10 @@ def main() -> None:
         figures = asyncio.run(replay(Path(folder)))
     for account, (usd, generations, probes) in figures.items():
         label = "healthy (verified)" if account == "verified" else "unverified organization"
-        print(f"{label:<26} ${usd:.4f} per day: {generations} generation probes, "
-              f"{probes} probes in all")
+        print(
+            f"{label:<26} ${usd:.4f} per day: {generations} generation probes, "
+            f"{probes} probes in all"
+        )
 
 
 if __name__ == "__main__":

@@ -38,13 +38,32 @@ def fill(path: Path) -> None:
             at = NOW - timedelta(seconds=span - (index // PAIRS) * step)
             status = "pass" if rng.random() > 0.02 else rng.choice(["fail", "warn", "unknown"])
             stamp = at.replace(tzinfo=None).isoformat(sep=" ")
-            rows.append((account, check, "gpt-image-2", status, "ok", "synthetic", 200,
-                         "req_x", rng.uniform(80, 900), 0.00168 if check == "generation" else None,
-                         '{"synthetic": true}', stamp, stamp, rng.random() < 0.01, False))
+            rows.append(
+                (
+                    account,
+                    check,
+                    "gpt-image-2",
+                    status,
+                    "ok",
+                    "synthetic",
+                    200,
+                    "req_x",
+                    rng.uniform(80, 900),
+                    0.00168 if check == "generation" else None,
+                    '{"synthetic": true}',
+                    stamp,
+                    stamp,
+                    rng.random() < 0.01,
+                    False,
+                )
+            )
             if len(rows) == 50_000:
                 db.executemany(INSERT, rows)
                 rows.clear()
         db.executemany(INSERT, rows)
+        for period, fmt in (("hour", "%Y-%m-%d %H:00:00.000000"),
+                            ("day", "%Y-%m-%d 00:00:00.000000")):
+            db.execute(ROLLUPS.format(period=period, fmt=fmt, histogram=HISTOGRAM))
         db.execute("""INSERT INTO latest_results (account, "check", model, result_id, status,
                       reason, finished_at)
                       SELECT account, "check", model, max(id), 'pass', 'ok', max(finished_at)
@@ -54,6 +73,19 @@ def fill(path: Path) -> None:
 INSERT = """INSERT INTO probe_results (account, "check", model, status, reason, summary,
     http_status, request_id, latency_ms, cost_usd, details, started_at, finished_at,
     state_change, rolled_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+BOUNDS = (100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
+HISTOGRAM = ", ".join(
+    [f"sum(latency_ms <= {b}{f' AND latency_ms > {BOUNDS[i - 1]}' if i else ''})"
+     for i, b in enumerate(BOUNDS)] + [f"sum(latency_ms > {BOUNDS[-1]})"])
+ROLLUPS = """INSERT INTO rollups (period, bucket, account, "check", model, total, passed, warned,
+    failed, unknown, skipped, cost_usd, latency_count, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9,
+    h10, h11)
+    SELECT '{period}', strftime('{fmt}', finished_at), account, "check", model, count(*),
+    sum(status = 'pass'), sum(status = 'warn'), sum(status = 'fail'), sum(status = 'unknown'),
+    0, coalesce(sum(cost_usd), 0), count(latency_ms), {histogram}
+    FROM probe_results GROUP BY 2, 3, 4, 5"""
 
 
 def size(path: Path) -> str:
@@ -76,19 +108,25 @@ def main() -> None:
         path = Path(folder) / "bench.db"
         start = time.perf_counter()
         fill(path)
-        print(f"filled {ROWS:,} results over {PAIRS} pairs and {DAYS} days in "
-              f"{time.perf_counter() - start:.1f} s; database {size(path)}")
+        print(
+            f"filled {ROWS:,} results over {PAIRS} pairs and {DAYS} days in "
+            f"{time.perf_counter() - start:.1f} s; database {size(path)}"
+        )
         store = Store.open(f"sqlite:///{path}")
         latest = time_latest(store)
-        print(f"latest result of every pair: {latest * 1000:.1f} ms (median of 20); "
-              f"target < 50 ms: {'met' if latest < 0.05 else 'MISSED'}")
+        print(
+            f"latest result of every pair: {latest * 1000:.1f} ms (median of 20); "
+            f"target < 50 ms: {'met' if latest < 0.05 else 'MISSED'}"
+        )
         start = time.perf_counter()
         report = prune(store, NOW, retention_days=30)
         took = time.perf_counter() - start
-        print(f"roll up and prune: {took:.1f} s for {report.rolled_up:,} results -> "
-              f"{report.rollup_rows:,} rollup rows, {report.deleted:,} deleted, "
-              f"{report.kept_state_changes:,} state changes kept; "
-              f"target < 30 s: {'met' if took < 30 else 'MISSED'}")
+        print(
+            f"roll up and prune: {took:.1f} s for {report.rolled_up:,} results -> "
+            f"{report.rollup_rows:,} rollup rows, {report.deleted:,} deleted, "
+            f"{report.kept_state_changes:,} state changes kept; "
+            f"target < 30 s: {'met' if took < 30 else 'MISSED'}"
+        )
         store.close()
         print(f"database after prune: {size(path)}")
         store = Store.open(f"sqlite:///{path}")
