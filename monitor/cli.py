@@ -80,6 +80,16 @@ def run(config_path: str | None, once: bool, as_json: bool) -> None:
 
 @main.command()
 @config_option
+@click.option("--site-dir", metavar="DIR", help="Where to write the site (default: site_dir).")
+def publish(config_path: str | None, site_dir: str | None) -> None:
+    """Render the status page from the store."""
+    import monitor.commands as commands
+
+    sys.exit(commands.publish(config_path, site_dir))
+
+
+@main.command()
+@config_option
 def prune(config_path: str | None) -> None:
     """Roll raw results older than retention_days into hourly and daily rows, delete them."""
     import monitor.commands as commands

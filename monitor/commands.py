@@ -84,6 +84,8 @@ def open_config(config_path: str | None) -> tuple[LoadedConfig, Store]:
 
 def run(config_path: str | None, once: bool, as_json: bool) -> int:
     from monitor.daemon import Daemon, beat, instance_name, serve
+    from monitor.publish import PublishError
+    from monitor.publish import publish as publish_site
 
     try:
         loaded, store = open_config(config_path)
@@ -94,6 +96,8 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
             started = SystemClock().now()
             results = run_round(loaded, store, plan(loaded))
             beat(store, instance_name(), started, SystemClock().now())
+            report = publish_site(store, loaded, SystemClock().now())
+            click.echo(f"published {report.site_dir / 'index.html'}", err=True)
             if as_json:
                 click.echo(console.as_json(results))
             else:
@@ -109,10 +113,30 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
 
         asyncio.run(daemon())
         return 0
-    except StoreError as exc:
+    except (StoreError, PublishError) as exc:
         return report_error([str(exc)])
     finally:
         store.close()
+
+
+def publish(config_path: str | None, site_dir: str | None) -> int:
+    from monitor.publish import PublishError
+    from monitor.publish import publish as publish_site
+
+    try:
+        loaded, store = open_config(config_path)
+    except (ConfigError, StoreError) as exc:
+        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+    try:
+        report = publish_site(
+            store, loaded, SystemClock().now(), Path(site_dir) if site_dir else None
+        )
+    except (StoreError, PublishError) as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+    click.echo(f"published {report.files} files to {report.site_dir / 'index.html'}")
+    return 0
 
 
 def prune(config_path: str | None) -> int:
@@ -290,7 +314,7 @@ async def started(server: Any) -> None:
     raise RuntimeError("the simulator did not start")
 
 
-def print_demo_report(results: Sequence[ProbeResult], folder: Path) -> None:
+def print_demo_report(results: Sequence[ProbeResult], folder: Path, page: Path) -> None:
     from checks.reasons import words
 
     console.render_table(results)
@@ -300,14 +324,13 @@ def print_demo_report(results: Sequence[ProbeResult], folder: Path) -> None:
         click.echo(f"  {account:<24} {verdict}{' — ' + why if why else ''}")
     click.echo("")
     click.echo(f"Results stored in {folder / 'imagewatch.db'}")
-    click.echo(
-        "Status page: not published yet (it arrives with `imagewatch publish`); "
-        "the table above is the report."
-    )
+    click.echo(f"Status page: {page}")
 
 
 def demo(workdir: str, serve: bool) -> int:
     from monitor.config import parse
+    from monitor.publish import PublishError
+    from monitor.publish import publish as publish_site
 
     folder = Path(workdir).resolve()
     try:
@@ -333,7 +356,8 @@ def demo(workdir: str, serve: bool) -> int:
                 results = await run_once(
                     loaded, probes, clock=SystemClock(), store=store, progress=progress
                 )
-            print_demo_report(results, folder)
+            report = publish_site(store, loaded, SystemClock().now())
+            print_demo_report(results, folder, report.site_dir / "index.html")
             if serve:
                 click.echo(f"Simulator stays up on {base_url}/v1 — Ctrl-C to stop.")
                 await serving
@@ -351,7 +375,7 @@ def demo(workdir: str, serve: bool) -> int:
         results = asyncio.run(scenario_round())
     except KeyboardInterrupt:
         return 0
-    except (StoreError, RuntimeError) as exc:
+    except (StoreError, PublishError, RuntimeError) as exc:
         return report_error([str(exc)])
     finally:
         store.close()

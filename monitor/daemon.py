@@ -30,6 +30,7 @@ PRUNE_EVERY = 86_400.0
 # A change in these free checks is confirmed at once by the (paid) generation probe.
 CONFIRMED_BY_GENERATION = ("model_listing", "snapshot", "rate_limits")
 STOP_TIMEOUT = 30.0
+PUBLISH_DEBOUNCE = 5.0  # one publish for a burst of probes, at most this late
 
 
 def instance_name() -> str:
@@ -130,6 +131,11 @@ class Daemon:
     def prune(self) -> None:
         prune(self.store, self.clock.now(), self.loaded.config.monitor.retention_days)
 
+    def publish(self) -> None:
+        from monitor.publish import publish
+
+        publish(self.store, self.loaded, self.clock.now())
+
 
 class Scheduler:
     """APScheduler 3.x glue: one job per (account, model, check), plus heartbeat and prune."""
@@ -200,9 +206,11 @@ class Scheduler:
         await asyncio.gather(*(self._run(p) for p in due if p.check in LATER))
 
     async def _guarded(self, step: Callable[[], None], what: str) -> None:
+        from monitor.publish import PublishError
+
         try:
             await asyncio.to_thread(step)
-        except StoreError as exc:
+        except (StoreError, PublishError) as exc:
             self.log(f"error: {what}: {exc}")
 
     async def _run(self, probe: Probe, confirming: bool = False) -> None:
@@ -223,6 +231,7 @@ class Scheduler:
         with contextlib.suppress(Exception):  # the job may be gone during shutdown
             self.scheduler.modify_job(self.job_id(probe), next_run_time=decision.next_run)
         if result is not None:
+            self.schedule_publish()
             self.log(
                 f"{result.finished_at:%H:%M:%S} {probe.label}: {result.status} {result.reason}"
             )
@@ -236,6 +245,18 @@ class Scheduler:
                     replace_existing=True,
                     max_instances=1,
                 )
+
+    def schedule_publish(self) -> None:
+        """Debounced: the first probe of a burst schedules one publish a few seconds later;
+        the rest of the burst joins it."""
+        if self.scheduler.get_job("publish") is None:
+            self.scheduler.add_job(
+                self._guarded,
+                args=[self.daemon.publish, "publish"],
+                id="publish",
+                next_run_time=self.daemon.clock.now() + timedelta(seconds=PUBLISH_DEBOUNCE),
+                max_instances=1,
+            )
 
     async def stop(self) -> None:
         self.scheduler.shutdown(wait=False)

@@ -52,6 +52,7 @@ class ProbeResult(SQLModel, table=True):
     __table_args__ = (
         Index("ix_probe_results_pair_time", "account", "check", "model", "finished_at"),
         Index("ix_probe_results_finished_at", "finished_at"),
+        Index("ix_probe_results_changes", "state_change", "account", "finished_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -501,6 +502,31 @@ class Store:
                 session.commit()
         except SQLAlchemyError as exc:
             raise StoreError(f"database: could not record the heartbeat: {describe(exc)}") from None
+
+    def rollups_for(self, account: str, since: date, period: str = "day") -> list[Rollup]:
+        with Session(self.engine) as session:
+            start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+            statement = (
+                select(Rollup)
+                .where(
+                    col(Rollup.period) == period,
+                    col(Rollup.account) == account,
+                    col(Rollup.bucket) >= start,
+                )
+                .order_by(col(Rollup.bucket))
+            )
+            return list(session.scalars(statement).all())
+
+    def state_changes(self, account: str | None, limit: int) -> list[ProbeResult]:
+        """The newest results whose status differed from the one before, newest first."""
+        with Session(self.engine) as session:
+            statement = select(ProbeResult).where(col(ProbeResult.state_change).is_(True))
+            if account is not None:
+                statement = statement.where(col(ProbeResult.account) == account)
+            statement = statement.order_by(
+                col(ProbeResult.finished_at).desc(), col(ProbeResult.id).desc()
+            ).limit(limit)
+            return list(session.scalars(statement).all())
 
     def heartbeats(self) -> list[Heartbeat]:
         with Session(self.engine) as session:

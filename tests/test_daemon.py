@@ -43,6 +43,12 @@ def config_for(url: str, *names: str, budget: str = "0.25", **checks: object) ->
     return parse({"accounts": accounts, "checks": {"pricing": pricing, **checks}}, env)
 
 
+@pytest.fixture(autouse=True)
+def in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon publishes to the default site_dir, relative to where it runs."""
+    monkeypatch.chdir(tmp_path)
+
+
 def probe(loaded: LoadedConfig, account: str, check: str) -> Probe:
     return next(p for p in plan(loaded) if p.account.name == account and p.check == check)
 
@@ -223,6 +229,7 @@ def write_config(folder: Path, url: str) -> tuple[Path, dict[str, str]]:
         f"""
 [monitor]
 database_url = "sqlite:///{folder / "iw.db"}"
+site_dir = "{folder / "public"}"
 [[accounts]]
 name = "verified"
 base_url = "{url}/v1"

@@ -61,8 +61,10 @@ def fill(path: Path) -> None:
                 db.executemany(INSERT, rows)
                 rows.clear()
         db.executemany(INSERT, rows)
-        for period, fmt in (("hour", "%Y-%m-%d %H:00:00.000000"),
-                            ("day", "%Y-%m-%d 00:00:00.000000")):
+        for period, fmt in (
+            ("hour", "%Y-%m-%d %H:00:00.000000"),
+            ("day", "%Y-%m-%d 00:00:00.000000"),
+        ):
             db.execute(ROLLUPS.format(period=period, fmt=fmt, histogram=HISTOGRAM))
         db.execute("""INSERT INTO latest_results (account, "check", model, result_id, status,
                       reason, finished_at)
@@ -77,8 +79,12 @@ INSERT = """INSERT INTO probe_results (account, "check", model, status, reason, 
 
 BOUNDS = (100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
 HISTOGRAM = ", ".join(
-    [f"sum(latency_ms <= {b}{f' AND latency_ms > {BOUNDS[i - 1]}' if i else ''})"
-     for i, b in enumerate(BOUNDS)] + [f"sum(latency_ms > {BOUNDS[-1]})"])
+    [
+        f"sum(latency_ms <= {b}{f' AND latency_ms > {BOUNDS[i - 1]}' if i else ''})"
+        for i, b in enumerate(BOUNDS)
+    ]
+    + [f"sum(latency_ms > {BOUNDS[-1]})"]
+)
 ROLLUPS = """INSERT INTO rollups (period, bucket, account, "check", model, total, passed, warned,
     failed, unknown, skipped, cost_usd, latency_count, h0, h1, h2, h3, h4, h5, h6, h7, h8, h9,
     h10, h11)

@@ -1,0 +1,173 @@
+"""`imagewatch publish`: render the status page from the store into `site_dir`.
+
+The site is rendered into a temporary folder beside `site_dir`, then swapped in, so a crash
+mid-render leaves the previous site intact and readers never see half a site.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import shutil
+import tempfile
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from monitor.config import LoadedConfig
+from monitor.store import Store
+from monitor.views import Chart, SiteView, build, iso
+
+STATUS_SCHEMA_VERSION = 1
+CHART_WIDTH, CHART_HEIGHT = 540, 140
+
+
+class PublishError(Exception):
+    pass
+
+
+def site_root() -> Path:
+    """site/ from the installed wheel (`imagewatch_site`) or the source checkout."""
+    with contextlib.suppress(ModuleNotFoundError, TypeError, OSError):
+        root = Path(str(resources.files("imagewatch_site")))
+        if (root / "templates").is_dir():
+            return root
+    return Path(__file__).resolve().parents[1] / "site"
+
+
+def chart_points(chart: Chart, index: int) -> list[str]:
+    """Polyline segments ("x,y x,y …") of one series, broken where a day has no value."""
+    series = chart.series[index]
+    count = max(1, len(series.points) - 1)
+    segments: list[str] = []
+    current: list[str] = []
+    for position, point in enumerate(series.points):
+        if point.value is None:
+            if current:
+                segments.append(" ".join(current))
+                current = []
+            continue
+        x = round(position * CHART_WIDTH / count, 1)
+        y = round(CHART_HEIGHT - point.value / chart.maximum * (CHART_HEIGHT - 10), 1)
+        current.append(f"{x},{y}")
+    if current:
+        segments.append(" ".join(current))
+    return segments
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(site_root() / "templates"),
+        autoescape=select_autoescape(["html", "svg", "atom", "xml"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        chart_points=chart_points, chart_width=CHART_WIDTH, chart_height=CHART_HEIGHT, iso=iso
+    )
+    return env
+
+
+def status_json(site: SiteView) -> dict[str, Any]:
+    return {
+        "version": STATUS_SCHEMA_VERSION,
+        "generated_at": iso(site.generated_at),
+        "title": site.title,
+        "verdict": site.verdict,
+        "heartbeat": {"state": site.heartbeat.state, "text": site.heartbeat.text},
+        "accounts": [
+            {
+                "name": account.name,
+                "ready": account.ready,
+                "models": account.models,
+                "spend_today_usd": round(account.spend_today, 6),
+                "daily_budget_usd": account.budget,
+                "checks": [cell.as_json() for cell in account.cells],
+            }
+            for account in site.accounts
+        ],
+    }
+
+
+def render(site: SiteView) -> dict[str, bytes]:
+    """Every file of the site, by relative path."""
+    env = environment()
+    files: dict[str, bytes] = {}
+
+    def page(template: str, path: str, **context: Any) -> None:
+        depth = path.count("/")
+        text = env.get_template(template).render(site=site, root="../" * depth, **context)
+        files[path] = text.encode("utf-8")
+
+    page("index.html", "index.html")
+    for account in site.accounts:
+        page("account.html", f"accounts/{account.name}.html", account=account)
+        page("badge.svg", f"badges/{account.name}.svg", account=account)
+    page("feed.atom", "feed.atom")
+    files["status.json"] = (
+        json.dumps(status_json(site), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    ).encode("utf-8")
+    return files
+
+
+@dataclasses.dataclass
+class PublishReport:
+    site_dir: Path
+    files: int
+    bytes: int
+
+
+def write_atomically(files: dict[str, bytes], site_dir: Path) -> PublishReport:
+    site_dir = site_dir.resolve()
+    parent = site_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=parent))
+    except OSError as exc:
+        raise PublishError(
+            f"site_dir: cannot write beside {site_dir} ({exc.strerror or exc})"
+        ) from None
+    try:
+        for relative, content in files.items():
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(content)
+        os.chmod(staging, 0o755)
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PublishError(
+            f"site_dir: cannot render into {staging} "
+            f"({exc.strerror or exc}); the previous site is untouched"
+        ) from None
+    retired = parent / f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
+    try:
+        if site_dir.exists():
+            site_dir.rename(retired)
+        try:
+            staging.rename(site_dir)
+        except OSError:
+            if retired.exists():
+                retired.rename(site_dir)  # put the previous site back
+            raise
+    except OSError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PublishError(
+            f"site_dir: cannot publish to {site_dir} "
+            f"({exc.strerror or exc}); the previous site is untouched"
+        ) from None
+    shutil.rmtree(retired, ignore_errors=True)
+    return PublishReport(site_dir, len(files), sum(len(c) for c in files.values()))
+
+
+def publish(
+    store: Store, loaded: LoadedConfig, now: datetime, site_dir: Path | None = None
+) -> PublishReport:
+    target = site_dir or Path(loaded.config.monitor.site_dir)
+    return write_atomically(render(build(store, loaded, now)), target)
