@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import shutil
 import tempfile
 from datetime import datetime
@@ -24,6 +25,7 @@ from monitor.store import Store
 from monitor.views import Chart, SiteView, build, iso
 
 STATUS_SCHEMA_VERSION = 1
+SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 CHART_WIDTH, CHART_HEIGHT = 540, 140
 
 
@@ -108,6 +110,8 @@ def render(site: SiteView) -> dict[str, bytes]:
 
     page("index.html", "index.html")
     for account in site.accounts:
+        if not SAFE_NAME.match(account.name):  # config refuses these; a file path must too
+            raise PublishError(f"account name {account.name!r} cannot name a page")
         page("account.html", f"accounts/{account.name}.html", account=account)
         page("badge.svg", f"badges/{account.name}.svg", account=account)
     page("feed.atom", "feed.atom")

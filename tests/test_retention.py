@@ -111,4 +111,5 @@ def test_histogram_percentiles_interpolate_within_a_bucket(store: Store) -> None
     )
     [rollup] = store.rollups("day")
     p50 = rollup.percentile(0.5)
-    assert p50 is not None and 100 <= p50 <= 200
+    assert p50 is not None
+    assert 100 <= p50 <= 200
