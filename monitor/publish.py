@@ -46,6 +46,7 @@ def chart_points(chart: Chart, index: int) -> list[str]:
     """Polyline segments ("x,y x,y …") of one series, broken where a day has no value."""
     series = chart.series[index]
     count = max(1, len(series.points) - 1)
+    top = chart.maximum  # once: it scans every series
     segments: list[str] = []
     current: list[str] = []
     for position, point in enumerate(series.points):
@@ -55,7 +56,7 @@ def chart_points(chart: Chart, index: int) -> list[str]:
                 current = []
             continue
         x = round(position * CHART_WIDTH / count, 1)
-        y = round(CHART_HEIGHT - point.value / chart.maximum * (CHART_HEIGHT - 10), 1)
+        y = round(CHART_HEIGHT - point.value / top * (CHART_HEIGHT - 10), 1)
         current.append(f"{x},{y}")
     if current:
         segments.append(" ".join(current))

@@ -180,6 +180,7 @@ class Rollup(SQLModel, table=True):
     results arrive, so the page never reads raw rows."""
 
     __tablename__ = "rollups"
+    __table_args__ = (Index("ix_rollups_account", "account", "period", "bucket"),)
 
     period: str = Field(primary_key=True, max_length=5)  # "hour" | "day"
     bucket: datetime = Field(sa_column=Column(UTCDateTime, primary_key=True))
@@ -214,26 +215,27 @@ class Rollup(SQLModel, table=True):
         return [getattr(self, f"h{i}") for i in range(len(LATENCY_BOUNDS) + 1)]
 
     def percentile(self, share: float) -> float | None:
-        """Exact after prune; before, interpolated within the histogram bucket."""
-        exact = (
-            self.latency_p50_ms
-            if share == 0.5
-            else (self.latency_p95_ms if share == 0.95 else None)
-        )
-        if exact is not None:
-            return exact
-        counts = self.histogram()
-        total = sum(counts)
-        if not total:
-            return None
-        rank, seen = share * total, 0
-        for index, count in enumerate(counts):
-            if count and seen + count >= rank:
-                low = 0 if index == 0 else LATENCY_BOUNDS[index - 1]
-                high = LATENCY_BOUNDS[index] if index < len(LATENCY_BOUNDS) else low * 2
-                return round(low + (high - low) * (rank - seen) / count, 1)
-            seen += count
-        return float(LATENCY_BOUNDS[-1])
+        return rollup_percentile(self, share)
+
+
+def rollup_percentile(rollup: Any, share: float) -> float | None:
+    """p50/p95 of a rollup (an ORM row or a plain result row): exact after prune; before,
+    interpolated within the latency histogram bucket."""
+    exact = {0.5: rollup.latency_p50_ms, 0.95: rollup.latency_p95_ms}.get(share)
+    if exact is not None:
+        return float(exact)
+    counts = [int(getattr(rollup, f"h{i}")) for i in range(len(LATENCY_BOUNDS) + 1)]
+    total = sum(counts)
+    if not total:
+        return None
+    rank, seen = share * total, 0
+    for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            low = 0 if index == 0 else LATENCY_BOUNDS[index - 1]
+            high = LATENCY_BOUNDS[index] if index < len(LATENCY_BOUNDS) else low * 2
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return float(LATENCY_BOUNDS[-1])
 
 
 def rollup_increments(row: ProbeResult) -> list[dict[str, Any]]:
@@ -503,11 +505,12 @@ class Store:
         except SQLAlchemyError as exc:
             raise StoreError(f"database: could not record the heartbeat: {describe(exc)}") from None
 
-    def rollups_for(self, account: str, since: date, period: str = "day") -> list[Rollup]:
+    def rollups_for(self, account: str, since: date, period: str = "day") -> list[Any]:
+        """Plain rows (not ORM objects: the page reads tens of thousands of them)."""
         with Session(self.engine) as session:
             start = datetime(since.year, since.month, since.day, tzinfo=UTC)
             statement = (
-                select(Rollup)
+                select(Rollup.__table__)  # type: ignore[attr-defined]
                 .where(
                     col(Rollup.period) == period,
                     col(Rollup.account) == account,
@@ -515,7 +518,7 @@ class Store:
                 )
                 .order_by(col(Rollup.bucket))
             )
-            return list(session.scalars(statement).all())
+            return list(session.execute(statement).all())
 
     def state_changes(self, account: str | None, limit: int) -> list[ProbeResult]:
         """The newest results whose status differed from the one before, newest first."""

@@ -14,7 +14,7 @@ from checks.reasons import REASONS, words
 from monitor.config import LoadedConfig
 from monitor.daemon import HEARTBEAT_EVERY
 from monitor.runner import plan
-from monitor.store import Heartbeat, ProbeResult, Rollup, Store
+from monitor.store import Heartbeat, ProbeResult, Store, rollup_percentile
 
 HISTORY_DAYS = 90
 SEVERITY = {"fail": 4, "unknown": 3, "warn": 2, "skipped": 1, "pass": 0}
@@ -312,8 +312,19 @@ def heartbeat_view(beats: Sequence[Heartbeat], now: datetime) -> HeartbeatView:
     )
 
 
-def history(rollups: Sequence[Rollup], check: str, model: str, today: date) -> History:
-    by_day = {r.bucket.date(): r for r in rollups if r.check == check and r.model == model}
+DailyRollups = dict[tuple[str, str], dict[date, Any]]
+
+
+def by_pair(rollups: Sequence[Any]) -> DailyRollups:
+    """Day rollups of one account as {(check, model): {day: rollup}}."""
+    grouped: DailyRollups = {}
+    for rollup in rollups:
+        grouped.setdefault((rollup.check, rollup.model), {})[rollup.bucket.date()] = rollup
+    return grouped
+
+
+def history(daily: DailyRollups, check: str, model: str, today: date) -> History:
+    by_day = daily.get((check, model), {})
     bars, probes, good = [], 0, 0
     for offset in range(HISTORY_DAYS - 1, -1, -1):
         day = today - timedelta(days=offset)
@@ -335,18 +346,18 @@ def history(rollups: Sequence[Rollup], check: str, model: str, today: date) -> H
     return History(check, model, bars, probes, good / probes if probes else None)
 
 
-def charts(rollups: Sequence[Rollup], account: AccountView, today: date) -> list[Chart]:
+def charts(daily: DailyRollups, account: AccountView, today: date) -> list[Chart]:
     days = [today - timedelta(days=o) for o in range(HISTORY_DAYS - 1, -1, -1)]
     out = []
     for model in account.models:
-        by_day = {
-            r.bucket.date(): r for r in rollups if r.check == "generation" and r.model == model
-        }
+        by_day = daily.get(("generation", model), {})
         p50 = Series(
-            "p50", [Point(d, by_day[d].percentile(0.5) if d in by_day else None) for d in days]
+            "p50",
+            [Point(d, rollup_percentile(by_day[d], 0.5) if d in by_day else None) for d in days],
         )
         p95 = Series(
-            "p95", [Point(d, by_day[d].percentile(0.95) if d in by_day else None) for d in days]
+            "p95",
+            [Point(d, rollup_percentile(by_day[d], 0.95) if d in by_day else None) for d in days],
         )
         latest = next((p.value for p in reversed(p50.points) if p.value is not None), None)
         description = (
@@ -357,8 +368,9 @@ def charts(rollups: Sequence[Rollup], account: AccountView, today: date) -> list
         )
         out.append(Chart(f"Generation latency — {model}", "ms", [p50, p95], description))
     spend: dict[date, float] = {}
-    for rollup in rollups:
-        spend[rollup.bucket.date()] = spend.get(rollup.bucket.date(), 0.0) + rollup.cost_usd
+    for per_day in daily.values():
+        for day, rollup in per_day.items():
+            spend[day] = spend.get(day, 0.0) + rollup.cost_usd
     total = sum(spend.values())
     out.append(
         Chart(
@@ -483,11 +495,11 @@ def build(store: Store, loaded: LoadedConfig, now: datetime, *, detail: bool = T
             spend_today=store.spend(account.name, today),
         )
         if detail:
-            rollups = store.rollups_for(account.name, since)
+            daily = by_pair(store.rollups_for(account.name, since))
             for p in probes:
                 if p.account.name == account.name:
-                    view.histories.append(history(rollups, p.check, p.model, today))
-            view.charts = charts(rollups, view, today)
+                    view.histories.append(history(daily, p.check, p.model, today))
+            view.charts = charts(daily, view, today)
             for model in account.models:
                 room = headroom(latest.get((account.name, "rate_limits", model)), model, now)
                 if room:

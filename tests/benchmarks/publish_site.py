@@ -1,0 +1,112 @@
+"""Benchmark: publish for 100 accounts x 5 checks with 90 days of rollups, with 1,000,000 raw
+rows and with 10,000. Targets: under 2 s with a million rows, and within 1.5x of the time
+with ten thousand (the page reads rollups, not raw rows)."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.config import parse
+from monitor.publish import publish
+from monitor.store import Store
+
+ACCOUNTS = 100
+CHECKS = ("model_listing", "snapshot", "generation", "rate_limits", "pricing")
+PINNED = "gpt-image-2-2026-04-21"
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+DAYS = 90
+RUNS = 3
+
+
+def model_for(check: str) -> str:
+    return PINNED if check == "snapshot" else "gpt-image-2"
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+def fill(path: Path, raw_rows: int) -> None:
+    Store.open(f"sqlite:///{path}").close()
+    rng = random.Random(11)
+    pairs = [(f"acct-{a:03d}", c) for a in range(ACCOUNTS) for c in CHECKS]
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA synchronous=OFF")
+        rollups = []
+        for day in range(DAYS):
+            bucket = (NOW - timedelta(days=day)).replace(hour=0, minute=0, second=0,
+                                                         microsecond=0)
+            for account, check in pairs:
+                total = 96
+                failed = rng.choice([0] * 20 + [1, 3])
+                histogram = [0, 0, 40, 40, 16, 0, 0, 0, 0, 0, 0, 0]
+                rollups.append(("day", stamp(bucket), account, check, model_for(check), total,
+                                total - failed, 0, failed, 0, 0, 0.04 if check == "generation"
+                                else 0.0, total, *histogram))
+        db.executemany(f"INSERT INTO rollups (period, bucket, account, \"check\", model, total,"
+                       f" passed, warned, failed, unknown, skipped, cost_usd, latency_count, "
+                       f"{', '.join(f'h{i}' for i in range(12))}) VALUES "
+                       f"({', '.join('?' * 25)})", rollups)
+        span = 30 * 86400
+        batch = []
+        for index in range(raw_rows):
+            account, check = pairs[index % len(pairs)]
+            at = NOW - timedelta(seconds=span * (1 - index / raw_rows))
+            status = "pass" if rng.random() > 0.01 else "fail"
+            batch.append((account, check, model_for(check), status, "ok", "synthetic", 200,
+                          "req_x", 420.0, None, '{"images_per_minute": 50, "tier": 3}',
+                          stamp(at), stamp(at), rng.random() < 0.01, False))
+            if len(batch) == 50_000:
+                db.executemany(INSERT, batch)
+                batch.clear()
+        db.executemany(INSERT, batch)
+        db.execute("""INSERT INTO latest_results (account, "check", model, result_id, status,
+                      reason, finished_at)
+                      SELECT account, "check", model, max(id), 'pass', 'ok', max(finished_at)
+                      FROM probe_results GROUP BY account, "check", model""")
+
+
+INSERT = """INSERT INTO probe_results (account, "check", model, status, reason, summary,
+    http_status, request_id, latency_ms, cost_usd, details, started_at, finished_at,
+    state_change, rolled_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+def timed_publish(raw_rows: int) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "bench.db"
+        fill(path, raw_rows)
+        accounts = [{"name": f"acct-{a:03d}", "api_key_env": "KEY", "snapshots": [PINNED]}
+                    for a in range(ACCOUNTS)]
+        loaded = parse({"monitor": {"database_url": f"sqlite:///{path}"}, "accounts": accounts},
+                       {"KEY": "sk-bench-000000000000"})
+        store = Store.open(loaded.config.monitor.database_url)
+        times, files = [], 0
+        for _ in range(RUNS):
+            start = time.perf_counter()
+            report = publish(store, loaded, NOW, Path(folder) / "public")
+            times.append(time.perf_counter() - start)
+            files = report.files
+        store.close()
+        return statistics.median(times), files
+
+
+def main() -> None:
+    small, files = timed_publish(10_000)
+    large, _ = timed_publish(1_000_000)
+    ratio = large / small
+    print(f"publish {ACCOUNTS} accounts x {len(CHECKS)} checks, {DAYS} days of rollups, "
+          f"{files} files:")
+    print(f"  with    10,000 raw rows: {small:.2f} s (median of {RUNS})")
+    print(f"  with 1,000,000 raw rows: {large:.2f} s (median of {RUNS}); target < 2 s: "
+          f"{'met' if large < 2 else 'MISSED'}")
+    print(f"  ratio {ratio:.2f}x; target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
