@@ -32,3 +32,13 @@ def test_every_check_documents_what_it_calls_and_costs() -> None:
         doc = type(check).__doc__ or ""
         assert "Calls" in doc or "Reads" in doc, check.name
         assert "free" in doc.lower() or "paid" in doc.lower(), check.name
+
+
+def test_readme_documents_the_status_json_keys() -> None:
+    from monitor.publish import STATUS_SCHEMA_VERSION
+
+    block = README.split("`status.json`, schema version ")[1]
+    assert block.startswith(f"{STATUS_SCHEMA_VERSION}:")
+    for key in ("version", "generated_at", "verdict", "heartbeat", "accounts", "ready",
+                "models", "checks", "stale", "request_id"):
+        assert f'"{key}"' in block.split("```")[1], key
