@@ -10,6 +10,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -182,11 +183,53 @@ class ChannelSection(Section):
     secret_env: EnvName | None = None
 
 
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class MaintenanceSection(Section):
+    """A recurring window (UTC) in which incidents are recorded but not sent."""
+
+    name: str
+    accounts: list[str] = Field(default_factory=list)  # empty: every account
+    checks: list[str] = Field(default_factory=list)  # empty: every check
+    days: list[Day] = Field(default_factory=lambda: list(DAYS))
+    start: str
+    duration: Duration
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} must be HH:MM (UTC)")
+        return value
+
+    def covers(self, account: str, check: str, now: datetime) -> bool:
+        if self.accounts and account not in self.accounts:
+            return False
+        if self.checks and check not in self.checks:
+            return False
+        hour, minute = (int(part) for part in self.start.split(":"))
+        utc = now.astimezone(UTC)
+        for back in range(0, 8):  # a window may start on an earlier day and run past midnight
+            day = utc - timedelta(days=back)
+            if DAYS[day.weekday()] not in self.days:
+                continue
+            start = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+            if start <= utc < start + timedelta(seconds=self.duration):
+                return True
+        return False
+
+
 class AlertsSection(Section):
     failure_threshold: int = Field(default=2, ge=1)
     success_threshold: int = Field(default=1, ge=1)
     remind_every: Duration = 21600.0
+    group_wait: Duration = 30.0
+    """How long a new incident's message waits for the same reason on other accounts, to
+    send one provider-wide message instead of one per account."""
     channels: list[ChannelSection] = Field(default_factory=list)
+    maintenance: list[MaintenanceSection] = Field(default_factory=list)
 
 
 class Config(Section):

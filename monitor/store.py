@@ -276,6 +276,83 @@ class Heartbeat(SQLModel, table=True):
     beat_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class AlertState(SQLModel, table=True):
+    """Per (account, check, model): the run of failures or passes, and the open incident."""
+
+    __tablename__ = "alert_states"
+
+    account: str = Field(primary_key=True, max_length=100)
+    check: str = Field(primary_key=True, max_length=50)
+    model: str = Field(primary_key=True, max_length=200)
+    failures: int = 0
+    successes: int = 0
+    incident_id: int | None = None
+    last_result_id: int | None = None
+
+
+class Incident(SQLModel, table=True):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_account_state", "account", "state", "opened_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=100)
+    check: str = Field(max_length=50)
+    model: str = Field(max_length=200)
+    reason: str = Field(max_length=50)
+    summary: str
+    request_id: str | None = Field(default=None, max_length=200)
+    http_status: int | None = None
+    state: str = Field(default="open", max_length=10)  # open | resolved
+    opened_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    updated_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_notified_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    silenced: str | None = None
+    """Why its messages were not sent: a silence, a maintenance window, an account-level
+    incident that mutes it, or a provider-wide message that covers it."""
+    resolution: str | None = None
+    resolution_request_id: str | None = Field(default=None, max_length=200)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """Every alert message is written here first, then delivered: a crash or a failing
+    channel loses nothing, and an atomic claim sends it once however many daemons run."""
+
+    __tablename__ = "alert_outbox"
+    __table_args__ = (
+        Index("ix_alert_outbox_due", "state", "next_attempt_at"),
+        Index("ux_alert_outbox_dedupe", "channel", "dedupe_key", unique=True),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=100)
+    kind: str = Field(max_length=20)  # opened | reminder | resolved | provider_wide | test
+    incident_id: int | None = None
+    dedupe_key: str = Field(max_length=200)
+    title: str
+    body: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    state: str = Field(default="pending", max_length=12)  # pending|sending|sent|failed|suppressed
+    attempts: int = 0
+    next_attempt_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    claimed_by: str | None = Field(default=None, max_length=100)
+    claimed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    last_error: str | None = None
+
+
+class Silence(SQLModel, table=True):
+    __tablename__ = "silences"
+
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(max_length=100)
+    check: str | None = Field(default=None, max_length=50)
+    reason: str
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    until: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 def upsert(
     session: Session,
     table: type[SQLModel],

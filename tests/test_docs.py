@@ -39,6 +39,16 @@ def test_readme_documents_the_status_json_keys() -> None:
 
     block = README.split("`status.json`, schema version ")[1]
     assert block.startswith(f"{STATUS_SCHEMA_VERSION}:")
-    for key in ("version", "generated_at", "verdict", "heartbeat", "accounts", "ready",
-                "models", "checks", "stale", "request_id"):
+    for key in (
+        "version",
+        "generated_at",
+        "verdict",
+        "heartbeat",
+        "accounts",
+        "ready",
+        "models",
+        "checks",
+        "stale",
+        "request_id",
+    ):
         assert f'"{key}"' in block.split("```")[1], key
