@@ -90,6 +90,44 @@ def publish(config_path: str | None, site_dir: str | None) -> None:
 
 @main.command()
 @config_option
+@click.option("--account", metavar="NAME", help="The account to silence.")
+@click.option("--check", "check_name", metavar="CHECK", help="Only this check.")
+@click.option("--for", "duration", metavar="DURATION", help="How long: 30m, 2h, 1d.")
+@click.option("--reason", default="", help="Why (shown on the page and kept).")
+@click.option("--list", "list_only", is_flag=True, help="List the silences in force.")
+def silence(
+    config_path: str | None,
+    account: str | None,
+    check_name: str | None,
+    duration: str | None,
+    reason: str,
+    list_only: bool,
+) -> None:
+    """Record incidents of an account (or one check) without sending their messages."""
+    import monitor.commands as commands
+
+    sys.exit(commands.silence(config_path, account, check_name, duration, reason, list_only))
+
+
+@main.group()
+def alerts() -> None:
+    """Alert channels."""
+
+
+@alerts.command("test")
+@config_option
+@click.option(
+    "--channel", "channel_names", multiple=True, metavar="NAME", help="Only this channel."
+)
+def alerts_test(config_path: str | None, channel_names: tuple[str, ...]) -> None:
+    """Send a test message to each channel and report each result."""
+    import monitor.commands as commands
+
+    sys.exit(commands.alerts_test(config_path, channel_names))
+
+
+@main.command()
+@config_option
 def prune(config_path: str | None) -> None:
     """Roll raw results older than retention_days into hourly and daily rows, delete them."""
     import monitor.commands as commands

@@ -83,6 +83,9 @@ def open_config(config_path: str | None) -> tuple[LoadedConfig, Store]:
 
 
 def run(config_path: str | None, once: bool, as_json: bool) -> int:
+    import os
+
+    from monitor.alerts import channels_from, deliver, process
     from monitor.daemon import Daemon, beat, instance_name, serve
     from monitor.publish import PublishError
     from monitor.publish import publish as publish_site
@@ -94,8 +97,15 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     try:
         if once:
             started = SystemClock().now()
+            channels = channels_from(loaded, os.environ)
             results = run_round(loaded, store, plan(loaded))
-            beat(store, instance_name(), started, SystemClock().now())
+            instance = instance_name()
+            beat(store, instance, started, SystemClock().now())
+            now = SystemClock().now()
+            process(store, loaded, results, now, group_wait=0)
+            delivery = deliver(store, loaded, channels, now, instance)
+            for error in delivery.errors:
+                click.echo(f"error: alert delivery: {error}", err=True)
             report = publish_site(store, loaded, SystemClock().now())
             click.echo(f"published {report.site_dir / 'index.html'}", err=True)
             if as_json:
@@ -104,15 +114,19 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
                 console.render_table(results)
             return exit_code(results)
 
+        channels = channels_from(loaded, os.environ)
+
         async def daemon() -> None:
             async with make_client(loaded) as client:
                 await serve(
-                    Daemon(loaded, store, client, SystemClock()),
+                    Daemon(loaded, store, client, SystemClock(), channels=channels),
                     log=lambda line: click.echo(line, err=True),
                 )
 
         asyncio.run(daemon())
         return 0
+    except ConfigError as exc:
+        return report_error(exc.problems)
     except (StoreError, PublishError) as exc:
         return report_error([str(exc)])
     finally:
@@ -137,6 +151,99 @@ def publish(config_path: str | None, site_dir: str | None) -> int:
         store.close()
     click.echo(f"published {report.files} files to {report.site_dir / 'index.html'}")
     return 0
+
+
+def silence(
+    config_path: str | None,
+    account: str | None,
+    check_name: str | None,
+    duration: str | None,
+    reason: str,
+    list_only: bool,
+) -> int:
+    from sqlmodel import Session, col, select
+
+    from checks.durations import parse_duration
+    from monitor.alerts import silence as add_silence
+    from monitor.store import Silence
+
+    try:
+        loaded, store = open_config(config_path)
+    except (ConfigError, StoreError) as exc:
+        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+    now = SystemClock().now()
+    try:
+        if list_only:
+            with Session(store.engine) as session:
+                rows = session.scalars(
+                    select(Silence).where(col(Silence.until) > now).order_by(col(Silence.until))
+                ).all()
+            for row in rows:
+                click.echo(
+                    f"#{row.id} {row.account} · {row.check or 'every check'} until "
+                    f"{row.until:%Y-%m-%d %H:%M} UTC: {row.reason}"
+                )
+            if not rows:
+                click.echo("no silence in force")
+            return 0
+        problems = []
+        if not account:
+            problems.append("--account: required")
+        elif account not in {a.name for a in loaded.accounts}:
+            problems.append(f"--account: no account named {account!r}")
+        if check_name and check_name not in REGISTRY:
+            problems.append(f"--check: unknown check {check_name!r}")
+        seconds = 0.0
+        try:
+            seconds = parse_duration(duration or "")
+        except ValueError:
+            problems.append(f"--for: {duration!r} is not a duration such as 30m, 2h or 1d")
+        if problems:
+            return report_error(problems)
+        assert account is not None
+        row = add_silence(
+            store, account, check_name, seconds, reason or "silenced from the command line", now
+        )
+        click.echo(
+            f"silenced {account} · {check_name or 'every check'} until "
+            f"{row.until:%Y-%m-%d %H:%M} UTC (#{row.id})"
+        )
+        return 0
+    except StoreError as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+
+
+def alerts_test(config_path: str | None, names: Sequence[str]) -> int:
+    import os
+
+    from monitor.alerts import ChannelError, channels_from
+    from monitor.alerts.messages import trial_message
+
+    try:
+        loaded = load(config_path)
+        channels = channels_from(loaded, os.environ)
+    except ConfigError as exc:
+        return report_error(exc.problems)
+    unknown = [n for n in names if n not in channels]
+    if unknown:
+        return report_error([f"--channel: no channel named {n!r}" for n in unknown])
+    if not channels:
+        return report_error(["alerts.channels: no channel configured"])
+    failed = 0
+    now = SystemClock().now()
+    for name, channel in channels.items():
+        if names and name not in names:
+            continue
+        try:
+            channel.send(trial_message(name, now))
+        except ChannelError as exc:
+            failed += 1
+            click.echo(f"{name} ({channel.kind}): FAILED — {exc}")
+        else:
+            click.echo(f"{name} ({channel.kind}): sent")
+    return 1 if failed else 0
 
 
 def prune(config_path: str | None) -> int:

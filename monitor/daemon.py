@@ -11,7 +11,7 @@ import os
 import secrets
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
@@ -20,6 +20,7 @@ import httpx
 
 from checks.base import Clock
 from monitor import cadence
+from monitor.alerts import Channel, deliver, process
 from monitor.config import LoadedConfig
 from monitor.retention import prune
 from monitor.runner import LATER, Probe, Round, plan
@@ -27,6 +28,7 @@ from monitor.store import ProbeResult, Store, StoreError
 
 HEARTBEAT_EVERY = 30.0
 PRUNE_EVERY = 86_400.0
+DELIVER_EVERY = 5.0
 # A change in these free checks is confirmed at once by the (paid) generation probe.
 CONFIRMED_BY_GENERATION = ("model_listing", "snapshot", "rate_limits")
 STOP_TIMEOUT = 30.0
@@ -69,7 +71,9 @@ class Daemon:
         client: httpx.AsyncClient,
         clock: Clock,
         instance: str | None = None,
+        channels: Mapping[str, Channel] | None = None,
     ) -> None:
+        self.channels = dict(channels or {})
         self.loaded = loaded
         self.store = store
         self.client = client
@@ -131,6 +135,13 @@ class Daemon:
     def prune(self) -> None:
         prune(self.store, self.clock.now(), self.loaded.config.monitor.retention_days)
 
+    def alert(self, results: list[ProbeResult]) -> None:
+        """Evaluate new results into incidents and outbox rows (messages wait `group_wait`)."""
+        process(self.store, self.loaded, results, self.clock.now())
+
+    def deliver(self) -> None:
+        deliver(self.store, self.loaded, self.channels, self.clock.now(), self.instance)
+
     def publish(self) -> None:
         from monitor.publish import publish
 
@@ -189,6 +200,15 @@ class Scheduler:
         )
         self.scheduler.add_job(
             self._guarded,
+            IntervalTrigger(seconds=DELIVER_EVERY),
+            args=[self.daemon.deliver, "alert delivery"],
+            id="deliver",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+        )
+        self.scheduler.add_job(
+            self._guarded,
             IntervalTrigger(seconds=PRUNE_EVERY),
             args=[self.daemon.prune, "prune"],
             id="prune",
@@ -231,6 +251,7 @@ class Scheduler:
         with contextlib.suppress(Exception):  # the job may be gone during shutdown
             self.scheduler.modify_job(self.job_id(probe), next_run_time=decision.next_run)
         if result is not None:
+            await self._guarded(lambda: self.daemon.alert([result]), "alerts")
             self.schedule_publish()
             self.log(
                 f"{result.finished_at:%H:%M:%S} {probe.label}: {result.status} {result.reason}"

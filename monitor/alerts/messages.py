@@ -126,7 +126,7 @@ def provider_wide_message(
     return Message("provider_wide", title, "\n".join(lines), payload)
 
 
-def test_message(channel: str, now: datetime) -> Message:
+def trial_message(channel: str, now: datetime) -> Message:
     return Message(
         "test",
         f"[imagewatch] TEST message to {channel}",

@@ -17,8 +17,18 @@ from sqlalchemy import CursorResult, and_, or_, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from checks.base import Status
+from checks.reasons import REASONS
 from monitor.alerts.channels import Channel, ChannelError
-from monitor.alerts.incidents import ACCOUNT_LEVEL, Observation, Open, Policy, State, evaluate
+from monitor.alerts.incidents import (
+    ACCOUNT_LEVEL,
+    STRUCTURAL,
+    Observation,
+    Open,
+    Policy,
+    State,
+    evaluate,
+)
 from monitor.alerts.messages import Message, incident_message, provider_wide_message
 from monitor.config import LoadedConfig
 from monitor.store import (
@@ -80,6 +90,22 @@ def silence_reason(
     if muting:
         first = min(muting, key=lambda o: o.id or 0)
         return f"muted: account-level incident #{first.id} ({first.reason}) is open"
+    known = REASONS.get(incident.reason)
+    if known is not None and known.status == Status.UNKNOWN:
+        # "Could not tell" on an account already known broken is a symptom, not news:
+        # no generation headers means no rate limits while verification is missing.
+        explaining = session.scalars(
+            select(Incident)
+            .where(
+                col(Incident.account) == incident.account,
+                col(Incident.state) == "open",
+                col(Incident.id) != incident.id,
+                col(Incident.reason).in_(STRUCTURAL),
+            )
+            .order_by(col(Incident.id))
+        ).first()
+        if explaining is not None:
+            return f"muted: incident #{explaining.id} ({explaining.reason}) explains it"
     return None
 
 

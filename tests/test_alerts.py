@@ -1,0 +1,600 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session, col, select
+
+from monitor.alerts import (
+    Channel,
+    ChannelError,
+    Observation,
+    Policy,
+    State,
+    channels_from,
+    deliver,
+    evaluate,
+    process,
+    silence,
+    verify,
+)
+from monitor.alerts.messages import incident_message, trial_message
+from monitor.config import ConfigError, LoadedConfig, parse
+from monitor.store import Incident, OutboxMessage, ProbeResult, Store
+from tests.receivers import http_receiver, smtp_server
+
+T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+POLICY = Policy(failure_threshold=2, success_threshold=1, remind_every=3600)
+SECRET = "whsec-test-secret-123456"
+
+
+def run(
+    sequence: list[tuple[str, str]], policy: Policy = POLICY, step: float = 300
+) -> list[list[str]]:
+    state, events = State(), []
+    for index, (status, reason) in enumerate(sequence):
+        state, happened = evaluate(
+            state, Observation(status, reason), policy, T0 + timedelta(seconds=index * step)
+        )
+        events.append(happened)
+    return events
+
+
+def test_a_structural_reason_opens_at_once_and_a_pass_resolves() -> None:
+    assert run(
+        [
+            ("pass", "ok"),
+            ("fail", "org_verification_required"),
+            ("fail", "org_verification_required"),
+            ("pass", "ok"),
+        ]
+    ) == [[], ["opened"], [], ["resolved"]]
+
+
+def test_transient_failures_open_only_after_the_threshold() -> None:
+    assert run(
+        [
+            ("unknown", "server_error"),
+            ("pass", "ok"),
+            ("unknown", "timeout"),
+            ("warn", "rate_limited"),
+        ]
+    ) == [[], [], [], ["opened"]]
+
+
+def test_unknown_and_skipped_never_resolve() -> None:
+    events = run(
+        [
+            ("fail", "insufficient_quota"),
+            ("unknown", "server_error"),
+            ("skipped", "budget_exhausted"),
+            ("pass", "ok"),
+        ]
+    )
+    assert events == [["opened"], ["updated"], [], ["resolved"]]
+
+
+def test_a_changed_reason_updates_the_open_incident() -> None:
+    events = run([("fail", "org_verification_required"), ("fail", "project_model_not_allowed")])
+    assert events == [["opened"], ["updated"]]
+
+
+def test_reminders_come_every_remind_every_while_open() -> None:
+    failing = [("fail", "snapshot_missing")] * 5
+    assert run(failing, step=1800) == [["opened"], [], ["reminder"], [], ["reminder"]]
+
+
+def test_resolution_can_need_several_passes() -> None:
+    policy = Policy(failure_threshold=1, success_threshold=2, remind_every=3600)
+    assert run([("fail", "not_listed"), ("pass", "listed"), ("pass", "listed")], policy) == [
+        ["opened"],
+        [],
+        ["resolved"],
+    ]
+
+
+def test_plain_warnings_do_not_open_incidents() -> None:
+    assert run([("warn", "headroom_low"), ("warn", "new_snapshot")] * 2) == [[]] * 4
+
+
+# --- store, outbox and channels ---------------------------------------------------------
+
+
+def config(
+    channels: list[dict[str, Any]] | None = None,
+    accounts: tuple[str, ...] = ("prod",),
+    **alerts: Any,
+) -> LoadedConfig:
+    data = {
+        "monitor": {"public_url": "https://status.example.com/imagewatch"},
+        "accounts": [{"name": name, "api_key_env": "KEY"} for name in accounts],
+        "alerts": {
+            "channels": channels
+            if channels is not None
+            else [
+                {
+                    "name": "hook",
+                    "kind": "webhook",
+                    "url_env": "HOOK_URL",
+                    "secret_env": "HOOK_SECRET",
+                }
+            ],
+            **alerts,
+        },
+    }
+    return parse(data, {"KEY": "sk-proj-secret-key-abcd9999"})
+
+
+def result(
+    store: Store,
+    status: str,
+    reason: str,
+    at: datetime,
+    account: str = "prod",
+    check: str = "generation",
+    summary: str = "",
+) -> ProbeResult:
+    row = ProbeResult(
+        account=account,
+        check=check,
+        model="gpt-image-2",
+        status=status,
+        reason=reason,
+        summary=summary or f"{reason} seen",
+        details={},
+        request_id="req_abc123",
+        http_status=403 if status == "fail" else 200,
+        started_at=at,
+        finished_at=at,
+    )
+    store.add_result(row)
+    return row
+
+
+def outbox(store: Store) -> list[OutboxMessage]:
+    with Session(store.engine) as session:
+        return list(session.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id))))
+
+
+def hook(url: str) -> dict[str, Channel]:
+    return {"hook": Channel("hook", "webhook", url, SECRET)}
+
+
+def test_an_incident_message_says_what_where_why_and_what_to_do(store: Store) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "org_verification_required", T0)], T0, 0)
+    [message] = outbox(store)
+    assert message.kind == "opened"
+    assert message.title == (
+        "[imagewatch] OPENED prod · generation · gpt-image-2: "
+        "Organization not verified — generation refused with 403"
+    )
+    assert (
+        "What to do: Verify the organization at https://platform.openai.com/settings/"
+        "organization/general; access can take up to 15 minutes to propagate." in message.body
+    )
+    assert "Request id: req_abc123" in message.body
+    assert "https://status.example.com/imagewatch/accounts/prod.html" in message.body
+    assert message.payload["version"] == 1
+    assert message.payload["incident"]["reason"] == "org_verification_required"
+
+
+def test_the_webhook_is_signed_and_verifiable(store: Store) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "insufficient_quota", T0)], T0, 0)
+    with http_receiver() as receiver:
+        report = deliver(store, loaded, hook(receiver.url), T0, "a")
+    assert report.sent == 1
+    [request] = receiver.requests
+    headers = request["headers"]
+    assert verify(
+        SECRET,
+        headers["X-Imagewatch-Timestamp"],
+        request["body"],
+        headers["X-Imagewatch-Signature"],
+    )
+    assert not verify(
+        "wrong",
+        headers["X-Imagewatch-Timestamp"],
+        request["body"],
+        headers["X-Imagewatch-Signature"],
+    )
+    payload = json.loads(request["body"])
+    assert payload["event"] == "opened"
+    assert payload["incident"]["account"] == "prod"
+    text = request["body"].decode()
+    assert SECRET not in text
+    assert "sk-proj-secret" not in text
+
+
+def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "snapshot_missing", T0, check="snapshot")], T0, 0)
+    message = outbox(store)[0]
+    from monitor.alerts.messages import Message
+
+    sent = Message(message.kind, message.title, message.body, message.payload)
+    with http_receiver() as receiver:
+        Channel("json", "apprise", receiver.url.replace("http://", "json://") + "/alerts").send(
+            sent
+        )
+        [posted] = receiver.json()
+    assert posted["title"].startswith("[imagewatch] OPENED prod · snapshot")
+    assert "Pinned snapshot is gone" in posted["message"]
+    with smtp_server() as (mailbox, port):
+        Channel(
+            "mail",
+            "apprise",
+            f"mailto://127.0.0.1:{port}?mode=insecure"
+            "&from=imagewatch@example.com&to=ops@example.com",
+        ).send(sent)
+    [(sender, recipients, content)] = mailbox.messages
+    assert (sender, recipients) == ("imagewatch@example.com", ["ops@example.com"])
+    assert b"Pinned snapshot is gone" in content
+
+
+def test_a_failing_channel_is_retried_with_backoff_and_delivers_once(store: Store) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "not_listed", T0, check="model_listing")], T0, 0)
+    now = T0
+    with http_receiver(fail_first=3) as receiver:
+        for _ in range(40):
+            deliver(store, loaded, hook(receiver.url), now, "a")
+            now += timedelta(seconds=7)
+        assert len(receiver.requests) == 1
+    [row] = outbox(store)
+    assert (row.state, row.attempts) == ("sent", 4)
+
+
+def test_a_message_survives_a_killed_process(tmp_path: Path) -> None:
+    database = tmp_path / "alerts.db"
+    script = f"""
+import os, signal
+from datetime import datetime, UTC
+from monitor.alerts import process
+from monitor.config import parse
+from monitor.store import ProbeResult, Store
+store = Store.open("sqlite:///{database}")
+loaded = parse({{"accounts": [{{"name": "prod", "api_key_env": "KEY"}}],
+                "alerts": {{"channels": [{{"name": "hook", "kind": "webhook",
+                "url_env": "U", "secret_env": "S"}}]}}}}, {{"KEY": "sk-x-12345678"}})
+now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+row = ProbeResult(account="prod", check="generation", model="gpt-image-2", status="fail",
+                  reason="insufficient_quota", summary="quota", details={{}},
+                  started_at=now, finished_at=now)
+store.add_result(row)
+process(store, loaded, [row], now, 0)
+os.kill(os.getpid(), signal.SIGKILL)  # between the outbox write and any delivery
+"""
+    killed = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    store = Store.open(f"sqlite:///{database}")
+    with http_receiver() as receiver:
+        report = deliver(store, config(), hook(receiver.url), T0, "restarted")
+        assert report.sent == 1
+        assert receiver.events() == ["opened"]
+
+
+def test_two_deliverers_send_each_message_once(store: Store) -> None:
+    loaded = config(accounts=("prod", "eu", "us"))
+    rows = [
+        result(store, "fail", reason, T0, account=account)
+        for account, reason in (
+            ("prod", "insufficient_quota"),
+            ("eu", "not_listed"),
+            ("us", "billing_hard_limit"),
+        )
+    ]
+    process(store, loaded, rows, T0, 0)
+    with http_receiver() as receiver:
+        channels = hook(receiver.url)
+        threads = [
+            threading.Thread(target=deliver, args=(store, loaded, channels, T0, name))
+            for name in ("a", "b", "c")
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert len(receiver.requests) == 3
+        assert sorted(json.loads(r["body"])["incident"]["account"] for r in receiver.requests) == [
+            "eu",
+            "prod",
+            "us",
+        ]
+
+
+def test_an_account_level_failure_mutes_the_accounts_other_messages(store: Store) -> None:
+    loaded = config()
+    rows = [
+        result(store, "fail", "invalid_api_key", T0, check=check)
+        for check in ("model_listing", "snapshot", "generation")
+    ]
+    rows.append(result(store, "fail", "below_required", T0, check="rate_limits"))
+    process(store, loaded, rows, T0, 0)
+    states = [(m.state, m.payload.get("incident", {}).get("check")) for m in outbox(store)]
+    assert states.count(("pending", "model_listing")) == 1
+    assert sum(1 for s, _ in states if s == "suppressed") == 3
+    muted = [m.last_error for m in outbox(store) if m.state == "suppressed"]
+    assert all(reason and reason.startswith("muted: account-level incident #") for reason in muted)
+
+
+def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents(store: Store) -> None:
+    loaded = config(failure_threshold=1)
+    rows = [
+        result(store, "fail", "org_verification_required", T0),
+        result(store, "unknown", "rate_limit_unavailable", T0, check="rate_limits"),
+    ]
+    process(store, loaded, rows, T0, 0)
+    [opened, muted] = outbox(store)
+    assert (opened.state, muted.state) == ("pending", "suppressed")
+    assert muted.last_error == "muted: incident #1 (org_verification_required) explains it"
+
+
+def test_the_same_reason_on_every_account_is_one_provider_wide_message(store: Store) -> None:
+    loaded = config(accounts=("prod", "eu", "us"))
+    rows = [result(store, "fail", "model_not_found", T0, account=a) for a in ("prod", "eu", "us")]
+    process(store, loaded, rows, T0, 0)
+    with http_receiver() as receiver:
+        deliver(store, loaded, hook(receiver.url), T0, "a")
+        assert receiver.events() == ["provider_wide"]
+        [payload] = receiver.json()
+    assert payload["accounts"] == ["eu", "prod", "us"]
+    assert payload["reason"] == "model_not_found"
+
+
+def test_group_wait_holds_a_new_incident_for_its_peers(store: Store) -> None:
+    loaded = config(accounts=("prod", "eu"), group_wait="30s")
+    process(store, loaded, [result(store, "fail", "model_not_found", T0, account="prod")], T0)
+    with http_receiver() as receiver:
+        deliver(store, loaded, hook(receiver.url), T0 + timedelta(seconds=10), "a")
+        assert receiver.requests == []  # waiting for the group
+        later = T0 + timedelta(seconds=20)
+        process(
+            store, loaded, [result(store, "fail", "model_not_found", later, account="eu")], later
+        )
+        deliver(store, loaded, hook(receiver.url), T0 + timedelta(seconds=51), "a")
+        assert receiver.events() == ["provider_wide"]
+
+
+def test_silences_and_maintenance_windows_record_but_do_not_send(store: Store) -> None:
+    loaded = config(
+        accounts=("prod", "eu"),
+        maintenance=[
+            {
+                "name": "weekend",
+                "accounts": ["eu"],
+                "days": ["sat"],
+                "start": "11:00",
+                "duration": "2h",
+            }
+        ],
+    )
+    silence(store, "prod", "generation", 7200, "planned key rotation", T0)
+    rows = [
+        result(store, "fail", "insufficient_quota", T0, account="prod"),
+        result(store, "fail", "not_listed", T0, account="eu", check="model_listing"),
+    ]
+    process(store, loaded, rows, T0, 0)
+    reasons = sorted(m.last_error or "" for m in outbox(store))
+    assert reasons[0] == "maintenance window 'weekend'"
+    assert reasons[1].startswith("silenced until 2026-11-21 14:00 UTC: planned key rotation")
+    with Session(store.engine) as session:
+        incidents = session.scalars(select(Incident)).all()
+    assert len(incidents) == 2
+    assert all(i.silenced for i in incidents)
+
+
+def test_resolved_says_how_long_and_what_cleared_it(store: Store) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "org_verification_required", T0)], T0, 0)
+    later = T0 + timedelta(minutes=17)
+    process(
+        store,
+        loaded,
+        [result(store, "pass", "ok", later, summary="JPEG 1408x480 generated for $0.0017")],
+        later,
+        0,
+    )
+    resolved = outbox(store)[-1]
+    assert resolved.kind == "resolved"
+    assert "Resolved after 17m" in resolved.body
+    assert "Cleared by: JPEG 1408x480 generated for $0.0017 [req_abc123]" in resolved.body
+    assert resolved.payload["incident"]["duration_seconds"] == 1020
+
+
+def test_results_are_evaluated_once(store: Store) -> None:
+    loaded = config()
+    row = result(store, "fail", "not_listed", T0, check="model_listing")
+    process(store, loaded, [row], T0, 0)
+    process(store, loaded, [row], T0, 0)
+    assert len(outbox(store)) == 1
+
+
+def test_channels_need_their_environment_and_a_webhook_secret() -> None:
+    loaded = config(
+        [
+            {"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"},
+            {"name": "slack", "url_env": "SLACK_URL"},
+        ]
+    )
+    with pytest.raises(ConfigError) as caught:
+        channels_from(loaded, {"HOOK_URL": "http://127.0.0.1:9/"})
+    assert caught.value.problems == [
+        "alerts.channels[0].secret_env: a webhook needs a signing secret",
+        "alerts.channels[1].url_env: environment variable SLACK_URL is not set",
+    ]
+
+
+def test_a_channel_failure_never_shows_its_url() -> None:
+    channel = Channel("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET)
+    with pytest.raises(ChannelError) as caught:
+        channel.send(trial_message("hook", T0))
+    assert "secret-token-path" not in str(caught.value)
+    bad = Channel("slack", "apprise", "slack://not-a-real/token-xyz")
+    with pytest.raises(ChannelError) as caught:
+        bad.send(trial_message("slack", T0))
+    assert "token-xyz" not in str(caught.value)
+
+
+def imagewatch(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_alerts_test_reports_each_channel(tmp_path: Path) -> None:
+    with http_receiver() as receiver:
+        path = tmp_path / "imagewatch.toml"
+        path.write_text(
+            """
+[[accounts]]
+name = "prod"
+api_key_env = "KEY"
+[[alerts.channels]]
+name = "hook"
+kind = "webhook"
+url_env = "HOOK_URL"
+secret_env = "HOOK_SECRET"
+[[alerts.channels]]
+name = "broken"
+url_env = "BROKEN_URL"
+""",
+            encoding="utf-8",
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "KEY": "sk-x-12345678",
+            "HOOK_URL": receiver.url + "/hook",
+            "HOOK_SECRET": SECRET,
+            "BROKEN_URL": "json://127.0.0.1:9/nothing-listens",
+        }
+        run_ = imagewatch("alerts", "test", "--config", str(path), env=env)
+        assert run_.returncode == 1
+        lines = run_.stdout.splitlines()
+        assert lines[0] == "hook (webhook): sent"
+        assert lines[1].startswith("broken (apprise): FAILED")
+        assert receiver.events() == ["test"]
+        only = imagewatch("alerts", "test", "--channel", "hook", "--config", str(path), env=env)
+        assert only.returncode == 0
+
+
+def test_silence_command_records_a_silence(tmp_path: Path) -> None:
+    path = tmp_path / "imagewatch.toml"
+    path.write_text(
+        f'[monitor]\ndatabase_url = "sqlite:///{tmp_path / "s.db"}"\n'
+        '[[accounts]]\nname = "prod"\napi_key_env = "KEY"\n',
+        encoding="utf-8",
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "KEY": "sk-x-12345678"}
+    added = imagewatch(
+        "silence",
+        "--config",
+        str(path),
+        "--account",
+        "prod",
+        "--check",
+        "generation",
+        "--for",
+        "2h",
+        "--reason",
+        "rotating keys",
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.startswith("silenced prod · generation until ")
+    listed = imagewatch("silence", "--config", str(path), "--list", env=env)
+    assert "prod · generation until" in listed.stdout
+    assert "rotating keys" in listed.stdout
+    bad = imagewatch(
+        "silence", "--config", str(path), "--account", "nobody", "--for", "soon", env=env
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [
+        "error: --account: no account named 'nobody'",
+        "error: --for: 'soon' is not a duration such as 30m, 2h or 1d",
+    ]
+
+
+def test_incident_messages_are_plain_data() -> None:
+    incident = Incident(
+        id=7,
+        account="prod",
+        check="generation",
+        model="gpt-image-2",
+        reason="org_verification_required",
+        summary="HTTP 403",
+        opened_at=T0,
+        updated_at=T0,
+    )
+    message = incident_message("opened", incident, T0, None)
+    assert json.loads(json.dumps(message.payload))["incident"]["id"] == 7
+
+
+def test_unverifying_an_account_opens_once_and_verifying_resolves_once(
+    simulator: Any, tmp_path: Path
+) -> None:
+    from monitor.simulator.scenarios import scenario
+
+    with http_receiver() as receiver:
+        path = tmp_path / "imagewatch.toml"
+        path.write_text(
+            f"""
+[monitor]
+database_url = "sqlite:///{tmp_path / "e2e.db"}"
+site_dir = "{tmp_path / "public"}"
+public_url = "https://status.example.com/"
+[[accounts]]
+name = "prod"
+base_url = "{simulator.url}/v1"
+api_key_env = "KEY"
+[checks.pricing]
+source = "{simulator.url}/_sim/prices/published.json"
+[[alerts.channels]]
+name = "hook"
+kind = "webhook"
+url_env = "HOOK_URL"
+secret_env = "HOOK_SECRET"
+""",
+            encoding="utf-8",
+        )
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "KEY": scenario("verified").api_key,
+            "HOOK_URL": receiver.url + "/hook",
+            "HOOK_SECRET": SECRET,
+        }
+        simulator.control("verified", verified=False)
+        for _ in range(2):
+            once = imagewatch("run", "--once", "--config", str(path), env=env)
+            assert once.returncode == 1, once.stderr
+        assert receiver.events() == ["opened"]
+        opened = receiver.json()[0]
+        assert opened["incident"]["reason"] == "org_verification_required"
+        assert opened["link"] == "https://status.example.com/accounts/prod.html"
+        simulator.control("verified", verified=True)
+        healed = imagewatch("run", "--once", "--config", str(path), env=env)
+        assert healed.returncode == 0, healed.stdout + healed.stderr
+        assert receiver.events() == ["opened", "resolved"]
+        resolved = receiver.json()[1]
+        assert resolved["incident"]["resolution"].startswith("JPEG 1408x480 generated")
+        for request in receiver.requests:
+            assert verify(
+                SECRET,
+                request["headers"]["X-Imagewatch-Timestamp"],
+                request["body"],
+                request["headers"]["X-Imagewatch-Signature"],
+            )
+            assert scenario("verified").api_key.encode() not in request["body"]
