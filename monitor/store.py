@@ -608,6 +608,19 @@ class Store:
             ).limit(limit)
             return list(session.scalars(statement).all())
 
+    def incidents(self, account: str | None, limit: int) -> list[Incident]:
+        """Open incidents first, then the most recently opened ones."""
+        with Session(self.engine) as session:
+            statement = select(Incident)
+            if account is not None:
+                statement = statement.where(col(Incident.account) == account)
+            statement = statement.order_by(
+                (col(Incident.state) == "open").desc(),
+                col(Incident.opened_at).desc(),
+                col(Incident.id).desc(),
+            ).limit(limit)
+            return list(session.scalars(statement).all())
+
     def heartbeats(self) -> list[Heartbeat]:
         with Session(self.engine) as session:
             return list(session.scalars(select(Heartbeat).order_by(col(Heartbeat.beat_at).desc())))

@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from checks import REGISTRY
+from checks.durations import format_duration
 from checks.reasons import REASONS, words
 from monitor.config import LoadedConfig
 from monitor.daemon import HEARTBEAT_EVERY
 from monitor.runner import plan
-from monitor.store import Heartbeat, ProbeResult, Store, rollup_percentile
+from monitor.store import Heartbeat, Incident, ProbeResult, Store, rollup_percentile
 
 HISTORY_DAYS = 90
 SEVERITY = {"fail": 4, "unknown": 3, "warn": 2, "skipped": 1, "pass": 0}
@@ -197,6 +198,47 @@ class Change:
 
 
 @dataclasses.dataclass
+class IncidentView:
+    id: int
+    account: str
+    check: str
+    model: str
+    state: str
+    reason: str
+    words: str
+    summary: str
+    request_id: str | None
+    opened_at: datetime
+    opened_text: str
+    resolved_at: datetime | None
+    resolved_text: str | None
+    duration: str
+    silenced: str | None
+    resolution: str | None
+
+    @property
+    def label(self) -> str:
+        return "Open" if self.state == "open" else "Resolved"
+
+    @property
+    def css(self) -> str:
+        return "fail" if self.state == "open" else "pass"
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.css]
+
+
+@dataclasses.dataclass
+class FeedEntry:
+    id: str
+    at_text: str
+    title: str
+    summary: str
+    account: str
+
+
+@dataclasses.dataclass
 class AccountView:
     name: str
     ready: str
@@ -209,6 +251,7 @@ class AccountView:
     headroom: list[Headroom] = dataclasses.field(default_factory=list)
     prices: list[Prices] = dataclasses.field(default_factory=list)
     changes: list[Change] = dataclasses.field(default_factory=list)
+    incidents: list[IncidentView] = dataclasses.field(default_factory=list)
     spend_today: float = 0.0
     budget: str = ""
 
@@ -233,6 +276,7 @@ class SiteView:
     heartbeat: HeartbeatView
     public_url: str | None
     changes: list[Change]
+    feed: list[FeedEntry]
 
 
 def cell_for(
@@ -438,6 +482,56 @@ def prices(row: ProbeResult | None, model: str) -> Prices | None:
     return Prices(model, str(details.get("source", "")), rows)
 
 
+def incident_view(row: Incident, now: datetime) -> IncidentView:
+    end = row.resolved_at or now
+    return IncidentView(
+        row.id or 0,
+        row.account,
+        row.check,
+        row.model,
+        row.state,
+        row.reason,
+        words(row.reason),
+        row.summary,
+        row.request_id,
+        row.opened_at,
+        iso(row.opened_at),
+        row.resolved_at,
+        iso(row.resolved_at) if row.resolved_at else None,
+        format_duration(max(1.0, (end - row.opened_at).total_seconds())),
+        row.silenced,
+        row.resolution,
+    )
+
+
+def feed(incidents: Sequence[IncidentView]) -> list[FeedEntry]:
+    """Incidents opened and resolved, newest first."""
+    entries = []
+    for incident in incidents:
+        where = f"{incident.account} · {incident.check} · {incident.model}"
+        entries.append(
+            FeedEntry(
+                f"urn:imagewatch:incident:{incident.id}:opened",
+                incident.opened_text,
+                f"Opened: {where}: {incident.words}",
+                incident.summary,
+                incident.account,
+            )
+        )
+        if incident.resolved_text:
+            entries.append(
+                FeedEntry(
+                    f"urn:imagewatch:incident:{incident.id}:resolved",
+                    incident.resolved_text,
+                    f"Resolved after {incident.duration}: {where}: {incident.words}",
+                    incident.resolution or "",
+                    incident.account,
+                )
+            )
+    entries.sort(key=lambda e: (e.at_text, e.id), reverse=True)
+    return entries
+
+
 def change_view(row: ProbeResult) -> Change:
     return Change(
         row.account,
@@ -508,6 +602,7 @@ def build(store: Store, loaded: LoadedConfig, now: datetime, *, detail: bool = T
                 if table:
                     view.prices.append(table)
             view.changes = [change_view(r) for r in store.state_changes(account.name, 20)]
+            view.incidents = [incident_view(i, now) for i in store.incidents(account.name, 20)]
         accounts.append(view)
     return SiteView(
         title=loaded.config.monitor.title,
@@ -519,4 +614,5 @@ def build(store: Store, loaded: LoadedConfig, now: datetime, *, detail: bool = T
         heartbeat=heartbeat_view(store.heartbeats(), now),
         public_url=loaded.config.monitor.public_url,
         changes=[change_view(r) for r in store.state_changes(None, 50)],
+        feed=feed([incident_view(i, now) for i in store.incidents(None, 50)]),
     )

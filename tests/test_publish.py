@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.alerts import process
 from monitor.config import LoadedConfig, parse
 from monitor.publish import PublishError, publish, render, write_atomically
 from monitor.store import ProbeResult, Store
@@ -63,10 +64,11 @@ def fill(
     store: Store,
     message: str = "Your organization must be verified to use the model `gpt-image-2`.",
 ) -> None:
-    """Ten days of history for two accounts; prod healthy, eu unverified since day 8."""
-    rows = []
+    """Ten days of history for two accounts; prod healthy, eu unverified since day 8, and
+    an incident on eu's pricing that opened on day 6 and resolved on day 5."""
     for day in range(10, 0, -1):
         at = NOW - timedelta(days=day - 1, minutes=2)
+        rows: list[ProbeResult] = []
         for account in ("prod", "eu"):
             failing = account == "eu" and day <= 3
             rows += [
@@ -132,7 +134,11 @@ def fill(
                     },
                 ),
             ]
-    store.add_results(rows)
+        if day in (6, 5):
+            rows[-1].status = "fail" if day == 6 else "pass"
+            rows[-1].reason = "price_changed" if day == 6 else "price_unchanged"
+        store.add_results(rows)
+        process(store, loaded_config(), rows, at, 0)
     store.beat(
         "monitor-1", "host", 1, "0.1.0", NOW - timedelta(hours=2), NOW - timedelta(seconds=20)
     )
