@@ -17,6 +17,15 @@ from monitor.simulator import create_app
 
 Scope = dict[str, Any]
 
+# Bulk SQL for synthetic stores: rows as the runner stores them, one latest row a pair.
+RAW_INSERT = """INSERT INTO probe_results (account, "check", model, status, reason, summary,
+    http_status, request_id, latency_ms, cost_usd, details, started_at, finished_at,
+    state_change, rolled_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+LATEST_FROM_RAW = """INSERT INTO latest_results (account, "check", model, result_id, status,
+    reason, finished_at)
+    SELECT account, "check", model, max(id), 'pass', 'ok', max(finished_at)
+    FROM probe_results GROUP BY account, "check", model"""
+
 
 class Delayed:
     """ASGI middleware: every request is answered no sooner than `delay` seconds."""

@@ -7,10 +7,14 @@ from __future__ import annotations
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import LATEST_FROM_RAW, RAW_INSERT
 
 from monitor.config import parse
 from monitor.publish import publish
@@ -96,18 +100,10 @@ def fill(path: Path, raw_rows: int) -> None:
                 )
             )
             if len(batch) == 50_000:
-                db.executemany(INSERT, batch)
+                db.executemany(RAW_INSERT, batch)
                 batch.clear()
-        db.executemany(INSERT, batch)
-        db.execute("""INSERT INTO latest_results (account, "check", model, result_id, status,
-                      reason, finished_at)
-                      SELECT account, "check", model, max(id), 'pass', 'ok', max(finished_at)
-                      FROM probe_results GROUP BY account, "check", model""")
-
-
-INSERT = """INSERT INTO probe_results (account, "check", model, status, reason, summary,
-    http_status, request_id, latency_ms, cost_usd, details, started_at, finished_at,
-    state_change, rolled_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+        db.executemany(RAW_INSERT, batch)
+        db.execute(LATEST_FROM_RAW)
 
 
 def timed_publish(raw_rows: int) -> tuple[float, int]:

@@ -7,10 +7,14 @@ from __future__ import annotations
 import random
 import sqlite3
 import statistics
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import LATEST_FROM_RAW, RAW_INSERT
 
 from monitor.retention import prune
 from monitor.store import Store
@@ -58,23 +62,15 @@ def fill(path: Path) -> None:
                 )
             )
             if len(rows) == 50_000:
-                db.executemany(INSERT, rows)
+                db.executemany(RAW_INSERT, rows)
                 rows.clear()
-        db.executemany(INSERT, rows)
+        db.executemany(RAW_INSERT, rows)
         for period, fmt in (
             ("hour", "%Y-%m-%d %H:00:00.000000"),
             ("day", "%Y-%m-%d 00:00:00.000000"),
         ):
             db.execute(ROLLUPS.format(period=period, fmt=fmt, histogram=HISTOGRAM))
-        db.execute("""INSERT INTO latest_results (account, "check", model, result_id, status,
-                      reason, finished_at)
-                      SELECT account, "check", model, max(id), 'pass', 'ok', max(finished_at)
-                      FROM probe_results GROUP BY account, "check", model""")
-
-
-INSERT = """INSERT INTO probe_results (account, "check", model, status, reason, summary,
-    http_status, request_id, latency_ms, cost_usd, details, started_at, finished_at,
-    state_change, rolled_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+        db.execute(LATEST_FROM_RAW)
 
 
 BOUNDS = (100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
