@@ -158,6 +158,7 @@ class Scheduler:
         self.log = log
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.in_flight: set[asyncio.Task[Any]] = set()
+        self.stopping = False
         self.failures = 0
 
     def job_id(self, probe: Probe) -> str:
@@ -234,6 +235,8 @@ class Scheduler:
             self.log(f"error: {what}: {exc}")
 
     async def _run(self, probe: Probe, confirming: bool = False) -> None:
+        if self.stopping:
+            return  # submitted just before shutdown: never claim a slot it cannot finish
         task = asyncio.current_task()
         if task is not None:
             self.in_flight.add(task)
@@ -280,7 +283,9 @@ class Scheduler:
             )
 
     async def stop(self) -> None:
+        self.stopping = True
         self.scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)  # job tasks created before the shutdown start, and see it
         pending = [t for t in self.in_flight if not t.done()]
         if pending:
             self.log(f"stopping: waiting for {len(pending)} probe(s) in flight")
@@ -313,9 +318,11 @@ async def serve(
     finally:
         await scheduler.stop()
         if not catching_up.done():
-            catching_up.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await catching_up
+            # Its probes in flight finish (stop() lets none start); past the limit, cancel.
+            try:
+                await asyncio.wait_for(catching_up, STOP_TIMEOUT)
+            except (TimeoutError, asyncio.CancelledError):
+                log("stopping: the first round did not finish in time")
         with contextlib.suppress(StoreError):
             daemon.beat()
         log("stopped")
