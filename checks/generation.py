@@ -17,7 +17,9 @@ MAX_RETRY_WAIT_SECONDS = 30.0
 MAX_ATTEMPTS = 2  # a transient answer is retried once; a non-transient one never
 
 
-def probe_request(model: str, quality: str, output_format: str) -> dict[str, Any]:
+def probe_request(
+    model: str, quality: str, output_format: str, background: str | None = None
+) -> dict[str, Any]:
     """The cheapest valid request: every parameter the API validates must be right, or a
     400 would hide the 403 the probe exists to see. Never `response_format`."""
     request: dict[str, Any] = {
@@ -30,6 +32,8 @@ def probe_request(model: str, quality: str, output_format: str) -> dict[str, Any
     }
     if output_format in ("jpeg", "webp"):
         request["output_compression"] = 50  # fewer bytes on the wire, same tokens
+    if background:
+        request["background"] = background
     return request
 
 
@@ -64,15 +68,18 @@ class Generation:
     async def run(self, ctx: ProbeContext) -> Outcome:
         quality = str(ctx.settings.get("quality", "low"))
         output_format = str(ctx.settings.get("output_format", "jpeg"))
-        request = probe_request(ctx.model, quality, output_format)
-        what = f"POST /v1/images/generations ({ctx.model}, {request['size']}, {quality})"
+        background = ctx.settings.get("background")
+        request = probe_request(
+            ctx.model, quality, output_format, str(background) if background else None
+        )
+        what = f"POST /v1/{self.endpoint} ({ctx.model}, {request['size']}, {quality})"
         max_wait = float(ctx.settings.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS))
         attempts: list[dict[str, Any]] = []
         waited = 0.0
         for _ in range(MAX_ATTEMPTS):
             if waited:
                 await ctx.sleep(waited)
-            answer = await call(ctx, "POST", "images/generations", json=request)
+            answer = await self.send(ctx, request)
             outcome = self._judge(ctx, answer, what, request)
             attempts.append(
                 {
@@ -87,6 +94,12 @@ class Generation:
             if not _transient(outcome) or waited > max_wait:
                 break
         return outcome.with_details(request=_public(request), attempts=attempts)
+
+    endpoint: ClassVar[str] = "images/generations"
+    verb: ClassVar[str] = "generated"
+
+    async def send(self, ctx: ProbeContext, request: dict[str, Any]) -> Answer:
+        return await call(ctx, "POST", self.endpoint, json=request)
 
     def _judge(
         self, ctx: ProbeContext, answer: Answer, what: str, request: dict[str, Any]
@@ -112,6 +125,12 @@ class Generation:
             return unexpected(
                 answer, what, f"image is {actual_size}, the answer says {expected_size}"
             )
+        if request.get("background") == "transparent" and not image.has_alpha:
+            return unexpected(
+                answer,
+                what,
+                "a transparent background was asked for; the image has no alpha channel",
+            )
         usage = payload.get("usage")
         prices = ctx.settings.get("prices") or PUBLISHED.get(family(ctx.model), {})
         cost = usage_cost(usage, prices) if isinstance(usage, dict) else None
@@ -122,6 +141,7 @@ class Generation:
                 "width": image.width,
                 "height": image.height,
                 "bytes": image.bytes,
+                "has_alpha": image.has_alpha,
             },
             "size": actual_size,
             "quality": payload.get("quality")
@@ -133,7 +153,7 @@ class Generation:
         }
         if cost is not None:
             details["cost"] = cost.as_dict()
-        summary = f"{image.format.upper()} {actual_size} generated"
+        summary = f"{image.format.upper()} {actual_size} {self.verb}"
         if cost is not None:
             summary += f" for ${cost.total:.4f}"
         return answer.outcome(

@@ -66,6 +66,8 @@ async def call(
     *,
     json: Any = None,
     params: dict[str, str] | None = None,
+    data: dict[str, str] | None = None,
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
     admin: bool = False,
     timeout: float | None = None,
 ) -> Answer:
@@ -77,6 +79,8 @@ async def call(
             ctx.account.url(path),
             json=json,
             params=params,
+            data=data,
+            files=files,
             headers=ctx.account.headers(admin=admin),
             timeout=request_timeout,
         )

@@ -114,6 +114,7 @@ class DecodedImage:
     width: int
     height: int
     bytes: int
+    has_alpha: bool = False
 
 
 class ImageDecodeError(ValueError):
@@ -135,6 +136,7 @@ def decode_b64_image(b64: str) -> DecodedImage:
             image.load()
             fmt = (image.format or "unknown").lower()
             width, height = image.size
+            has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageDecodeError(f"image bytes do not decode: {exc}") from exc
-    return DecodedImage(format=fmt, width=width, height=height, bytes=len(raw))
+    return DecodedImage(format=fmt, width=width, height=height, bytes=len(raw), has_alpha=has_alpha)

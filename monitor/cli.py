@@ -66,6 +66,42 @@ def check(
 
 @main.command()
 @config_option
+@click.option(
+    "--profile",
+    "profile_path",
+    required=True,
+    metavar="PATH",
+    help="The launch profile (TOML with a [launch] table).",
+)
+@click.option("--account", "accounts", multiple=True, metavar="NAME", help="Only this account.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--markdown", "as_markdown", is_flag=True, help="Print Markdown for a launch doc.")
+@click.option("--max-spend", metavar="USD", help="Spend at most this much on paid probes.")
+@click.option("--dry-run", is_flag=True, help="List the probes and their costs; call nothing.")
+def readiness(
+    config_path: str | None,
+    profile_path: str,
+    accounts: tuple[str, ...],
+    as_json: bool,
+    as_markdown: bool,
+    max_spend: str | None,
+    dry_run: bool,
+) -> None:
+    """Go/no-go before a launch: can each account carry it, and why not?
+
+    Exit codes: 0 GO, 1 NO-GO, 2 usage or profile error, 3 INCONCLUSIVE.
+    """
+    import monitor.commands as commands
+
+    sys.exit(
+        commands.readiness(
+            config_path, profile_path, accounts, as_json, as_markdown, max_spend, dry_run
+        )
+    )
+
+
+@main.command()
+@config_option
 @click.option("--once", is_flag=True, help="Run one full round of every check, then exit.")
 @click.option("--json", "as_json", is_flag=True, help="With --once: print results as JSON.")
 def run(config_path: str | None, once: bool, as_json: bool) -> None:

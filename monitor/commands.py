@@ -153,6 +153,137 @@ def publish(config_path: str | None, site_dir: str | None) -> int:
     return 0
 
 
+def readiness(
+    config_path: str | None,
+    profile_path: str,
+    accounts: Sequence[str],
+    as_json: bool,
+    as_markdown: bool,
+    max_spend: str | None,
+    dry_run: bool,
+) -> int:
+    from decimal import Decimal
+
+    from checks.prices import to_decimal
+    from monitor import readiness as launch
+
+    problems = []
+    if as_json and as_markdown:
+        problems.append("--json and --markdown: choose one")
+    cap: Decimal | None = None
+    if max_spend is not None:
+        cap = to_decimal(max_spend)
+        if cap is None:
+            problems.append(f"--max-spend: {max_spend!r} is not an amount in USD")
+    try:
+        loaded = load(config_path)
+        profile = launch.load_profile(profile_path)
+        selected = [loaded.account(name) for name in accounts] if accounts else loaded.accounts
+    except ConfigError as exc:
+        problems += exc.problems
+    if problems:
+        return report_error(problems)
+    planned = launch.plan(profile, loaded, selected, cap)
+    if dry_run:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {
+                        "dry_run": [
+                            {
+                                "account": p.account,
+                                "probe": p.name,
+                                "model": p.model,
+                                "cost_usd": str(p.cost_usd),
+                                "sent": p.allowed,
+                            }
+                            for p in planned
+                        ]
+                    },
+                    indent=2,
+                )
+            )
+        else:
+            click.echo(launch.dry_run_text(planned, cap))
+        return 0
+    at_most = sum((p.cost_usd for p in planned if p.allowed), Decimal(0))
+    refused = sum(1 for p in planned if not p.allowed)
+    click.echo(
+        f"Readiness for {profile.name!r}: at most ${at_most:.4f} in paid probes across "
+        f"{len(selected)} account(s)"
+        + (
+            f"; {refused} paid probe(s) not sent to stay within --max-spend ${cap}"
+            if refused
+            else ""
+        ),
+        err=True,
+    )
+    try:
+        store = Store.open(loaded.config.monitor.database_url)
+    except StoreError as exc:
+        return report_error([str(exc)])
+    clock = SystemClock()
+
+    async def check_all() -> list[launch.AccountReport]:
+        async with make_client(loaded) as client:
+            runner = launch.Readiness(loaded, profile, store, client, clock)
+            return list(
+                await asyncio.gather(
+                    *(
+                        runner.account(a, [p for p in planned if p.account == a.name])
+                        for a in selected
+                    )
+                )
+            )
+
+    try:
+        reports = asyncio.run(check_all())
+        now = clock.now()
+        document = launch.report_json(profile, reports, planned, now)
+        store.add_launch_reports(launch.to_rows(profile, document, now))
+    except StoreError as exc:
+        return report_error([str(exc)])
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+    elif as_markdown:
+        click.echo(launch.markdown(document))
+    else:
+        render_readiness(document)
+    return launch.exit_code(reports)
+
+
+def render_readiness(document: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    out = console.terminal()
+    colours = {"GO": "bold green", "NO-GO": "bold red", "INCONCLUSIVE": "bold magenta"}
+    symbols = {"met": "[green]✓[/]", "not_met": "[red]✗[/]", "unknown": "[magenta]?[/]"}
+    profile = document["profile"]
+    out.print(
+        f"[bold]Launch readiness: {escape(profile['name'])}[/] — {profile['model']}, "
+        f"{profile['peak_images_per_minute']} images/min, {profile['quality']} "
+        f"{profile['size']}"
+    )
+    for account in document["accounts"]:
+        out.print("")
+        out.print(
+            f"[bold]{escape(account['account'])}[/]: "
+            f"[{colours[account['verdict']]}]{account['verdict']}[/]"
+        )
+        for r in account["requirements"]:
+            out.print(f"  {symbols[r['state']]} {escape(r['title'])} — {escape(r['detail'])}")
+            if r["state"] != "met" and r["advice"]:
+                out.print(f"      what to do: {escape(r['advice'])}")
+    out.print("")
+    out.print(
+        f"Overall: [{colours[document['verdict']]}]{document['verdict']}[/]; spent "
+        f"${document['spend']['spent_usd']:.4f} (at most "
+        f"${document['spend']['at_most_usd']})."
+    )
+
+
 def silence(
     config_path: str | None,
     account: str | None,

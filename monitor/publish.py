@@ -91,6 +91,13 @@ def status_json(site: SiteView) -> dict[str, Any]:
                 "ready": account.ready,
                 "models": account.models,
                 "spend_today_usd": round(account.spend_today, 6),
+                "launch": None
+                if account.launch is None
+                else {
+                    "profile": account.launch.get("profile", {}).get("name"),
+                    "verdict": account.launch.get("verdict"),
+                    "generated_at": account.launch.get("generated_at"),
+                },
                 "daily_budget_usd": account.budget,
                 "checks": [cell.as_json() for cell in account.cells],
             }

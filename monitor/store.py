@@ -353,6 +353,20 @@ class Silence(SQLModel, table=True):
     until: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+class LaunchReport(SQLModel, table=True):
+    """One account's go/no-go for a launch profile, as `imagewatch readiness` printed it."""
+
+    __tablename__ = "launch_reports"
+    __table_args__ = (Index("ix_launch_reports_account", "account", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    profile: str = Field(max_length=200)
+    account: str = Field(max_length=100)
+    verdict: str = Field(max_length=20)
+    report: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+
+
 def upsert(
     session: Session,
     table: type[SQLModel],
@@ -620,6 +634,24 @@ class Store:
                 col(Incident.id).desc(),
             ).limit(limit)
             return list(session.scalars(statement).all())
+
+    def add_launch_reports(self, rows: Iterable[LaunchReport]) -> None:
+        try:
+            with Session(self.engine) as session:
+                session.add_all(list(rows))
+                session.commit()
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: could not store the report: {describe(exc)}") from None
+
+    def latest_launch_report(self, account: str) -> LaunchReport | None:
+        with Session(self.engine) as session:
+            statement = (
+                select(LaunchReport)
+                .where(col(LaunchReport.account) == account)
+                .order_by(col(LaunchReport.created_at).desc(), col(LaunchReport.id).desc())
+                .limit(1)
+            )
+            return session.scalars(statement).first()
 
     def heartbeats(self) -> list[Heartbeat]:
         with Session(self.engine) as session:

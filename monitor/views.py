@@ -252,6 +252,8 @@ class AccountView:
     prices: list[Prices] = dataclasses.field(default_factory=list)
     changes: list[Change] = dataclasses.field(default_factory=list)
     incidents: list[IncidentView] = dataclasses.field(default_factory=list)
+    launch: dict[str, Any] | None = None
+    """The latest `imagewatch readiness` report for this account."""
     spend_today: float = 0.0
     budget: str = ""
 
@@ -603,6 +605,8 @@ def build(store: Store, loaded: LoadedConfig, now: datetime, *, detail: bool = T
                     view.prices.append(table)
             view.changes = [change_view(r) for r in store.state_changes(account.name, 20)]
             view.incidents = [incident_view(i, now) for i in store.incidents(account.name, 20)]
+            report = store.latest_launch_report(account.name)
+            view.launch = dict(report.report) if report is not None else None
         accounts.append(view)
     return SiteView(
         title=loaded.config.monitor.title,

@@ -57,6 +57,7 @@ def test_generation_records_usage_cost_latency_and_headers() -> None:
         "width": 1408,
         "height": 480,
         "bytes": outcome.details["image"]["bytes"],
+        "has_alpha": False,
     }
 
 

@@ -1,0 +1,59 @@
+"""`edit`: can this account edit an image (multipart, with a mask)? A probe for launch
+readiness, not part of every round."""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import Any, ClassVar
+
+from checks.base import ProbeContext
+from checks.generation import Generation
+from checks.http import Answer, call
+
+EDIT_PROMPT = "Fill the transparent square with light grey."
+EDIT_SIDE = 512  # a small input image: input image tokens are billed too
+
+
+@functools.cache
+def edit_inputs(side: int = EDIT_SIDE) -> tuple[bytes, bytes]:
+    """A plain PNG and a mask of the same size whose centre is transparent (to be edited)."""
+    from PIL import Image, ImageDraw
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (side, side), (236, 238, 241)).save(buffer, format="PNG")
+    image = buffer.getvalue()
+    mask = Image.new("RGBA", (side, side), (0, 0, 0, 255))
+    ImageDraw.Draw(mask).rectangle(
+        (side // 4, side // 4, 3 * side // 4, 3 * side // 4), fill=(0, 0, 0, 0)
+    )
+    buffer = io.BytesIO()
+    mask.save(buffer, format="PNG")
+    return image, buffer.getvalue()
+
+
+class Edit(Generation):
+    """Calls POST /v1/images/edits once (multipart: a generated 512x512 PNG and a mask) with
+    the cheapest valid output (paid: the generation's output tokens plus about 200 input
+    image tokens). Passes `ok` when a real image of the answered size comes back; every
+    other answer is classified as for generation."""
+
+    name: ClassVar[str] = "edit"
+    paid: ClassVar[bool] = True
+    endpoint: ClassVar[str] = "images/edits"
+    verb: ClassVar[str] = "edited"
+
+    async def send(self, ctx: ProbeContext, request: dict[str, Any]) -> Answer:
+        image, mask = edit_inputs()
+        fields = {k: str(v) for k, v in request.items() if k != "prompt"}
+        fields["prompt"] = EDIT_PROMPT
+        return await call(
+            ctx,
+            "POST",
+            self.endpoint,
+            data=fields,
+            files=[
+                ("image", ("probe.png", image, "image/png")),
+                ("mask", ("mask.png", mask, "image/png")),
+            ],
+        )
