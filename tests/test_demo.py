@@ -37,3 +37,48 @@ def test_demo_runs_in_an_empty_folder_with_no_key_and_no_network(tmp_path: Path)
     with sqlite3.connect(database) as db:
         count = db.execute("SELECT count(*) FROM probe_results").fetchone()[0]
     assert count == 5 * len(SCENARIOS)
+
+
+def test_demo_serve_keeps_the_simulator_up_until_ctrl_c(tmp_path: Path) -> None:
+    import re
+    import signal
+    import time
+
+    import httpx
+
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin"),
+        "HOME": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "demo", "--serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        url = None
+        while url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            found = re.search(r"Simulator stays up on (http://127\.0\.0\.1:\d+/v1)", line)
+            url = found.group(1) if found else None
+        assert url is not None
+        models = httpx.get(
+            f"{url}/models",
+            timeout=5,
+            headers={"Authorization": "Bearer sk-sim-verified-7c1e9a4b2d"},
+        )
+        assert models.status_code == 200
+        assert (tmp_path / "imagewatch-demo" / "public" / "index.html").exists()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+        assert process.returncode == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=10)
