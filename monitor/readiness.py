@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -199,13 +199,17 @@ class AccountReport:
         }
 
 
+VERDICT_OF = {MET: GO, NOT_MET: NO_GO, UNKNOWN: INCONCLUSIVE}
+
+
+def worst(verdicts: Iterable[str]) -> str:
+    """NO-GO over INCONCLUSIVE over GO."""
+    found = set(verdicts)
+    return NO_GO if NO_GO in found else INCONCLUSIVE if INCONCLUSIVE in found else GO
+
+
 def verdict(requirements: Sequence[Requirement]) -> str:
-    states = {r.state for r in requirements}
-    if NOT_MET in states:
-        return NO_GO
-    if UNKNOWN in states:
-        return INCONCLUSIVE
-    return GO
+    return worst(VERDICT_OF[r.state] for r in requirements)
 
 
 def from_outcome(
@@ -462,12 +466,7 @@ def report_json(
 
 
 def overall(reports: Sequence[AccountReport]) -> str:
-    verdicts = {r.verdict for r in reports}
-    if NO_GO in verdicts:
-        return NO_GO
-    if INCONCLUSIVE in verdicts:
-        return INCONCLUSIVE
-    return GO
+    return worst(r.verdict for r in reports)
 
 
 def exit_code(reports: Sequence[AccountReport]) -> int:
