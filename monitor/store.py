@@ -6,6 +6,7 @@ SQLite runs in WAL mode with a busy timeout so readers (the page) never block th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -367,6 +368,29 @@ class LaunchReport(SQLModel, table=True):
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
+@functools.lru_cache(maxsize=64)
+def _upsert_statement(
+    table: type[SQLModel],
+    columns: tuple[str, ...],
+    keys: tuple[str, ...],
+    update: Callable[[Any], dict[str, Any]] | None,
+    only_if_newer: str | None,
+    dialect: str,
+) -> Any:
+    """Built once per shape: constructing an upsert costs more than running it."""
+    target = table.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(target)
+    excluded = statement.excluded
+    changes = (
+        update(excluded)
+        if update is not None
+        else {name: excluded[name] for name in columns if name not in keys}
+    )
+    where = None if only_if_newer is None else target.c[only_if_newer] <= excluded[only_if_newer]
+    return statement.on_conflict_do_update(index_elements=list(keys), set_=changes, where=where)
+
+
 def upsert(
     session: Session,
     table: type[SQLModel],
@@ -378,23 +402,27 @@ def upsert(
     """INSERT … ON CONFLICT (keys) DO UPDATE for many rows in one executemany, on SQLite and
     PostgreSQL alike. `update` gets the `excluded` (incoming) row and returns the columns to
     set; without it every other column takes the incoming value. `only_if_newer` names a
-    column that must not go back in time."""
+    column that must not go back in time. Pass module-level functions as `update`: the
+    statement is cached per shape."""
     if not rows:
         return
-    target = table.__table__  # type: ignore[attr-defined]
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(target)
-    excluded = statement.excluded
-    changes = (
-        update(excluded)
-        if update is not None
-        else {name: excluded[name] for name in rows[0] if name not in keys}
+    statement = _upsert_statement(
+        table, tuple(rows[0]), tuple(keys), update, only_if_newer, dialect
     )
-    where = None if only_if_newer is None else target.c[only_if_newer] <= excluded[only_if_newer]
-    session.connection().execute(
-        statement.on_conflict_do_update(index_elements=keys, set_=changes, where=where), rows
-    )
+    session.connection().execute(statement, rows)
+
+
+def add_spend(new: Any) -> dict[str, Any]:
+    return {
+        "usd": DailySpend.usd + new.usd,
+        "paid_probes": DailySpend.paid_probes + new.paid_probes,
+        "skipped_probes": DailySpend.skipped_probes + new.skipped_probes,
+    }
+
+
+def beat_again(new: Any) -> dict[str, Any]:
+    return {"beat_at": new.beat_at, "pid": new.pid}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -516,11 +544,7 @@ class Store:
                     }
                 ],
                 ["account", "day"],
-                lambda new: {
-                    "usd": DailySpend.usd + new.usd,
-                    "paid_probes": DailySpend.paid_probes + new.paid_probes,
-                    "skipped_probes": DailySpend.skipped_probes + new.skipped_probes,
-                },
+                add_spend,
             )
 
     def latest(self, account: str, check: str, model: str) -> ProbeResult | None:
@@ -590,7 +614,7 @@ class Store:
                         }
                     ],
                     ["instance"],
-                    lambda new: {"beat_at": new.beat_at, "pid": new.pid},
+                    beat_again,
                 )
                 session.commit()
         except SQLAlchemyError as exc:
