@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import importlib.util
 import json
 import os
 import re
 import shutil
 import tempfile
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,17 @@ class PublishError(Exception):
 
 
 def site_root() -> Path:
-    """site/ from the installed wheel (`imagewatch_site`) or the source checkout."""
-    with contextlib.suppress(ModuleNotFoundError, TypeError, OSError):
-        root = Path(str(resources.files("imagewatch_site")))
-        if (root / "templates").is_dir():
-            return root
-    return Path(__file__).resolve().parents[1] / "site"
+    """site/ as installed from the wheel (the namespace package `imagewatch_site`), or in
+    the source checkout."""
+    with contextlib.suppress(ImportError, ValueError):
+        spec = importlib.util.find_spec("imagewatch_site")
+        for location in (spec.submodule_search_locations or []) if spec else []:
+            if (Path(location) / "templates").is_dir():
+                return Path(location)
+    checkout = Path(__file__).resolve().parents[1] / "site"
+    if not (checkout / "templates").is_dir():
+        raise PublishError(f"the site templates are missing (looked in {checkout})")
+    return checkout
 
 
 def chart_points(chart: Chart, index: int) -> list[str]:

@@ -279,3 +279,32 @@ def test_publish_command_writes_the_site(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == f"published 5 files to {tmp_path / 'site' / 'index.html'}"
+
+
+def test_an_installed_wheel_finds_its_templates(tmp_path: Path) -> None:
+    """The wheel installs site/ as `imagewatch_site` beside `monitor`: no checkout needed."""
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    installed = tmp_path / "site-packages"
+    for package in ("monitor", "checks"):
+        shutil.copytree(root / package, installed / package)
+    shutil.copytree(root / "site", installed / "imagewatch_site")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import monitor.publish as p; print(p.__file__); print(p.site_root())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,  # not the checkout: `-c` puts the working directory on sys.path
+        env={"PYTHONPATH": str(installed), "PATH": os.environ.get("PATH", "")},
+    )
+    assert run.returncode == 0, run.stderr
+    module, found = run.stdout.split()
+    assert module.startswith(str(installed))
+    assert found == str(installed / "imagewatch_site")
