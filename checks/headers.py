@@ -23,12 +23,6 @@ class RateLimitWindow:
     reset_seconds: float | None = None
     reset_raw: str | None = None
 
-    @property
-    def used_fraction(self) -> float | None:
-        if self.limit is None or self.remaining is None or self.limit <= 0:
-            return None
-        return max(0.0, min(1.0, 1 - self.remaining / self.limit))
-
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
 

@@ -152,8 +152,3 @@ def usage_cost(usage: object, prices: Mapping[str, Decimal]) -> Cost:
             continue
         total += price * count / MILLION
     return Cost(total=total, tokens=tokens, unpriced=tuple(unpriced))
-
-
-def image_cost(output_tokens: int, prices: Mapping[str, Decimal]) -> Decimal | None:
-    price = prices.get("image_output")
-    return None if price is None else price * output_tokens / MILLION

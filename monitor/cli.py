@@ -5,20 +5,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-EXIT_READY, EXIT_NOT_READY, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
-
-
-def fail(lines: list[str] | str, code: int = EXIT_USAGE) -> NoReturn:
-    for line in [lines] if isinstance(lines, str) else lines:
-        click.echo(f"error: {line}", err=True)
-    sys.exit(code)
 
 
 def config_option(function: F) -> F:
@@ -182,16 +173,9 @@ def prune(config_path: str | None) -> None:
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(path: str, force: bool) -> None:
     """Write a commented example config."""
-    from monitor.config import example_text
+    import monitor.commands as commands
 
-    target = Path(path)
-    if target.exists() and not force:
-        fail(f"{target} exists; pass --force to overwrite it")
-    try:
-        target.write_text(example_text(), encoding="utf-8")
-    except OSError as exc:
-        fail(f"{target}: cannot write ({exc.strerror or exc})")
-    click.echo(f"wrote {target}; set OPENAI_API_KEY, then run `imagewatch check`")
+    sys.exit(commands.init(path, force))
 
 
 @main.command()

@@ -377,6 +377,20 @@ def alerts_test(config_path: str | None, names: Sequence[str]) -> int:
     return 1 if failed else 0
 
 
+def init(path: str, force: bool) -> int:
+    from monitor.config import example_text
+
+    target = Path(path)
+    if target.exists() and not force:
+        return report_error([f"{target} exists; pass --force to overwrite it"])
+    try:
+        target.write_text(example_text(), encoding="utf-8")
+    except OSError as exc:
+        return report_error([f"{target}: cannot write ({exc.strerror or exc})"])
+    click.echo(f"wrote {target}; set OPENAI_API_KEY, then run `imagewatch check`")
+    return 0
+
+
 def prune(config_path: str | None) -> int:
     from monitor.retention import prune as prune_store
 
