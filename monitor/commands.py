@@ -22,7 +22,15 @@ from monitor.store import ProbeResult, Store, StoreError
 EXIT_USAGE = 2
 
 
-def report_error(lines: Sequence[str]) -> int:
+def report_error(problem: Sequence[str] | Exception) -> int:
+    """Print each problem as one `error:` line; exit code 2. A ConfigError gives its lines,
+    any other error its message."""
+    if isinstance(problem, ConfigError):
+        lines: Sequence[str] = problem.problems
+    elif isinstance(problem, Exception):
+        lines = [str(problem)]
+    else:
+        lines = problem
     for line in lines:
         click.echo(f"error: {line}", err=True)
     return EXIT_USAGE
@@ -63,11 +71,11 @@ def check(
         probes = select(loaded, accounts, checks, models)
         store = Store.open(loaded.config.monitor.database_url)  # after the selection is valid
     except (ConfigError, StoreError) as exc:
-        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+        return report_error(exc)
     try:
         results = run_round(loaded, store, probes)
     except StoreError as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
     if as_json:
@@ -93,7 +101,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     try:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
-        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+        return report_error(exc)
     try:
         if once:
             started = SystemClock().now()
@@ -126,9 +134,9 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
         asyncio.run(daemon())
         return 0
     except ConfigError as exc:
-        return report_error(exc.problems)
+        return report_error(exc)
     except (StoreError, PublishError) as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
 
@@ -140,13 +148,13 @@ def publish(config_path: str | None, site_dir: str | None) -> int:
     try:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
-        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+        return report_error(exc)
     try:
         report = publish_site(
             store, loaded, SystemClock().now(), Path(site_dir) if site_dir else None
         )
     except (StoreError, PublishError) as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
     click.echo(f"published {report.files} files to {report.site_dir / 'index.html'}")
@@ -221,7 +229,7 @@ def readiness(
     try:
         store = Store.open(loaded.config.monitor.database_url)
     except StoreError as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     clock = SystemClock()
 
     async def check_all() -> list[launch.AccountReport]:
@@ -242,7 +250,7 @@ def readiness(
         document = launch.report_json(profile, reports, planned, now)
         store.add_launch_reports(launch.to_rows(profile, document, now))
     except StoreError as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
     if as_json:
@@ -301,7 +309,7 @@ def silence(
     try:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
-        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+        return report_error(exc)
     now = SystemClock().now()
     try:
         if list_only:
@@ -341,7 +349,7 @@ def silence(
         )
         return 0
     except StoreError as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
 
@@ -356,7 +364,7 @@ def alerts_test(config_path: str | None, names: Sequence[str]) -> int:
         loaded = load(config_path)
         channels = channels_from(loaded, os.environ)
     except ConfigError as exc:
-        return report_error(exc.problems)
+        return report_error(exc)
     unknown = [n for n in names if n not in channels]
     if unknown:
         return report_error([f"--channel: no channel named {n!r}" for n in unknown])
@@ -397,11 +405,11 @@ def prune(config_path: str | None) -> int:
     try:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
-        return report_error(exc.problems if isinstance(exc, ConfigError) else [str(exc)])
+        return report_error(exc)
     try:
         report = prune_store(store, SystemClock().now(), loaded.config.monitor.retention_days)
     except StoreError as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
     click.echo(
@@ -596,7 +604,7 @@ def demo(workdir: str, serve: bool) -> int:
     try:
         store = Store.open(loaded.config.monitor.database_url)
     except StoreError as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     server = simulator_server(sock)
     probes = plan(loaded)
 
@@ -628,7 +636,7 @@ def demo(workdir: str, serve: bool) -> int:
     except KeyboardInterrupt:
         return 0
     except (StoreError, PublishError, RuntimeError) as exc:
-        return report_error([str(exc)])
+        return report_error(exc)
     finally:
         store.close()
     mismatches = demo_mismatches(results)
