@@ -36,7 +36,7 @@ def report_error(problem: Sequence[str] | Exception) -> int:
     return EXIT_USAGE
 
 
-def select(
+def selected_probes(
     loaded: LoadedConfig, accounts: Sequence[str], checks: Sequence[str], models: Sequence[str]
 ) -> list[Any]:
     unknown = [c for c in checks if c not in REGISTRY]
@@ -68,7 +68,7 @@ def check(
 ) -> int:
     try:
         loaded = load(config_path)
-        probes = select(loaded, accounts, checks, models)
+        probes = selected_probes(loaded, accounts, checks, models)
         store = Store.open(loaded.config.monitor.database_url)  # after the selection is valid
     except (ConfigError, StoreError) as exc:
         return report_error(exc)
