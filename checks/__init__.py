@@ -7,17 +7,18 @@ httpx client, so they run the same under the CLI, the daemon and the tests.
 from __future__ import annotations
 
 from checks.base import Account, Check, Clock, Evidence, Outcome, ProbeContext, Status
+from checks.edit import Edit
 from checks.generation import Generation
 from checks.model_listing import ModelListing
 from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.snapshot import Snapshot
 
-# Order is the order of a round for one account: free evidence first, then the paid probe,
+# Order is the order of a round for one account: free evidence first, then the paid probes,
 # then the checks that read what the probes recorded.
 REGISTRY: dict[str, Check] = {
     check.name: check
-    for check in (ModelListing(), Snapshot(), Generation(), RateLimits(), Pricing())
+    for check in (ModelListing(), Snapshot(), Generation(), Edit(), RateLimits(), Pricing())
 }
 
 __all__ = [

@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import enum
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, ClassVar, Protocol
 
 import httpx
+
+from checks.settings import CheckSettings
 
 
 class Status(enum.StrEnum):
@@ -18,6 +21,51 @@ class Status(enum.StrEnum):
     FAIL = "fail"
     UNKNOWN = "unknown"
     SKIPPED = "skipped"
+
+    @property
+    def severity(self) -> int:
+        """How bad, for sorting and for the worst of several: a fail over a could-not-tell
+        over a warning over a skipped probe over a pass."""
+        return _SEVERITY[self]
+
+    @staticmethod
+    def worst(statuses: Iterable[str]) -> Status:
+        """The most severe of `statuses` (plain strings from the store are welcome); PASS
+        when there are none."""
+        return max((Status(s) for s in statuses), key=_SEVERITY.__getitem__, default=Status.PASS)
+
+
+_SEVERITY = {
+    Status.PASS: 0,
+    Status.SKIPPED: 1,
+    Status.WARN: 2,
+    Status.UNKNOWN: 3,
+    Status.FAIL: 4,
+}
+
+
+class Verdict(enum.StrEnum):
+    """What a set of results says about readiness. The one rule behind the exit codes, an
+    account's state on the page and the go/no-go."""
+
+    READY = "ready"
+    NOT_READY = "not_ready"
+    INCONCLUSIVE = "inconclusive"
+
+    @staticmethod
+    def of(statuses: Iterable[str]) -> Verdict:
+        """Any fail: not ready. Otherwise any unknown or skipped probe (what was not asked
+        was not proven): inconclusive. Otherwise (passes and warnings): ready."""
+        found = {Status(s) for s in statuses}
+        if Status.FAIL in found:
+            return Verdict.NOT_READY
+        if found & {Status.UNKNOWN, Status.SKIPPED}:
+            return Verdict.INCONCLUSIVE
+        return Verdict.READY
+
+    @property
+    def exit_code(self) -> int:
+        return {Verdict.READY: 0, Verdict.NOT_READY: 1, Verdict.INCONCLUSIVE: 3}[self]
 
 
 class Clock(Protocol):
@@ -111,14 +159,43 @@ class Outcome:
 
 
 class Check(Protocol):
+    """Everything the monitor needs to know about a check lives on its class, so that no
+    code outside `checks/` names a check to decide how to run it."""
+
     name: ClassVar[str]
     paid: ClassVar[bool]
+    scheduled: ClassVar[bool]
+    """Part of every round and of the daemon's schedule. An unscheduled check runs only when
+    asked for by name (`--check`, a launch profile)."""
+    reads_evidence: ClassVar[str | None]
+    """The check whose latest evidence this one reads; it runs after that one in a round."""
+    confirms_with: ClassVar[str | None]
+    """The (paid) check that confirms at once a change of this check's status."""
+    settings_type: ClassVar[type[CheckSettings]]
+    """The typed `[checks.<name>]` section."""
 
     def targets(self, account: Account) -> tuple[str, ...]:
         """The model ids this check probes for the account."""
         ...
 
+    def expected_cost(self, model: str, settings: Mapping[str, Any]) -> Decimal | None:
+        """What one probe should cost before it is sent (None: free, or not priced)."""
+        ...
+
     async def run(self, ctx: ProbeContext) -> Outcome: ...
+
+
+class FreeCheck:
+    """Defaults for a check that costs nothing and runs in every round; a check class
+    states only where it differs."""
+
+    paid: ClassVar[bool] = False
+    scheduled: ClassVar[bool] = True
+    reads_evidence: ClassVar[str | None] = None
+    confirms_with: ClassVar[str | None] = None
+
+    def expected_cost(self, model: str, settings: Mapping[str, Any]) -> Decimal | None:
+        return None
 
 
 class Stopwatch:

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import functools
 import io
+from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from checks.base import ProbeContext
 from checks.generation import Generation
 from checks.http import Answer, call
+from checks.images import EDIT_INPUT_TOKENS, family
+from checks.prices import MILLION, PUBLISHED
+from checks.settings import CheckSettings, EditSettings
 
 EDIT_PROMPT = "Fill the transparent square with light grey."
 EDIT_SIDE = 512  # a small input image: input image tokens are billed too
@@ -40,8 +45,19 @@ class Edit(Generation):
 
     name: ClassVar[str] = "edit"
     paid: ClassVar[bool] = True
+    # Run when asked for (a launch profile, `--check edit`), not in every round.
+    scheduled: ClassVar[bool] = False
+    settings_type: ClassVar[type[CheckSettings]] = EditSettings
     endpoint: ClassVar[str] = "images/edits"
     verb: ClassVar[str] = "edited"
+
+    def expected_cost(self, model: str, settings: Mapping[str, Any]) -> Decimal | None:
+        """The generation's output plus the input image's tokens."""
+        output = super().expected_cost(model, settings)
+        if output is None:
+            return None
+        table = settings.get("prices") or PUBLISHED.get(family(model), {})
+        return output + table.get("image_input", Decimal(0)) * EDIT_INPUT_TOKENS / MILLION
 
     async def send(self, ctx: ProbeContext, request: dict[str, Any]) -> Answer:
         image, mask = edit_inputs()

@@ -3,6 +3,7 @@ access; only a real generation proves it."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -11,6 +12,7 @@ from checks.http import Answer, call, failure_outcome, unexpected
 from checks.images import ImageDecodeError, cheapest_size, decode_b64_image, family, output_tokens
 from checks.prices import PUBLISHED, PriceTable, usage_cost
 from checks.reasons import REASONS
+from checks.settings import CheckSettings, GenerationSettings
 
 PROMPT = "A plain light grey square on a white background."
 MAX_RETRY_WAIT_SECONDS = 30.0
@@ -61,9 +63,16 @@ class Generation:
 
     name: ClassVar[str] = "generation"
     paid: ClassVar[bool] = True
+    scheduled: ClassVar[bool] = True
+    reads_evidence: ClassVar[str | None] = None
+    confirms_with: ClassVar[str | None] = None
+    settings_type: ClassVar[type[CheckSettings]] = GenerationSettings
 
     def targets(self, account: Account) -> tuple[str, ...]:
         return account.models
+
+    def expected_cost(self, model: str, settings: Mapping[str, Any]) -> Decimal | None:
+        return estimated_cost(model, str(settings.get("quality", "low")), settings.get("prices"))
 
     async def run(self, ctx: ProbeContext) -> Outcome:
         quality = str(ctx.settings.get("quality", "low"))

@@ -21,6 +21,9 @@ FIXED_SIZE_TOKENS = {
     "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
 }
 FIXED_SIZES = ("1024x1024", "1536x1024", "1024x1536")
+# Input image tokens of the edit probe's 512x512 PNG (65 base + 129 per 512-pixel tile). No
+# table is published for inputs: an approximation, kept where every image-token fact lives.
+EDIT_INPUT_TOKENS = 65 + 129
 
 FLEXIBLE_MIN_PIXELS = 655_360
 FLEXIBLE_MAX_PIXELS = 8_294_400

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import ClassVar
 
-from checks.base import Account, Outcome, ProbeContext
+from checks.base import Account, FreeCheck, Outcome, ProbeContext
+from checks.generation import Generation
 from checks.http import call, failure_outcome, unexpected
 from checks.images import family
+from checks.settings import CheckSettings, ModelListingSettings
 
 _DATED = re.compile(r"^(?P<family>.+)-(?P<date>\d{4}-\d{2}-\d{2})$")
 
@@ -22,7 +24,7 @@ def listed_ids(payload: object) -> list[str] | None:
     ]
 
 
-class ModelListing:
+class ModelListing(FreeCheck):
     """Calls GET /v1/models (free).
 
     Passes `listed` when the model id is in the list. Fails `not_listed` when it is not.
@@ -33,7 +35,8 @@ class ModelListing:
     """
 
     name: ClassVar[str] = "model_listing"
-    paid: ClassVar[bool] = False
+    confirms_with: ClassVar[str | None] = Generation.name
+    settings_type: ClassVar[type[CheckSettings]] = ModelListingSettings
 
     def targets(self, account: Account) -> tuple[str, ...]:
         return account.models

@@ -12,10 +12,12 @@ from typing import Any, ClassVar
 
 import httpx
 
-from checks.base import Account, Outcome, ProbeContext, Status
+from checks.base import Account, FreeCheck, Outcome, ProbeContext, Status
+from checks.generation import Generation
 from checks.images import family
 from checks.prices import PUBLISHED, PriceTable, format_price, from_litellm, to_decimal
 from checks.reasons import REASONS
+from checks.settings import CheckSettings, PricingSettings
 
 LITELLM_URL = (
     "https://raw.githubusercontent.com/BerriAI/litellm/main/model_prices_and_context_window.json"
@@ -105,7 +107,7 @@ def compare(
     return moved
 
 
-class Pricing:
+class Pricing(FreeCheck):
     """Reads a LiteLLM-shaped cost map (the public LiteLLM file by default, or any URL or
     path in that shape) once per round, free.
 
@@ -117,7 +119,8 @@ class Pricing:
     """
 
     name: ClassVar[str] = "pricing"
-    paid: ClassVar[bool] = False
+    reads_evidence: ClassVar[str | None] = Generation.name
+    settings_type: ClassVar[type[CheckSettings]] = PricingSettings
 
     def targets(self, account: Account) -> tuple[str, ...]:
         return account.models

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from checks.base import Account, Outcome, ProbeContext, Status
+from checks.base import Account, FreeCheck, Outcome, ProbeContext, Status
+from checks.generation import Generation
 from checks.http import call, failure_outcome
 from checks.images import family
 from checks.reasons import REASONS
+from checks.settings import CheckSettings, RateLimitsSettings
 
 # gpt-image-2 usage tiers: (tier, images per minute, tokens per minute).
 TIERS: tuple[tuple[int, int, int], ...] = (
@@ -45,7 +47,7 @@ def next_tier_for(images_per_minute: int) -> int | None:
     return next((tier for tier, images, _ in TIERS if images >= images_per_minute), None)
 
 
-class RateLimits:
+class RateLimits(FreeCheck):
     """Reads the `x-ratelimit-*` headers this round's (or the latest) generation probe
     recorded, and, when `admin_key_env` is set, calls the Admin API
     GET /v1/organization/projects/{project}/rate_limits (free).
@@ -57,7 +59,9 @@ class RateLimits:
     """
 
     name: ClassVar[str] = "rate_limits"
-    paid: ClassVar[bool] = False
+    reads_evidence: ClassVar[str | None] = Generation.name
+    confirms_with: ClassVar[str | None] = Generation.name
+    settings_type: ClassVar[type[CheckSettings]] = RateLimitsSettings
 
     def targets(self, account: Account) -> tuple[str, ...]:
         return account.models

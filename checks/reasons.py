@@ -13,11 +13,24 @@ from checks.base import Status
 
 @dataclasses.dataclass(frozen=True)
 class Reason:
+    """A reason code and every fact the monitor acts on about it; nothing outside this table
+    keeps a list of reasons."""
+
     code: str
     status: Status
     words: str
     advice: str = ""
     transient: bool = False
+    """Passing weather (a 5xx, a timeout, a rate limit): an incident opens only after
+    `failure_threshold` in a row, and the probe is retried."""
+    structural: bool = False
+    """A fact about the account, not weather: an incident opens at once."""
+    account_level: bool = False
+    """About the whole account (key, quota, billing): its incident mutes the account's
+    other messages."""
+    billed: bool = False
+    """A paid probe answered with this reason was charged. Failures that are not billed are
+    probed often, so that a fix on the OpenAI side is seen within minutes."""
 
 
 _P, _W, _F, _U, _S = Status.PASS, Status.WARN, Status.FAIL, Status.UNKNOWN, Status.SKIPPED
@@ -26,7 +39,7 @@ _ALL = [
     # passes
     Reason("listed", _P, "Model listed by GET /v1/models"),
     Reason("snapshot_available", _P, "Pinned snapshot available"),
-    Reason("ok", _P, "Generation works — a real image came back"),
+    Reason("ok", _P, "Generation works — a real image came back", billed=True),
     Reason("headroom_ok", _P, "Rate limits leave enough headroom"),
     Reason("price_unchanged", _P, "Published prices match the baseline"),
     # model listing and snapshots
@@ -35,6 +48,7 @@ _ALL = [
         _F,
         "Model not listed for this account",
         "Check the project's allowed models and the organization's access to the model.",
+        structural=True,
     ),
     Reason(
         "new_snapshot",
@@ -47,6 +61,7 @@ _ALL = [
         _F,
         "Pinned snapshot is gone",
         "Move the pin to an available snapshot before traffic fails.",
+        structural=True,
     ),
     Reason(
         "shutdown_scheduled",
@@ -61,18 +76,21 @@ _ALL = [
         "Organization not verified — generation refused with 403",
         "Verify the organization at https://platform.openai.com/settings/organization/general; "
         "access can take up to 15 minutes to propagate.",
+        structural=True,
     ),
     Reason(
         "project_model_not_allowed",
         _F,
         "Project's allowed models exclude this model — generation refused with 403",
         "Add the model to the project's allowed models in the project settings.",
+        structural=True,
     ),
     Reason(
         "region_blocked",
         _F,
         "Requests refused from this country, region or territory",
         "Call the API from a supported region.",
+        structural=True,
     ),
     Reason(
         "permission_denied",
@@ -85,24 +103,31 @@ _ALL = [
         _F,
         "Model does not exist or this account has no access to it",
         "Check the model id and the organization's access.",
+        structural=True,
     ),
     Reason(
         "invalid_api_key",
         _F,
         "API key rejected (401)",
         "Replace the key in the environment variable the config names.",
+        structural=True,
+        account_level=True,
     ),
     Reason(
         "insufficient_quota",
         _F,
         "Out of quota — requests refused with 429",
         "Add credit or raise the usage limit under Billing; retrying does not help.",
+        structural=True,
+        account_level=True,
     ),
     Reason(
         "billing_hard_limit",
         _F,
         "Billing hard limit reached",
         "Raise the hard limit under Billing.",
+        structural=True,
+        account_level=True,
     ),
     Reason(
         "rate_limited",
@@ -162,6 +187,7 @@ _ALL = [
         _F,
         "Images-per-minute limit below the configured need",
         "Raise the usage tier or the project's limit.",
+        structural=True,
     ),
     Reason(
         "rate_limit_unavailable",
@@ -175,6 +201,7 @@ _ALL = [
         _F,
         "Published price differs from the baseline",
         "Review the new price and update the baseline once budgets are adjusted.",
+        structural=True,
     ),
     Reason(
         "token_usage_drift",

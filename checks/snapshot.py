@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from checks.base import Account, Outcome, ProbeContext
+from checks.base import Account, FreeCheck, Outcome, ProbeContext
+from checks.generation import Generation
 from checks.http import call, failure_outcome, unexpected
 from checks.reasons import REASONS
+from checks.settings import CheckSettings, SnapshotSettings
 
 
-class Snapshot:
+class Snapshot(FreeCheck):
     """Calls GET /v1/models/{snapshot} (free), for each snapshot the account pins.
 
     Passes `snapshot_available` when the model object comes back. Fails `snapshot_missing`
@@ -18,7 +20,8 @@ class Snapshot:
     """
 
     name: ClassVar[str] = "snapshot"
-    paid: ClassVar[bool] = False
+    confirms_with: ClassVar[str | None] = Generation.name
+    settings_type: ClassVar[type[CheckSettings]] = SnapshotSettings
 
     def targets(self, account: Account) -> tuple[str, ...]:
         return account.snapshots

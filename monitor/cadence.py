@@ -17,25 +17,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from monitor.config import CheckSection, GenerationSection
+from checks.base import Status
+from checks.reasons import REASONS
+from checks.settings import CheckSettings, GenerationSettings
 
-# Generation answers that cost nothing and that a fix on the OpenAI side can clear.
-UNBILLED_FAILURES = frozenset(
-    {
-        "org_verification_required",
-        "project_model_not_allowed",
-        "region_blocked",
-        "permission_denied",
-        "model_not_found",
-        "invalid_api_key",
-        "insufficient_quota",
-        "billing_hard_limit",
-        "server_error",
-        "timeout",
-        "network_error",
-        "unexpected_response",
-    }
-)
 MIN_INTERVAL = 1.0
 MAX_JITTER = 300.0
 
@@ -61,19 +46,27 @@ def retry_after(details: Mapping[str, Any]) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def next_interval(check: str, settings: CheckSection, last: Last | None, now: datetime) -> float:
+def unbilled_failure(reason_code: str) -> bool:
+    """An answer that cost nothing and that a fix on the OpenAI side can clear."""
+    reason = REASONS.get(reason_code)
+    return (
+        reason is not None and not reason.billed and reason.status in (Status.FAIL, Status.UNKNOWN)
+    )
+
+
+def next_interval(settings: CheckSettings, last: Last | None, now: datetime) -> float:
     """Seconds from now to the probe's next run."""
     every = settings.every
     if last is None:
         return every
     if last.reason == "budget_exhausted":
         return max(MIN_INTERVAL, seconds_to_midnight(now) + 1)
-    if check != "generation" or not isinstance(settings, GenerationSection):
+    if not isinstance(settings, GenerationSettings):  # only paid probes adapt
         return every
     if last.reason == "rate_limited":
         wait = retry_after(last.details) or settings.every_when_failing
         return max(MIN_INTERVAL, min(wait, every))
-    if last.reason in UNBILLED_FAILURES:
+    if unbilled_failure(last.reason):
         return max(MIN_INTERVAL, min(settings.every_when_failing, every))
     return every
 

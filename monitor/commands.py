@@ -94,7 +94,8 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     import os
 
     from monitor.alerts import channels_from, deliver, process
-    from monitor.daemon import Daemon, beat, instance_name, serve
+    from monitor.daemon import Daemon, serve
+    from monitor.heartbeat import beat, instance_name
     from monitor.publish import PublishError
     from monitor.publish import publish as publish_site
 

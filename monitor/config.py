@@ -17,17 +17,24 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
 )
 
 from checks.base import Account
-from checks.durations import parse_duration
 from checks.prices import CATEGORIES, PUBLISHED, PriceTable
+from checks.settings import (
+    CheckSettings,
+    Duration,
+    EditSettings,
+    GenerationSettings,
+    ModelListingSettings,
+    PricingSettings,
+    RateLimitsSettings,
+    Section,
+    SnapshotSettings,
+)
 
 DEFAULT_PATH = "imagewatch.toml"
 ENV_CONFIG = "IMAGEWATCH_CONFIG"
@@ -43,32 +50,13 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-def _duration(value: object) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as 90s, 5m or 1h30m")
-    if isinstance(value, int | float):
-        seconds = float(value)
-    elif isinstance(value, str):
-        seconds = parse_duration(value)
-    else:
-        raise ValueError("expected a duration such as 90s, 5m or 1h30m")
-    if seconds <= 0:
-        raise ValueError("duration must be positive")
-    return seconds
-
-
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
         raise ValueError(f"{value!r} is not an environment variable name")
     return value
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class MonitorSection(Section):
@@ -108,57 +96,15 @@ class AccountSection(Section):
         return value.rstrip("/")
 
 
-class CheckSection(Section):
-    enabled: bool = True
-    every: Duration
-    timeout: Duration = 60.0
-
-
-class ModelListingSection(CheckSection):
-    every: Duration = 300.0
-
-
-class SnapshotSection(CheckSection):
-    every: Duration = 900.0
-
-
-class GenerationSection(CheckSection):
-    every: Duration = 3600.0
-    every_when_failing: Duration = 300.0
-    quality: Literal["low", "medium", "high"] = "low"
-    output_format: Literal["png", "jpeg", "webp"] = "jpeg"
-    max_retry_wait: Duration = 30.0
-    timeout: Duration = 120.0
-
-
-class RateLimitsSection(CheckSection):
-    every: Duration = 900.0
-    headroom_warn: float = Field(default=0.2, ge=0, le=1)
-
-
-class PricingSection(CheckSection):
-    every: Duration = 21600.0
-    source: str = "litellm"
-    tolerance_pct: Decimal = Field(default=Decimal(0), ge=0)
-    token_tolerance_pct: float = Field(default=5.0, ge=0)
-    timeout: Duration = 30.0
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        if value == "openrouter":
-            raise ValueError("'openrouter' is not supported yet; use 'litellm', a URL or a path")
-        if not value.strip():
-            raise ValueError("must be 'litellm', a URL or a path")
-        return value
-
-
 class ChecksSection(Section):
-    model_listing: ModelListingSection = ModelListingSection()
-    snapshot: SnapshotSection = SnapshotSection()
-    generation: GenerationSection = GenerationSection()
-    rate_limits: RateLimitsSection = RateLimitsSection()
-    pricing: PricingSection = PricingSection()
+    # One key per registered check, typed by the check's own settings class; a test keeps
+    # these in step with the registry.
+    model_listing: ModelListingSettings = ModelListingSettings()
+    snapshot: SnapshotSettings = SnapshotSettings()
+    generation: GenerationSettings = GenerationSettings()
+    edit: EditSettings = EditSettings()
+    rate_limits: RateLimitsSettings = RateLimitsSettings()
+    pricing: PricingSettings = PricingSettings()
 
 
 class PriceBaseline(Section):
@@ -239,8 +185,8 @@ class Config(Section):
     pricing: PricingConfig = PricingConfig()
     alerts: AlertsSection = AlertsSection()
 
-    def check_settings(self, name: str) -> CheckSection:
-        section: CheckSection = getattr(self.checks, name)
+    def check_settings(self, name: str) -> CheckSettings:
+        section: CheckSettings = getattr(self.checks, name)
         return section
 
     def baseline(self, model: str) -> PriceTable:

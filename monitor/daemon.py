@@ -7,13 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import os
-import secrets
 import signal
-import socket
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import httpx
@@ -22,36 +18,15 @@ from checks.base import Clock
 from monitor import cadence
 from monitor.alerts import Channel, deliver, process
 from monitor.config import LoadedConfig
+from monitor.heartbeat import HEARTBEAT_EVERY, beat, instance_name, package_version
 from monitor.retention import prune
-from monitor.runner import LATER, Probe, Round, plan
+from monitor.runner import Probe, Round, evidence_first, plan
 from monitor.store import ProbeResult, Store, StoreError
 
-HEARTBEAT_EVERY = 30.0
 PRUNE_EVERY = 86_400.0
 DELIVER_EVERY = 5.0
-# A change in these free checks is confirmed at once by the (paid) generation probe.
-CONFIRMED_BY_GENERATION = ("model_listing", "snapshot", "rate_limits")
 STOP_TIMEOUT = 30.0
 PUBLISH_DEBOUNCE = 5.0  # one publish for a burst of probes, at most this late
-
-
-def instance_name() -> str:
-    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
-
-
-def package_version() -> str:
-    try:
-        return version("imagewatch")
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def beat(store: Store, instance: str, started_at: datetime, now: datetime) -> None:
-    store.beat(instance, socket.gethostname(), os.getpid(), package_version(), started_at, now)
-
-
-def probe_key(probe: Probe) -> str:
-    return f"{probe.account.name}/{probe.check}/{probe.model}"
 
 
 @dataclasses.dataclass
@@ -88,12 +63,12 @@ class Daemon:
 
     def interval(self, probe: Probe, now: datetime) -> float:
         settings = self.loaded.config.check_settings(probe.check)
-        return cadence.next_interval(probe.check, settings, self.last(probe), now)
+        return cadence.next_interval(settings, self.last(probe), now)
 
     def slot(self, probe: Probe, now: datetime, confirming: bool = False) -> str:
         if confirming:  # one confirmation a minute at most, whoever asks
             return f"confirm:{int(now.timestamp() // 60)}"
-        return cadence.slot_at(probe_key(probe), self.interval(probe, now), now).id
+        return cadence.slot_at(probe.key, self.interval(probe, now), now).id
 
     async def run_probe(self, probe: Probe, confirming: bool = False) -> ProbeResult | None:
         """Claim the probe's slot, run it, store it. None when another instance holds the
@@ -117,17 +92,22 @@ class Daemon:
         """When the probe runs next; and whether a free check's status changed, so the
         account's generation probe should confirm at once (within budget)."""
         now = self.clock.now()
-        next_at = cadence.next_run(probe_key(probe), self.interval(probe, now), now)
+        next_at = cadence.next_run(probe.key, self.interval(probe, now), now)
         confirm = (
             result is not None
-            and probe.check in CONFIRMED_BY_GENERATION
+            and probe.kind.confirms_with is not None
             and before is not None
             and before.status != result.status
         )
         return Decision(next_run=next_at, confirm=confirm)
 
-    def generation_probes(self, account: str) -> list[Probe]:
-        return [p for p in self.probes if p.account.name == account and p.check == "generation"]
+    def confirming_probes(self, changed: Probe) -> list[Probe]:
+        """The probes that confirm a change of `changed` (the account's paid probes)."""
+        return [
+            p
+            for p in self.probes
+            if p.account.name == changed.account.name and p.check == changed.kind.confirms_with
+        ]
 
     def beat(self) -> None:
         beat(self.store, self.instance, self.started_at, self.clock.now())
@@ -162,7 +142,7 @@ class Scheduler:
         self.failures = 0
 
     def job_id(self, probe: Probe) -> str:
-        return probe_key(probe)
+        return probe.key
 
     def start(self) -> list[Probe]:
         """Schedule every job at its next slot; returns the probes due now (never run, or
@@ -173,7 +153,7 @@ class Scheduler:
         due_now = []
         for probe in self.daemon.probes:
             interval = self.daemon.interval(probe, now)
-            first = cadence.slot_at(probe_key(probe), interval, now)
+            first = cadence.slot_at(probe.key, interval, now)
             last = self.daemon.store.latest(probe.account.name, probe.check, probe.model)
             due = last is None or last.finished_at < first.start
             if due:
@@ -222,9 +202,9 @@ class Scheduler:
 
     async def catch_up(self, due: list[Probe]) -> None:
         """Run due probes as a round does: the evidence first, then the checks reading it."""
-        first = [p for p in due if p.check not in LATER]
+        first, later = evidence_first(due)
         await asyncio.gather(*(self._run(p) for p in first))
-        await asyncio.gather(*(self._run(p) for p in due if p.check in LATER))
+        await asyncio.gather(*(self._run(p) for p in later))
 
     async def _guarded(self, step: Callable[[], None], what: str) -> None:
         from monitor.publish import PublishError
@@ -260,12 +240,12 @@ class Scheduler:
                 f"{result.finished_at:%H:%M:%S} {probe.label}: {result.status} {result.reason}"
             )
         if decision.confirm:
-            for generation in self.daemon.generation_probes(probe.account.name):
-                self.log(f"{probe.label} changed: confirming with {generation.label}")
+            for confirmer in self.daemon.confirming_probes(probe):
+                self.log(f"{probe.label} changed: confirming with {confirmer.label}")
                 self.scheduler.add_job(
                     self._run,
-                    args=[generation, True],
-                    id=f"confirm:{self.job_id(generation)}",
+                    args=[confirmer, True],
+                    id=f"confirm:{self.job_id(confirmer)}",
                     replace_existing=True,
                     max_instances=1,
                 )

@@ -17,16 +17,12 @@ from typing import Any
 import httpx
 
 from checks import REGISTRY
-from checks.base import Account, Clock, Evidence, Outcome, ProbeContext, Sleep, Status
-from checks.generation import estimated_cost
+from checks.base import Account, Check, Clock, Evidence, Outcome, ProbeContext, Sleep, Verdict
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
 from monitor.redact import Redactor
 from monitor.store import ProbeResult, Store
 from monitor.transport import ShardedTransport
-
-# Checks that read other probes' evidence run after them.
-LATER = ("rate_limits", "pricing")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,6 +34,21 @@ class Probe:
     @property
     def label(self) -> str:
         return f"{self.account.name} · {self.check} · {self.model}"
+
+    @property
+    def kind(self) -> Check:
+        return REGISTRY[self.check]
+
+    @property
+    def key(self) -> str:
+        """The probe's stable identity: its schedule's jitter and its slot claims hang on it."""
+        return f"{self.account.name}/{self.check}/{self.model}"
+
+
+def evidence_first(probes: Sequence[Probe]) -> tuple[list[Probe], list[Probe]]:
+    """Split into the probes that record evidence and those that read it (which run after)."""
+    first = [p for p in probes if p.kind.reads_evidence is None]
+    return first, [p for p in probes if p.kind.reads_evidence is not None]
 
 
 ProgressCallback = Callable[[Probe, ProbeResult | None], None]
@@ -57,7 +68,7 @@ def plan(
         for name, check in REGISTRY.items():
             if checks and name not in checks:
                 continue
-            if not checks and not loaded.config.check_settings(name).enabled:
+            if not checks and not (check.scheduled and loaded.config.check_settings(name).enabled):
                 continue
             for model in check.targets(account):
                 if models and model not in models:
@@ -67,11 +78,12 @@ def plan(
 
 
 def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]:
+    """The check's section, plus the model's price baseline: paid checks estimate and record
+    their cost with it, `pricing` compares the published prices against it."""
     settings: dict[str, Any] = loaded.config.check_settings(check).model_dump()
-    if check == "generation":
-        settings["prices"] = loaded.config.baseline(model)
-    if check == "pricing":
-        settings["baseline"] = {model: loaded.config.baseline(model)}
+    prices = loaded.config.baseline(model)
+    settings["prices"] = prices
+    settings["baseline"] = {model: prices}
     return settings
 
 
@@ -128,7 +140,8 @@ class Round:
         self.sleep = sleep or asyncio.sleep
         self.redactor = Redactor(loaded.secrets)
         self.shared: dict[str, Any] = {}
-        self.generation: dict[tuple[str, str], dict[str, Any]] = {}
+        # What each probe of this round recorded, for the checks that read it.
+        self.recorded: dict[str, dict[str, Any]] = {}
         self.results: dict[int, ProbeResult] = {}
         self.gate = asyncio.Semaphore(loaded.config.monitor.concurrency)
 
@@ -141,32 +154,31 @@ class Round:
         return [self.results[i] for i in sorted(self.results)]
 
     async def _account(self, probes: list[tuple[int, Probe]]) -> None:
-        first = [(i, p) for i, p in probes if p.check not in LATER]
-        later = [(i, p) for i, p in probes if p.check in LATER]
+        later = [(i, p) for i, p in probes if p.kind.reads_evidence is not None]
+        first = [(i, p) for i, p in probes if p.kind.reads_evidence is None]
         await asyncio.gather(*(self._probe(i, p) for i, p in first))
         await asyncio.gather(*(self._probe(i, p) for i, p in later))
 
     def _evidence(self, probe: Probe) -> Evidence:
+        source = probe.kind.reads_evidence
+        recorded = None
+        if source is not None:
+            recorded = self.recorded.get(Probe(probe.account, source, probe.model).key)
         if self.store is None:
-            return Evidence(generation=self.generation.get((probe.account.name, probe.model)))
+            return Evidence(generation=recorded)
         previous = evidence_of(self.store.latest(probe.account.name, probe.check, probe.model))
-        if probe.check not in LATER:
+        if source is None:
             return Evidence(previous=previous)
-        generation = self.generation.get((probe.account.name, probe.model))
-        if generation is None:
-            generation = evidence_of(
-                self.store.latest(probe.account.name, "generation", probe.model)
-            )
-        return Evidence(generation=generation, previous=previous)
+        if recorded is None:
+            recorded = evidence_of(self.store.latest(probe.account.name, source, probe.model))
+        return Evidence(generation=recorded, previous=previous)
 
     def _over_budget(self, probe: Probe, ctx: ProbeContext) -> Outcome | None:
         """A paid probe that would take the account past its daily budget is not sent."""
-        if not REGISTRY[probe.check].paid or self.store is None:
+        if not probe.kind.paid or self.store is None:
             return None
         budget = self.loaded.budget(probe.account.name)
-        estimate = estimated_cost(
-            probe.model, str(ctx.settings.get("quality", "low")), ctx.settings.get("prices")
-        ) or Decimal(0)
+        estimate = probe.kind.expected_cost(probe.model, ctx.settings) or Decimal(0)
         spent = Decimal(str(self.store.spend(probe.account.name, self.clock.now().date())))
         if spent + estimate <= budget:
             return None
@@ -180,7 +192,7 @@ class Round:
         )
 
     async def _probe(self, index: int, probe: Probe) -> None:
-        check = REGISTRY[probe.check]
+        check = probe.kind
         ctx = ProbeContext(
             client=self.client,
             account=probe.account,
@@ -207,8 +219,7 @@ class Round:
                 )
             finished = self.clock.now()
         row = to_row(probe, outcome, started, finished, self.redactor)
-        if probe.check == "generation":
-            self.generation[(probe.account.name, probe.model)] = evidence_of(row) or {}
+        self.recorded[probe.key] = evidence_of(row) or {}
         if self.store is not None:
             self.store.add_result(row)
         self.results[index] = row
@@ -235,9 +246,4 @@ async def run_once(
 def exit_code(results: Sequence[ProbeResult]) -> int:
     """0 ready (pass/warn), 1 not ready (any fail), 3 inconclusive (unknowns, or a probe
     skipped for budget: what was not asked was not proven)."""
-    statuses = {r.status for r in results}
-    if Status.FAIL in statuses:
-        return 1
-    if Status.UNKNOWN in statuses or Status.SKIPPED in statuses:
-        return 3
-    return 0
+    return Verdict.of(r.status for r in results).exit_code

@@ -13,7 +13,7 @@ from checks import REGISTRY
 from checks.durations import format_duration
 from checks.reasons import REASONS, words
 from monitor.config import LoadedConfig
-from monitor.daemon import HEARTBEAT_EVERY
+from monitor.heartbeat import is_stale, latest
 from monitor.runner import plan
 from monitor.store import Heartbeat, Incident, ProbeResult, Store, rollup_percentile
 
@@ -345,15 +345,16 @@ def heartbeat_view(beats: Sequence[Heartbeat], now: datetime) -> HeartbeatView:
         return HeartbeatView(
             "none", "No monitor heartbeat recorded (results come from `imagewatch check`)."
         )
-    latest = max(beats, key=lambda b: b.beat_at)
-    if (now - latest.beat_at).total_seconds() > 3 * HEARTBEAT_EVERY:
+    newest = latest(beats)
+    assert newest is not None  # beats is not empty
+    if is_stale(newest.beat_at, now):
         return HeartbeatView(
             "stale",
-            f"Monitor last seen {ago(latest.beat_at, now)} ({latest.instance}) — it may be down.",
+            f"Monitor last seen {ago(newest.beat_at, now)} ({newest.instance}) — it may be down.",
         )
     return HeartbeatView(
         "running",
-        f"Monitor running: last heartbeat {ago(latest.beat_at, now)} "
+        f"Monitor running: last heartbeat {ago(newest.beat_at, now)} "
         f"({len(beats)} instance{'s' if len(beats) != 1 else ''}).",
     )
 
@@ -613,7 +614,7 @@ def build(store: Store, loaded: LoadedConfig, now: datetime, *, detail: bool = T
         generated_at=now,
         generated_text=now.strftime("%Y-%m-%d %H:%M UTC"),
         verdict=verdict_sentence(accounts),
-        checks=list(REGISTRY),
+        checks=[name for name, check in REGISTRY.items() if check.scheduled],
         accounts=accounts,
         heartbeat=heartbeat_view(store.heartbeats(), now),
         public_url=loaded.config.monitor.public_url,

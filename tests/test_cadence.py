@@ -4,16 +4,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from checks.settings import GenerationSettings, ModelListingSettings
 from monitor.cadence import Last, next_interval, next_run, offset, slot_at
-from monitor.config import GenerationSection, ModelListingSection
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
-GENERATION = GenerationSection(every=3600, every_when_failing=300)
+GENERATION = GenerationSettings(every=3600, every_when_failing=300)
 
 
 def test_generation_runs_rarely_while_it_passes() -> None:
-    assert next_interval("generation", GENERATION, Last("pass", "ok"), NOW) == 3600
-    assert next_interval("generation", GENERATION, None, NOW) == 3600
+    assert next_interval(GENERATION, Last("pass", "ok"), NOW) == 3600
+    assert next_interval(GENERATION, None, NOW) == 3600
 
 
 @pytest.mark.parametrize(
@@ -27,23 +27,23 @@ def test_generation_runs_rarely_while_it_passes() -> None:
     ],
 )
 def test_generation_runs_often_while_it_fails_unbilled(reason: str) -> None:
-    assert next_interval("generation", GENERATION, Last("fail", reason), NOW) == 300
+    assert next_interval(GENERATION, Last("fail", reason), NOW) == 300
 
 
 def test_rate_limited_backs_off_as_retry_after_says() -> None:
     last = Last("warn", "rate_limited", {"headers": {"retry_after_seconds": 42.0}})
-    assert next_interval("generation", GENERATION, last, NOW) == 42
-    assert next_interval("generation", GENERATION, Last("warn", "rate_limited"), NOW) == 300
+    assert next_interval(GENERATION, last, NOW) == 42
+    assert next_interval(GENERATION, Last("warn", "rate_limited"), NOW) == 300
 
 
 def test_budget_exhausted_waits_for_the_next_utc_day() -> None:
     last = Last("skipped", "budget_exhausted")
-    assert next_interval("generation", GENERATION, last, NOW) == 12 * 3600 + 1
+    assert next_interval(GENERATION, last, NOW) == 12 * 3600 + 1
 
 
 def test_free_checks_keep_their_interval_whatever_happened() -> None:
-    listing = ModelListingSection(every=300)
-    assert next_interval("model_listing", listing, Last("fail", "not_listed"), NOW) == 300
+    listing = ModelListingSettings(every=300)
+    assert next_interval(listing, Last("fail", "not_listed"), NOW) == 300
 
 
 def test_slots_agree_across_instances_and_spread_across_probes() -> None:

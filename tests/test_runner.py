@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from checks import REGISTRY
-from checks.base import Account, Outcome, ProbeContext
+from checks.base import Account, FreeCheck, Outcome, ProbeContext
 from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
 from monitor.runner import exit_code, plan, run_once
@@ -75,9 +75,8 @@ def test_rate_limits_reads_the_latest_stored_generation_when_not_in_the_round(
 def test_a_crashing_check_is_recorded_not_raised(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, clock: FrozenClock
 ) -> None:
-    class Broken:
+    class Broken(FreeCheck):
         name: ClassVar[str] = "model_listing"
-        paid: ClassVar[bool] = False
 
         def targets(self, account: Account) -> tuple[str, ...]:
             return account.models

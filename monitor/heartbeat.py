@@ -1,0 +1,39 @@
+"""The monitor's own liveness: which instance is running, when it last beat, and whether a
+page reader should still believe it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+from collections.abc import Sequence
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+
+from monitor.store import Heartbeat, Store
+
+HEARTBEAT_EVERY = 30.0
+STALE_AFTER_BEATS = 3  # a monitor that missed this many beats may be down
+
+
+def instance_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(2)}"
+
+
+def package_version() -> str:
+    try:
+        return version("imagewatch")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def beat(store: Store, instance: str, started_at: datetime, now: datetime) -> None:
+    store.beat(instance, socket.gethostname(), os.getpid(), package_version(), started_at, now)
+
+
+def latest(beats: Sequence[Heartbeat]) -> Heartbeat | None:
+    return max(beats, key=lambda b: b.beat_at, default=None)
+
+
+def is_stale(beat_at: datetime, now: datetime) -> bool:
+    return (now - beat_at).total_seconds() > STALE_AFTER_BEATS * HEARTBEAT_EVERY
