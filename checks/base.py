@@ -185,6 +185,11 @@ class Check(Protocol):
     async def run(self, ctx: ProbeContext) -> Outcome: ...
 
 
+def as_mapping(value: object) -> Mapping[str, Any]:
+    """Untrusted JSON (an answer, stored details): a mapping, or nothing."""
+    return value if isinstance(value, Mapping) else {}
+
+
 class FreeCheck:
     """Defaults for a check that costs nothing and runs in every round; a check class
     states only where it differs."""

@@ -16,7 +16,8 @@ from checks import REGISTRY
 from checks.base import SystemClock
 from monitor import console
 from monitor.config import ConfigError, LoadedConfig, load
-from monitor.runner import exit_code, make_client, plan, run_once
+from monitor.plan import plan
+from monitor.runner import exit_code, make_client, run_once
 from monitor.store import ProbeResult, Store, StoreError
 
 EXIT_USAGE = 2

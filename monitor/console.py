@@ -15,7 +15,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from checks.reasons import words
-from monitor.runner import Probe, ProgressCallback
+from monitor.plan import Probe
+from monitor.runner import ProgressCallback
 from monitor.store import ProbeResult
 
 STYLE = {

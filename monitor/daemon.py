@@ -19,8 +19,9 @@ from monitor import cadence
 from monitor.alerts import Channel, deliver, process
 from monitor.config import LoadedConfig
 from monitor.heartbeat import HEARTBEAT_EVERY, beat, instance_name, package_version
+from monitor.plan import Probe, evidence_first, plan
 from monitor.retention import prune
-from monitor.runner import Probe, Round, evidence_first, plan
+from monitor.runner import Round
 from monitor.store import ProbeResult, Store, StoreError
 
 PRUNE_EVERY = 86_400.0

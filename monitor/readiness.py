@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from checks.base import Account, Clock, Evidence, Outcome, ProbeContext
+from checks.base import Account, Clock, Evidence, Outcome, ProbeContext, as_mapping
 from checks.edit import Edit
 from checks.generation import Generation, estimated_cost
 from checks.images import (
@@ -33,10 +33,10 @@ from checks.prices import MILLION, PUBLISHED, to_decimal
 from checks.rate_limits import TIERS, next_tier_for
 from checks.reasons import REASONS, words
 from monitor.config import ConfigError, LoadedConfig, key_path
+from monitor.plan import Probe, settings_for
 from monitor.redact import Redactor
-from monitor.runner import Probe, Round, settings_for
+from monitor.runner import Round
 from monitor.store import LaunchReport, ProbeResult, Store
-from monitor.views import mapping
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 GO, NO_GO, INCONCLUSIVE = "GO", "NO-GO", "INCONCLUSIVE"
@@ -310,7 +310,7 @@ def cost_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Require
         f"Cost per image ≤ ${profile.max_cost_per_image_usd} ({profile.quality}, {profile.size})"
     )
     details = (row.details or {}) if row is not None else {}
-    published = mapping(details.get("published"))
+    published = as_mapping(details.get("published"))
     rate = to_decimal(published.get("image_output"))
     tokens = output_tokens(profile.model, profile.size, profile.quality)
     if rate is None or tokens is None:

@@ -8,7 +8,6 @@ Each result is stored the moment it finishes, so a crash mid-round loses nothing
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -16,75 +15,16 @@ from typing import Any
 
 import httpx
 
-from checks import REGISTRY
-from checks.base import Account, Check, Clock, Evidence, Outcome, ProbeContext, Sleep, Verdict
+from checks.base import Clock, Evidence, Outcome, ProbeContext, Sleep, Verdict
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
+from monitor.plan import Probe, settings_for
 from monitor.redact import Redactor
 from monitor.store import ProbeResult, Store
 from monitor.transport import ShardedTransport
 
-
-@dataclasses.dataclass(frozen=True)
-class Probe:
-    account: Account
-    check: str
-    model: str
-
-    @property
-    def label(self) -> str:
-        return f"{self.account.name} · {self.check} · {self.model}"
-
-    @property
-    def kind(self) -> Check:
-        return REGISTRY[self.check]
-
-    @property
-    def key(self) -> str:
-        """The probe's stable identity: its schedule's jitter and its slot claims hang on it."""
-        return f"{self.account.name}/{self.check}/{self.model}"
-
-
-def evidence_first(probes: Sequence[Probe]) -> tuple[list[Probe], list[Probe]]:
-    """Split into the probes that record evidence and those that read it (which run after)."""
-    first = [p for p in probes if p.kind.reads_evidence is None]
-    return first, [p for p in probes if p.kind.reads_evidence is not None]
-
-
 ProgressCallback = Callable[[Probe, ProbeResult | None], None]
 """Called with (probe, None) when a probe starts and (probe, result) when it ends."""
-
-
-def plan(
-    loaded: LoadedConfig,
-    accounts: Sequence[str] = (),
-    checks: Sequence[str] = (),
-    models: Sequence[str] = (),
-) -> list[Probe]:
-    """Every (account, check, model) the selection asks for, in round order."""
-    selected = [loaded.account(name) for name in accounts] if accounts else loaded.accounts
-    probes = []
-    for account in selected:
-        for name, check in REGISTRY.items():
-            if checks and name not in checks:
-                continue
-            if not checks and not (check.scheduled and loaded.config.check_settings(name).enabled):
-                continue
-            for model in check.targets(account):
-                if models and model not in models:
-                    continue
-                probes.append(Probe(account, name, model))
-    return probes
-
-
-def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]:
-    """The check's section, plus the model's price baseline: paid checks estimate and record
-    their cost with it, `pricing` compares the published prices against it."""
-    settings: dict[str, Any] = loaded.config.check_settings(check).model_dump()
-    prices = loaded.config.baseline(model)
-    settings["prices"] = prices
-    settings["baseline"] = {model: prices}
-    return settings
 
 
 def make_client(loaded: LoadedConfig) -> httpx.AsyncClient:

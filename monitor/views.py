@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from checks import REGISTRY
+from checks.base import as_mapping
 from checks.durations import format_duration
 from checks.reasons import REASONS, words
 from monitor.config import LoadedConfig
 from monitor.heartbeat import is_stale, latest
-from monitor.runner import plan
+from monitor.plan import plan
 from monitor.store import Heartbeat, Incident, ProbeResult, Store, rollup_percentile
 
 HISTORY_DAYS = 90
@@ -430,17 +431,12 @@ def charts(daily: DailyRollups, account: AccountView, today: date) -> list[Chart
     return out
 
 
-def mapping(value: object) -> Mapping[str, Any]:
-    """Stored details are untrusted JSON: a mapping, or nothing."""
-    return value if isinstance(value, Mapping) else {}
-
-
 def headroom(row: ProbeResult | None, model: str, now: datetime) -> Headroom | None:
     if row is None:
         return None
     details = row.details or {}
-    windows = mapping(details.get("headers"))
-    admin = mapping(details.get("admin"))
+    windows = as_mapping(details.get("headers"))
+    admin = as_mapping(details.get("admin"))
     rows = [
         Window(
             str(name),
@@ -467,8 +463,8 @@ def prices(row: ProbeResult | None, model: str) -> Prices | None:
     if row is None:
         return None
     details = row.details or {}
-    baseline = mapping(details.get("baseline"))
-    published = mapping(details.get("published"))
+    baseline = as_mapping(details.get("baseline"))
+    published = as_mapping(details.get("published"))
     moved = {m.get("category"): m for m in details.get("moved", []) if isinstance(m, Mapping)}
     rows = []
     for category in sorted(set(baseline) | set(published)):

@@ -18,7 +18,8 @@ from sqlmodel import Session, col, select
 from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
 from monitor.daemon import Daemon, Scheduler, serve
-from monitor.runner import Probe, Round, plan
+from monitor.plan import Probe, plan
+from monitor.runner import Round
 from monitor.simulator.scenarios import PINNED, scenario
 from monitor.store import ProbeResult, ProbeSlot, Store
 from tests.conftest import ServedSimulator

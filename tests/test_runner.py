@@ -11,7 +11,8 @@ from checks import REGISTRY
 from checks.base import Account, FreeCheck, Outcome, ProbeContext
 from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
-from monitor.runner import exit_code, plan, run_once
+from monitor.plan import plan
+from monitor.runner import exit_code, run_once
 from monitor.store import ProbeResult, Store
 from monitor.transport import ShardedTransport
 from tests.conftest import ServedSimulator

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from checks.base import Outcome, Status
+from monitor.plan import Probe
 from monitor.redact import Redactor
-from monitor.runner import Probe, to_row
+from monitor.runner import to_row
 from monitor.store import ProbeResult, Store, StoreError
 from tests.conftest import make_account
 

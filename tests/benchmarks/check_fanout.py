@@ -17,7 +17,8 @@ from _common import ServedProcess
 
 from checks.base import SystemClock
 from monitor.config import parse
-from monitor.runner import plan, run_once
+from monitor.plan import plan
+from monitor.runner import run_once
 from monitor.simulator.scenarios import PINNED, scenario
 from monitor.store import Store
 
