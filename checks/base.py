@@ -77,6 +77,12 @@ class SystemClock:
         return datetime.now(UTC)
 
 
+def fingerprint(secret: str) -> str:
+    """What may be shown of a key: its last four characters, and only when the key is long
+    enough that four characters do not give it away."""
+    return "…" + secret[-4:] if len(secret) >= 8 else "…"
+
+
 @dataclasses.dataclass(frozen=True)
 class Account:
     """One OpenAI account as the checks see it: where to call, with which credentials."""
@@ -105,7 +111,7 @@ class Account:
 
     @property
     def key_fingerprint(self) -> str:
-        return "…" + self.api_key[-4:] if len(self.api_key) >= 8 else "…"
+        return fingerprint(self.api_key)
 
     def __repr__(self) -> str:  # keys must never leak through a repr in a log or traceback
         return (

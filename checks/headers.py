@@ -10,8 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.durations import parse_duration
+from checks.text import clean
 
 _RATELIMIT = "x-ratelimit-"
+# Plausible ranges. A value outside is a broken proxy or a hostile answer, not a limit: it is
+# kept as unparsed evidence and never judged (a "-5 images/min" limit must not fail a need).
+MAX_COUNT = 10**12
+MAX_WAIT_SECONDS = 86_400.0 * 7
+MAX_HEADER_TEXT = 200
 
 
 @dataclasses.dataclass
@@ -65,6 +71,15 @@ def _int(text: str) -> int | None:
         return None
 
 
+def _count(text: str, minimum: int) -> int | None:
+    number = _int(text)
+    return number if number is not None and minimum <= number <= MAX_COUNT else None
+
+
+def _text(value: str) -> str | None:
+    return clean(value).strip()[:MAX_HEADER_TEXT] or None
+
+
 def _float(text: str) -> float | None:
     try:
         value = float(text.strip())
@@ -80,20 +95,31 @@ def parse_retry_after(headers: Mapping[str, str], now: datetime | None = None) -
     millis = lowered.get("retry-after-ms")
     if millis is not None:
         value = _float(millis)
-        if value is not None and value >= 0:
+        if value is not None and 0 <= value / 1000 <= MAX_WAIT_SECONDS:
             return value / 1000
     raw = lowered.get("retry-after")
     if raw is None:
         return None
     value = _float(raw)
     if value is not None:
-        return value if value >= 0 else None
-    with contextlib.suppress(TypeError, ValueError, IndexError):
+        return value if 0 <= value <= MAX_WAIT_SECONDS else None
+    with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
         when = email.utils.parsedate_to_datetime(raw)
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+        wait = max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+        return wait if wait <= MAX_WAIT_SECONDS else None
     return None
+
+
+MAX_WINDOWS = 16
+MAX_UNPARSED = 16
+
+
+def _keep(meta: ResponseMeta, name: str, value: str) -> None:
+    """Evidence of a header we could not use, bounded however many a proxy sends."""
+    if len(meta.unparsed) < MAX_UNPARSED:
+        meta.unparsed[_text(name) or "?"] = _text(value) or ""
 
 
 def parse_headers(headers: Mapping[str, str], now: datetime | None = None) -> ResponseMeta:
@@ -101,32 +127,37 @@ def parse_headers(headers: Mapping[str, str], now: datetime | None = None) -> Re
     for raw_name, value in headers.items():
         name = raw_name.lower()
         if name == "x-request-id":
-            meta.request_id = value.strip() or None
+            meta.request_id = _text(value)
         elif name == "openai-organization":
-            meta.organization = value.strip() or None
+            meta.organization = _text(value)
         elif name == "openai-project":
-            meta.project = value.strip() or None
+            meta.project = _text(value)
         elif name == "openai-version":
-            meta.version = value.strip() or None
+            meta.version = _text(value)
         elif name == "openai-processing-ms":
-            meta.processing_ms = _float(value)
-        elif name.startswith(_RATELIMIT):
+            processing = _float(value)
+            meta.processing_ms = processing if processing and 0 <= processing < 1e9 else None
+        elif name.startswith(_RATELIMIT) and len(meta.rate_limits) < MAX_WINDOWS:
             rest = name[len(_RATELIMIT) :]
             kind, _, dimension = rest.partition("-")
             if not dimension or kind not in ("limit", "remaining", "reset"):
-                meta.unparsed[name] = value[:200]
+                _keep(meta, name, value)
                 continue
-            window = meta.rate_limits.setdefault(dimension, RateLimitWindow())
+            window = meta.rate_limits.setdefault(_text(dimension) or "?", RateLimitWindow())
             if kind == "reset":
-                window.reset_raw = value[:64]
                 try:
-                    window.reset_seconds = parse_duration(value)
+                    seconds = parse_duration(value)
                 except ValueError:
-                    meta.unparsed[name] = value[:200]
+                    seconds = None
+                if seconds is None or not 0 <= seconds <= MAX_WAIT_SECONDS:
+                    _keep(meta, name, value)
+                else:
+                    window.reset_seconds = seconds
+                    window.reset_raw = _text(value)
             else:
-                number = _int(value)
+                number = _count(value, minimum=1 if kind == "limit" else 0)
                 if number is None:
-                    meta.unparsed[name] = value[:200]
+                    _keep(meta, name, value)
                 elif kind == "limit":
                     window.limit = number
                 else:

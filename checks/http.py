@@ -6,6 +6,7 @@ classifier behave the same everywhere.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -15,13 +16,52 @@ from checks.base import Outcome, ProbeContext, Stopwatch
 from checks.headers import ResponseMeta, parse_headers
 from checks.openai_errors import ApiError, classify_error, parse_error, parse_json
 from checks.reasons import REASONS, Reason
+from checks.text import clean
 
 MAX_BODY = 64 * 1024 * 1024  # a base64 3840x2160 PNG is well under this; a runaway body is not
 
 
+class BodyTooLarge(Exception):
+    """The decoded body passed the cap: the read stopped there."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Received:
+    """A whole answer, read within its deadline and its size cap."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+
+
+async def receive(
+    client: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    deadline: float,
+    max_bytes: int = MAX_BODY,
+    **request: Any,
+) -> Received:
+    """One request with ONE deadline for connecting, the headers and the whole body (httpx's
+    timeout bounds each read, so a body dripped a byte at a time would never time out), and
+    a cap on the decoded bytes checked while streaming (a small gzip body can decode to
+    gigabytes). Raises TimeoutError, BodyTooLarge or httpx's transport errors."""
+    async with asyncio.timeout(deadline):
+        async with client.stream(method, url, timeout=deadline, **request) as response:
+            chunks: list[bytes] = []
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise BodyTooLarge(f"body larger than {max_bytes} bytes (decoded)")
+                chunks.append(chunk)
+            return Received(response.status_code, response.headers, b"".join(chunks))
+
+
 @dataclasses.dataclass
 class Answer:
-    response: httpx.Response | None
+    response: Received | None
     latency_ms: float
     meta: ResponseMeta
     transport_error: Reason | None = None
@@ -29,14 +69,14 @@ class Answer:
 
     @property
     def ok(self) -> bool:
-        return self.response is not None and 200 <= self.response.status_code < 300
+        return self.response is not None and 200 <= self.response.status < 300
 
     @property
     def http_status(self) -> int | None:
-        return None if self.response is None else self.response.status_code
+        return None if self.response is None else self.response.status
 
     def json(self) -> Any:
-        return None if self.response is None else parse_json(self.response.content)
+        return None if self.response is None else parse_json(self.response.body)
 
     def outcome(
         self, code: str, summary: str, details: dict[str, Any], cost_usd: float | None = None
@@ -56,7 +96,7 @@ class Answer:
     def error(self) -> ApiError | None:
         if self.response is None or self.ok:
             return None
-        return parse_error(self.response.status_code, self.response.content)
+        return parse_error(self.response.status, self.response.body)
 
 
 async def call(
@@ -72,32 +112,29 @@ async def call(
     timeout: float | None = None,
 ) -> Answer:
     watch = Stopwatch()
-    request_timeout = timeout if timeout is not None else float(ctx.settings.get("timeout", 60))
+    deadline = timeout if timeout is not None else float(ctx.settings.get("timeout", 60))
     try:
-        response = await ctx.client.request(
+        received = await receive(
+            ctx.client,
             method,
             ctx.account.url(path),
+            deadline=deadline,
             json=json,
             params=params,
             data=data,
             files=files,
             headers=ctx.account.headers(admin=admin),
-            timeout=request_timeout,
         )
-    except httpx.TimeoutException as exc:
-        return Answer(None, watch.ms(), ResponseMeta(), REASONS["timeout"], type(exc).__name__)
-    except (httpx.TransportError, httpx.InvalidURL) as exc:
-        detail = f"{type(exc).__name__}: {exc}"[:300]
+    except (TimeoutError, httpx.TimeoutException) as exc:
+        detail = f"no whole answer within {deadline:g} s ({type(exc).__name__})"
+        return Answer(None, watch.ms(), ResponseMeta(), REASONS["timeout"], detail)
+    except BodyTooLarge as exc:
+        return Answer(None, watch.ms(), ResponseMeta(), REASONS["unexpected_response"], str(exc))
+    except (httpx.RequestError, httpx.InvalidURL) as exc:
+        detail = clean(f"{type(exc).__name__}: {exc}")[:300]
         return Answer(None, watch.ms(), ResponseMeta(), REASONS["network_error"], detail)
-    if len(response.content) > MAX_BODY:
-        return Answer(
-            None,
-            watch.ms(),
-            parse_headers(response.headers, ctx.clock.now()),
-            REASONS["unexpected_response"],
-            f"body of {len(response.content)} bytes",
-        )
-    return Answer(response, watch.ms(), parse_headers(response.headers, ctx.clock.now()))
+    meta = parse_headers(received.headers, ctx.clock.now())
+    return Answer(received, watch.ms(), meta)
 
 
 def failure_outcome(answer: Answer, what: str, reason: Reason | None = None) -> Outcome:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from checks.reasons import REASONS, Reason
+from checks.text import clean
 
 MAX_MESSAGE = 500
 
@@ -36,8 +37,10 @@ def _text(value: object) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):
-        return value[:MAX_MESSAGE]
-    return str(value)[:MAX_MESSAGE]
+        return clean(value[:MAX_MESSAGE])
+    if isinstance(value, dict | list):  # a wrong shape is evidence, not text to keep whole
+        return clean(type(value).__name__)
+    return clean(str(value)[:MAX_MESSAGE])
 
 
 def parse_json(body: bytes) -> Any:
@@ -66,7 +69,7 @@ def parse_error(http_status: int, body: bytes) -> ApiError:
     elif isinstance(envelope, str):
         message = _text(envelope)
     else:
-        snippet = body[:200].decode("utf-8", "replace").strip()
+        snippet = clean(body[:200].decode("utf-8", "replace")).strip()
         message = snippet or None
     return ApiError(http_status, message, None, None, None, well_formed=False)
 

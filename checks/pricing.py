@@ -14,6 +14,7 @@ import httpx
 
 from checks.base import Account, FreeCheck, Outcome, ProbeContext, Status
 from checks.generation import Generation
+from checks.http import BodyTooLarge, receive
 from checks.images import family
 from checks.prices import PUBLISHED, PriceTable, format_price, from_litellm, to_decimal
 from checks.reasons import REASONS
@@ -36,14 +37,20 @@ def source_location(source: str) -> str:
 async def _fetch(client: httpx.AsyncClient, location: str, timeout: float) -> dict[str, Any]:
     try:
         if location.startswith(("http://", "https://")):
-            response = await client.get(location, timeout=timeout)
-            if response.status_code != 200:
-                raise PriceSourceError(f"HTTP {response.status_code} from {location}")
-            raw = response.content
+            received = await receive(
+                client, "GET", location, deadline=timeout, max_bytes=MAX_SOURCE_BYTES
+            )
+            if received.status != 200:
+                raise PriceSourceError(f"HTTP {received.status} from {location}")
+            raw = received.body
         else:
             path = Path(location.removeprefix("file://")).expanduser()
             raw = await asyncio.to_thread(path.read_bytes)
-    except httpx.HTTPError as exc:
+    except TimeoutError as exc:
+        raise PriceSourceError(f"no whole answer from {location} within {timeout:g} s") from exc
+    except BodyTooLarge as exc:
+        raise PriceSourceError(f"{location} is larger than {MAX_SOURCE_BYTES} bytes") from exc
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise PriceSourceError(f"{type(exc).__name__} fetching {location}") from exc
     except OSError as exc:
         raise PriceSourceError(f"cannot read {location}: {exc.strerror or exc}") from exc

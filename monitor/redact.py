@@ -6,12 +6,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from checks.base import fingerprint
+
 # OpenAI keys (sk-…, sk-proj-…, sk-admin-…), also when the API already masked the middle.
 _KEY = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
-
-
-def fingerprint(secret: str) -> str:
-    return "…" + secret[-4:] if len(secret) >= 8 else "…"
 
 
 class Redactor:
