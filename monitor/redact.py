@@ -1,26 +1,59 @@
-"""Secrets never reach the database, logs, the site or alert payloads: keep the last four."""
+"""Secrets never reach the database, logs, the site or alert payloads: keep the last four.
+
+An API (or a proxy in front of it) may echo a key back in a header, an error message or a
+200 body, and not always as sent: upper-cased, without its `sk-` prefix, with a Unicode
+hyphen, in full-width letters. So a secret is matched by its distinctive tail, case-
+insensitively, after Unicode normalisation, and the whole key-like run around the match goes.
+Every string also leaves here cleaned (see `checks.text`), as the redactor is the last step
+before anything is stored or sent.
+"""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from checks.base import fingerprint
+from checks.text import clean
 
 # OpenAI keys (sk-…, sk-proj-…, sk-admin-…), also when the API already masked the middle.
 _KEY = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
+MIN_SECRET = 8
+TAIL = 12  # enough to be unique to one key, short enough to survive a truncated echo
+# Characters that render as a hyphen; NFKC leaves most of them alone.
+_DASHES = str.maketrans(
+    dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-")
+)
+_KEYISH = r"[A-Za-z0-9_\-*.]*"
+
+
+def normalise(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).translate(_DASHES)
 
 
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        found = {normalise(s.strip()) for s in secrets if len(s.strip()) >= MIN_SECRET}
         # Longest first, so a key that contains another is replaced whole.
-        self._secrets = sorted({s for s in secrets if len(s) >= 8}, key=len, reverse=True)
+        self._secrets = [
+            (
+                secret[-TAIL:].lower(),
+                re.compile(_KEYISH + re.escape(secret[-TAIL:]) + _KEYISH, re.IGNORECASE),
+                "[secret " + fingerprint(secret) + "]",
+            )
+            for secret in sorted(found, key=len, reverse=True)
+        ]
 
     def text(self, value: str) -> str:
-        for secret in self._secrets:
-            if secret in value:
-                value = value.replace(secret, "[secret " + fingerprint(secret) + "]")
+        value = clean(value)
+        normalised = normalise(value)
+        lowered = normalised.lower()
+        for tail, pattern, replacement in self._secrets:
+            if tail in lowered:  # the cheap test first: most strings hold no secret
+                normalised = pattern.sub(replacement, normalised)
+                value, lowered = normalised, normalised.lower()
         return _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
 
     def value(self, value: Any) -> Any:

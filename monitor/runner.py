@@ -47,7 +47,7 @@ def to_row(
         reason=outcome.reason,
         summary=redactor.text(outcome.summary)[:1000],
         http_status=outcome.http_status,
-        request_id=outcome.request_id,
+        request_id=redactor.text(outcome.request_id)[:200] if outcome.request_id else None,
         latency_ms=outcome.latency_ms,
         cost_usd=outcome.cost_usd,
         details=redactor.value(outcome.details),
