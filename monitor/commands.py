@@ -300,11 +300,8 @@ def silence(
     reason: str,
     list_only: bool,
 ) -> int:
-    from sqlmodel import Session, col, select
-
     from checks.durations import parse_duration
     from monitor.alerts import silence as add_silence
-    from monitor.store import Silence
 
     try:
         loaded, store = open_config(config_path)
@@ -313,10 +310,7 @@ def silence(
     now = SystemClock().now()
     try:
         if list_only:
-            with Session(store.engine) as session:
-                rows = session.scalars(
-                    select(Silence).where(col(Silence.until) > now).order_by(col(Silence.until))
-                ).all()
+            rows = store.silences_in_force(now)
             for row in rows:
                 click.echo(
                     f"#{row.id} {row.account} · {row.check or 'every check'} until "

@@ -27,8 +27,9 @@ from monitor.alerts import (
     verify,
 )
 from monitor.alerts.messages import incident_message, trial_message
-from monitor.config import ConfigError, LoadedConfig, parse
-from monitor.store import Incident, OutboxMessage, ProbeResult, Store
+from monitor.alerts.silencing import silence_reason
+from monitor.config import ConfigError, LoadedConfig, MaintenanceSection, parse
+from monitor.store import Incident, OutboxMessage, ProbeResult, Silence, Store
 from tests.receivers import http_receiver, smtp_server
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -312,6 +313,108 @@ def test_two_deliverers_send_each_message_once(store: Store) -> None:
         ]
 
 
+# --- silencing: a pure rule ---------------------------------------------------------------
+
+
+def incident(
+    number: int, reason: str, account: str = "prod", check: str = "generation", state: str = "open"
+) -> Incident:
+    return Incident(
+        id=number,
+        account=account,
+        check=check,
+        model="gpt-image-2",
+        reason=reason,
+        summary=f"{reason} seen",
+        state=state,
+        opened_at=T0,
+        updated_at=T0,
+    )
+
+
+def quiet(account: str, check: str | None, hours: float, reason: str = "rotating keys") -> Silence:
+    return Silence(
+        id=1,
+        account=account,
+        check=check,
+        reason=reason,
+        created_at=T0 - timedelta(hours=1),
+        until=T0 + timedelta(hours=hours),
+    )
+
+
+SATURDAY_MORNING = MaintenanceSection.model_validate(
+    {"name": "weekend", "accounts": ["prod"], "days": ["sat"], "start": "11:00", "duration": "2h"}
+)
+
+
+def test_a_silence_in_force_mutes_the_incident() -> None:
+    quota = incident(1, "insufficient_quota")
+    assert (
+        silence_reason(quota, [quiet("prod", "generation", 2)], [], [quota], T0)
+        == "silenced until 2026-11-21 14:00 UTC: rotating keys"
+    )
+    assert silence_reason(quota, [quiet("prod", None, 2)], [], [quota], T0) is not None
+
+
+def test_a_silence_of_another_check_or_account_or_that_ended_mutes_nothing() -> None:
+    quota = incident(1, "insufficient_quota")
+    for other in (quiet("prod", "pricing", 2), quiet("eu", None, 2), quiet("prod", None, 0)):
+        assert silence_reason(quota, [other], [], [quota], T0) is None
+
+
+def test_a_maintenance_window_mutes_what_it_covers_while_it_lasts() -> None:
+    quota = incident(1, "insufficient_quota")
+    assert (
+        silence_reason(quota, [], [SATURDAY_MORNING], [quota], T0) == "maintenance window 'weekend'"
+    )
+    later = T0 + timedelta(hours=1, minutes=1)
+    assert silence_reason(quota, [], [SATURDAY_MORNING], [quota], later) is None
+    elsewhere = incident(1, "insufficient_quota", account="eu")
+    assert silence_reason(elsewhere, [], [SATURDAY_MORNING], [elsewhere], T0) is None
+
+
+def test_a_silence_is_named_before_a_window_or_another_incident() -> None:
+    key = incident(1, "invalid_api_key")
+    listing = incident(2, "not_listed", check="model_listing")
+    reason = silence_reason(
+        listing, [quiet("prod", None, 2)], [SATURDAY_MORNING], [key, listing], T0
+    )
+    assert reason is not None
+    assert reason.startswith("silenced until")
+
+
+def test_an_account_level_incident_mutes_the_accounts_other_incidents() -> None:
+    key = incident(3, "invalid_api_key")
+    listing = incident(1, "not_listed", check="model_listing")
+    open_ = [listing, key]
+    assert silence_reason(key, [], [], open_, T0) is None
+    assert (
+        silence_reason(listing, [], [], open_, T0)
+        == "muted: account-level incident #3 (invalid_api_key) is open"
+    )
+
+
+def test_of_two_account_level_incidents_the_older_speaks_for_the_account() -> None:
+    key = incident(1, "invalid_api_key", check="model_listing")
+    quota = incident(2, "billing_hard_limit")
+    assert silence_reason(key, [], [], [key, quota], T0) is None
+    assert (
+        silence_reason(quota, [], [], [key, quota], T0)
+        == "muted: account-level incident #1 (invalid_api_key) is open"
+    )
+
+
+def test_resolved_incidents_and_other_accounts_mute_nothing() -> None:
+    could_not_tell = incident(3, "rate_limit_unavailable", check="rate_limits")
+    others = [
+        incident(1, "invalid_api_key", state="resolved"),
+        incident(2, "org_verification_required", account="eu"),
+        could_not_tell,
+    ]
+    assert silence_reason(could_not_tell, [], [], others, T0) is None
+
+
 def test_an_account_level_failure_mutes_the_accounts_other_messages(store: Store) -> None:
     loaded = config()
     rows = [
@@ -327,16 +430,14 @@ def test_an_account_level_failure_mutes_the_accounts_other_messages(store: Store
     assert all(reason and reason.startswith("muted: account-level incident #") for reason in muted)
 
 
-def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents(store: Store) -> None:
-    loaded = config(failure_threshold=1)
-    rows = [
-        result(store, "fail", "org_verification_required", T0),
-        result(store, "unknown", "rate_limit_unavailable", T0, check="rate_limits"),
-    ]
-    process(store, loaded, rows, T0, 0)
-    [opened, muted] = outbox(store)
-    assert (opened.state, muted.state) == ("pending", "suppressed")
-    assert muted.last_error == "muted: incident #1 (org_verification_required) explains it"
+def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents() -> None:
+    known = incident(1, "org_verification_required")
+    could_not_tell = incident(2, "rate_limit_unavailable", check="rate_limits")
+    assert silence_reason(known, [], [], [known, could_not_tell], T0) is None
+    assert (
+        silence_reason(could_not_tell, [], [], [known, could_not_tell], T0)
+        == "muted: incident #1 (org_verification_required) explains it"
+    )
 
 
 def test_the_same_reason_on_every_account_is_one_provider_wide_message(store: Store) -> None:
