@@ -91,8 +91,6 @@ def open_config(config_path: str | None) -> tuple[LoadedConfig, Store]:
 
 
 def run(config_path: str | None, once: bool, as_json: bool) -> int:
-    import os
-
     from monitor.alerts import channels_from, deliver, process
     from monitor.daemon import Daemon, beat, instance_name, serve
     from monitor.publish import PublishError
@@ -105,7 +103,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     try:
         if once:
             started = SystemClock().now()
-            channels = channels_from(loaded, os.environ)
+            channels = channels_from(loaded)
             results = run_round(loaded, store, plan(loaded))
             instance = instance_name()
             beat(store, instance, started, SystemClock().now())
@@ -122,7 +120,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
                 console.render_table(results)
             return exit_code(results)
 
-        channels = channels_from(loaded, os.environ)
+        channels = channels_from(loaded)
 
         async def daemon() -> None:
             async with make_client(loaded) as client:
@@ -349,14 +347,12 @@ def silence(
 
 
 def alerts_test(config_path: str | None, names: Sequence[str]) -> int:
-    import os
-
     from monitor.alerts import ChannelError, channels_from
     from monitor.alerts.messages import trial_message
 
     try:
         loaded = load(config_path)
-        channels = channels_from(loaded, os.environ)
+        channels = channels_from(loaded)
     except ConfigError as exc:
         return report_error(exc)
     unknown = [n for n in names if n not in channels]

@@ -28,7 +28,15 @@ from monitor.alerts import (
 )
 from monitor.alerts.messages import incident_message, trial_message
 from monitor.alerts.silencing import silence_reason
-from monitor.config import ConfigError, LoadedConfig, MaintenanceSection, parse
+from monitor.config import (
+    ChannelTarget,
+    ConfigError,
+    LoadedConfig,
+    MaintenanceSection,
+    load,
+    parse,
+)
+from monitor.redact import Redactor
 from monitor.store import Incident, OutboxMessage, ProbeResult, Silence, Store
 from tests.receivers import http_receiver, smtp_server
 
@@ -109,9 +117,14 @@ def test_plain_warnings_do_not_open_incidents() -> None:
 # --- store, outbox and channels ---------------------------------------------------------
 
 
+HOOK_URL = "http://127.0.0.1:9/hook-token-path"
+ENVIRON = {"KEY": "sk-proj-secret-key-abcd9999", "HOOK_URL": HOOK_URL, "HOOK_SECRET": SECRET}
+
+
 def config(
     channels: list[dict[str, Any]] | None = None,
     accounts: tuple[str, ...] = ("prod",),
+    environ: dict[str, str] = ENVIRON,
     **alerts: Any,
 ) -> LoadedConfig:
     data = {
@@ -131,7 +144,7 @@ def config(
             **alerts,
         },
     }
-    return parse(data, {"KEY": "sk-proj-secret-key-abcd9999"})
+    return parse(data, environ)
 
 
 def result(
@@ -166,7 +179,7 @@ def outbox(store: Store) -> list[OutboxMessage]:
 
 
 def hook(url: str) -> dict[str, Channel]:
-    return {"hook": Channel("hook", "webhook", url, SECRET)}
+    return {"hook": Channel(ChannelTarget("hook", "webhook", url, SECRET))}
 
 
 def test_an_incident_message_says_what_where_why_and_what_to_do(store: Store) -> None:
@@ -224,19 +237,17 @@ def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
 
     sent = Message(message.kind, message.title, message.body, message.payload)
     with http_receiver() as receiver:
-        Channel("json", "apprise", receiver.url.replace("http://", "json://") + "/alerts").send(
-            sent
-        )
+        json_url = receiver.url.replace("http://", "json://") + "/alerts"
+        Channel(ChannelTarget("json", "apprise", json_url)).send(sent)
         [posted] = receiver.json()
     assert posted["title"].startswith("[imagewatch] OPENED prod · snapshot")
     assert "Pinned snapshot is gone" in posted["message"]
     with smtp_server() as (mailbox, port):
-        Channel(
-            "mail",
-            "apprise",
+        mail_url = (
             f"mailto://127.0.0.1:{port}?mode=insecure"
-            "&from=imagewatch@example.com&to=ops@example.com",
-        ).send(sent)
+            "&from=imagewatch@example.com&to=ops@example.com"
+        )
+        Channel(ChannelTarget("mail", "apprise", mail_url)).send(sent)
     [(sender, recipients, content)] = mailbox.messages
     assert (sender, recipients) == ("imagewatch@example.com", ["ops@example.com"])
     assert b"Pinned snapshot is gone" in content
@@ -266,7 +277,8 @@ from monitor.store import ProbeResult, Store
 store = Store.open("sqlite:///{database}")
 loaded = parse({{"accounts": [{{"name": "prod", "api_key_env": "KEY"}}],
                 "alerts": {{"channels": [{{"name": "hook", "kind": "webhook",
-                "url_env": "U", "secret_env": "S"}}]}}}}, {{"KEY": "sk-x-12345678"}})
+                "url_env": "U", "secret_env": "S"}}]}}}},
+               {{"KEY": "sk-x-12345678", "U": "http://127.0.0.1:9/", "S": "whsec-12345678"}})
 now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 row = ProbeResult(account="prod", check="generation", model="gpt-image-2", status="fail",
                   reason="insufficient_quota", summary="quota", details={{}},
@@ -521,26 +533,78 @@ def test_results_are_evaluated_once(store: Store) -> None:
 
 
 def test_channels_need_their_environment_and_a_webhook_secret() -> None:
-    loaded = config(
-        [
-            {"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"},
-            {"name": "slack", "url_env": "SLACK_URL"},
-        ]
-    )
     with pytest.raises(ConfigError) as caught:
-        channels_from(loaded, {"HOOK_URL": "http://127.0.0.1:9/"})
+        config(
+            [
+                {"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"},
+                {"name": "slack", "url_env": "SLACK_URL"},
+            ],
+            environ={"KEY": "sk-x-12345678", "HOOK_URL": "http://127.0.0.1:9/"},
+        )
     assert caught.value.problems == [
         "alerts.channels[0].secret_env: a webhook needs a signing secret",
         "alerts.channels[1].url_env: environment variable SLACK_URL is not set",
     ]
 
 
+def test_a_channel_whose_variable_is_unset_is_refused_by_load_and_so_by_check(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "imagewatch.toml"
+    path.write_text(
+        f"""
+[monitor]
+database_url = "sqlite:///{tmp_path / "check.db"}"
+[[accounts]]
+name = "prod"
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "KEY"
+[[alerts.channels]]
+name = "slack"
+url_env = "SLACK_URL"
+""",
+        encoding="utf-8",
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "KEY": "sk-x-12345678"}
+    with pytest.raises(ConfigError) as caught:
+        load(str(path), env)
+    assert caught.value.problems == [
+        "alerts.channels[0].url_env: environment variable SLACK_URL is not set"
+    ]
+    checked = imagewatch("check", "--config", str(path), env=env)
+    assert checked.returncode == 2
+    assert checked.stderr.splitlines() == [
+        "error: alerts.channels[0].url_env: environment variable SLACK_URL is not set"
+    ]
+
+
+def test_channel_urls_and_secrets_are_redacted_like_api_keys() -> None:
+    loaded = config()
+    assert {HOOK_URL, SECRET} <= set(loaded.secrets)
+    text = Redactor(loaded.secrets).text(f"HTTP 400 from {HOOK_URL}: bad signature {SECRET}")
+    assert HOOK_URL not in text
+    assert "hook-token-path" not in text
+    assert SECRET not in text
+
+
+def test_no_repr_shows_a_channel_url_or_secret() -> None:
+    loaded = config()
+    channels = channels_from(loaded)
+    for thing in (loaded, loaded.channels, channels, channels["hook"], loaded.config):
+        for shown in (repr(thing), str(thing)):
+            assert "hook-token-path" not in shown
+            assert SECRET not in shown
+    assert repr(channels["hook"]) == ("Channel(target=ChannelTarget(name='hook', kind='webhook'))")
+
+
 def test_a_channel_failure_never_shows_its_url() -> None:
-    channel = Channel("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET)
+    channel = Channel(
+        ChannelTarget("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET)
+    )
     with pytest.raises(ChannelError) as caught:
         channel.send(trial_message("hook", T0))
     assert "secret-token-path" not in str(caught.value)
-    bad = Channel("slack", "apprise", "slack://not-a-real/token-xyz")
+    bad = Channel(ChannelTarget("slack", "apprise", "slack://not-a-real/token-xyz"))
     with pytest.raises(ChannelError) as caught:
         bad.send(trial_message("slack", T0))
     assert "token-xyz" not in str(caught.value)

@@ -9,13 +9,12 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 
 from monitor.alerts.messages import Message
-from monitor.config import ChannelSection, ConfigError, LoadedConfig
+from monitor.config import ChannelTarget, LoadedConfig
 
 SIGNATURE_HEADER = "X-Imagewatch-Signature"
 TIMESTAMP_HEADER = "X-Imagewatch-Timestamp"
@@ -27,15 +26,23 @@ class ChannelError(Exception):
     """A delivery that failed; the text is safe to store (no URL, no secret)."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class Channel:
-    name: str
-    kind: str
-    url: str
-    secret: str | None = None
+    """A configured channel, ready to send. Its repr names it and never shows its URL or
+    secret (see ChannelTarget)."""
+
+    target: ChannelTarget
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def kind(self) -> str:
+        return self.target.kind
 
     def scrub(self, text: str) -> str:
-        for secret in (self.url, self.secret):
+        for secret in (self.target.url, self.target.secret):
             if secret:
                 text = text.replace(secret, "[secret]")
         return text[:500]
@@ -68,10 +75,12 @@ def send_webhook(channel: Channel, message: Message) -> None:
         EVENT_HEADER: message.kind,
         "User-Agent": "imagewatch/0.1",
     }
-    if channel.secret:
-        headers[SIGNATURE_HEADER] = sign(channel.secret, timestamp, body)
+    if channel.target.secret:
+        headers[SIGNATURE_HEADER] = sign(channel.target.secret, timestamp, body)
     try:
-        response = httpx.post(channel.url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+        response = httpx.post(
+            channel.target.url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT
+        )
     except httpx.HTTPError as exc:
         raise ChannelError(f"webhook: {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:
@@ -82,7 +91,7 @@ def send_apprise(channel: Channel, message: Message) -> None:
     import apprise  # heavy: only when a message goes out
 
     notifier = apprise.Apprise()
-    if not notifier.add(channel.url):
+    if not notifier.add(channel.target.url):
         raise ChannelError("not a valid Apprise URL")
     with apprise.LogCapture(level=apprise.logging.WARNING) as logs:  # type: ignore[no-untyped-call]
         delivered = notifier.notify(title=message.title, body=message.body)
@@ -97,32 +106,6 @@ SENDERS: dict[str, Callable[[Channel, Message], None]] = {
 }
 
 
-def channels_from(loaded: LoadedConfig, environ: Mapping[str, str]) -> dict[str, Channel]:
-    """Channels with their URLs and secrets from the environment; one line per problem."""
-    problems = []
-    channels: dict[str, Channel] = {}
-    sections: list[ChannelSection] = loaded.config.alerts.channels
-    for index, section in enumerate(sections):
-        where = f"alerts.channels[{index}]"
-        url = environ.get(section.url_env, "").strip()
-        if not url:
-            problems.append(f"{where}.url_env: environment variable {section.url_env} is not set")
-        secret = None
-        if section.secret_env:
-            secret = environ.get(section.secret_env, "").strip() or None
-            if secret is None:
-                problems.append(
-                    f"{where}.secret_env: environment variable {section.secret_env} is not set"
-                )
-        elif section.kind == "webhook":
-            problems.append(f"{where}.secret_env: a webhook needs a signing secret")
-        if section.name in channels:
-            problems.append(f"{where}.name: duplicate channel name {section.name!r}")
-        channels[section.name] = Channel(section.name, section.kind, url, secret)
-    if problems:
-        raise ConfigError(problems)
-    return channels
-
-
-def describe(channels: Mapping[str, Channel]) -> list[dict[str, Any]]:
-    return [{"name": c.name, "kind": c.kind} for c in channels.values()]
+def channels_from(loaded: LoadedConfig) -> dict[str, Channel]:
+    """The channels of the config; their URLs and secrets were resolved when it loaded."""
+    return {target.name: Channel(target) for target in loaded.channels}
