@@ -91,7 +91,7 @@ def open_config(config_path: str | None) -> tuple[LoadedConfig, Store]:
 
 
 def run(config_path: str | None, once: bool, as_json: bool) -> int:
-    from monitor.alerts import channels_from, deliver, process
+    from monitor.alerts import channels_from, deliver, process, webhook_client
     from monitor.daemon import Daemon, beat, instance_name, serve
     from monitor.publish import PublishError
     from monitor.publish import publish as publish_site
@@ -100,10 +100,11 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
         return report_error(exc)
+    webhooks = webhook_client()
     try:
         if once:
             started = SystemClock().now()
-            channels = channels_from(loaded)
+            channels = channels_from(loaded, webhooks, SystemClock())
             results = run_round(loaded, store, plan(loaded))
             instance = instance_name()
             beat(store, instance, started, SystemClock().now())
@@ -120,7 +121,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
                 console.render_table(results)
             return exit_code(results)
 
-        channels = channels_from(loaded)
+        channels = channels_from(loaded, webhooks, SystemClock())
 
         async def daemon() -> None:
             async with make_client(loaded) as client:
@@ -137,6 +138,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
         return report_error(exc)
     finally:
         store.close()
+        webhooks.close()
 
 
 def publish(config_path: str | None, site_dir: str | None) -> int:
@@ -347,31 +349,32 @@ def silence(
 
 
 def alerts_test(config_path: str | None, names: Sequence[str]) -> int:
-    from monitor.alerts import ChannelError, channels_from
+    from monitor.alerts import ChannelError, channels_from, webhook_client
     from monitor.alerts.messages import trial_message
 
     try:
         loaded = load(config_path)
-        channels = channels_from(loaded)
     except ConfigError as exc:
         return report_error(exc)
-    unknown = [n for n in names if n not in channels]
-    if unknown:
-        return report_error([f"--channel: no channel named {n!r}" for n in unknown])
-    if not channels:
-        return report_error(["alerts.channels: no channel configured"])
-    failed = 0
-    now = SystemClock().now()
-    for name, channel in channels.items():
-        if names and name not in names:
-            continue
-        try:
-            channel.send(trial_message(name, now))
-        except ChannelError as exc:
-            failed += 1
-            click.echo(f"{name} ({channel.kind}): FAILED — {exc}")
-        else:
-            click.echo(f"{name} ({channel.kind}): sent")
+    with webhook_client() as webhooks:
+        channels = channels_from(loaded, webhooks, SystemClock())
+        unknown = [n for n in names if n not in channels]
+        if unknown:
+            return report_error([f"--channel: no channel named {n!r}" for n in unknown])
+        if not channels:
+            return report_error(["alerts.channels: no channel configured"])
+        failed = 0
+        now = SystemClock().now()
+        for name, channel in channels.items():
+            if names and name not in names:
+                continue
+            try:
+                channel.send(trial_message(name, now))
+            except ChannelError as exc:
+                failed += 1
+                click.echo(f"{name} ({channel.kind}): FAILED — {exc}")
+            else:
+                click.echo(f"{name} ({channel.kind}): sent")
     return 1 if failed else 0
 
 

@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -28,6 +30,7 @@ from monitor.alerts import (
 )
 from monitor.alerts.messages import incident_message, trial_message
 from monitor.alerts.silencing import silence_reason
+from monitor.clock import FrozenClock
 from monitor.config import (
     ChannelTarget,
     ConfigError,
@@ -43,6 +46,7 @@ from tests.receivers import http_receiver, smtp_server
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 POLICY = Policy(failure_threshold=2, success_threshold=1, remind_every=3600)
 SECRET = "whsec-test-secret-123456"
+CLOCK = FrozenClock(T0)
 
 
 def run(
@@ -178,8 +182,14 @@ def outbox(store: Store) -> list[OutboxMessage]:
         return list(session.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id))))
 
 
-def hook(url: str) -> dict[str, Channel]:
-    return {"hook": Channel(ChannelTarget("hook", "webhook", url, SECRET))}
+@pytest.fixture
+def webhooks() -> Iterator[httpx.Client]:
+    with httpx.Client() as client:
+        yield client
+
+
+def hook(client: httpx.Client, url: str) -> dict[str, Channel]:
+    return {"hook": Channel(ChannelTarget("hook", "webhook", url, SECRET), client, CLOCK)}
 
 
 def test_an_incident_message_says_what_where_why_and_what_to_do(store: Store) -> None:
@@ -201,11 +211,11 @@ def test_an_incident_message_says_what_where_why_and_what_to_do(store: Store) ->
     assert message.payload["incident"]["reason"] == "org_verification_required"
 
 
-def test_the_webhook_is_signed_and_verifiable(store: Store) -> None:
+def test_the_webhook_is_signed_and_verifiable(store: Store, webhooks: httpx.Client) -> None:
     loaded = config()
     process(store, loaded, [result(store, "fail", "insufficient_quota", T0)], T0, 0)
     with http_receiver() as receiver:
-        report = deliver(store, loaded, hook(receiver.url), T0, "a")
+        report = deliver(store, loaded, hook(webhooks, receiver.url), T0, "a")
     assert report.sent == 1
     [request] = receiver.requests
     headers = request["headers"]
@@ -229,7 +239,7 @@ def test_the_webhook_is_signed_and_verifiable(store: Store) -> None:
     assert "sk-proj-secret" not in text
 
 
-def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
+def test_apprise_json_and_mailto_reach_real_receivers(store: Store, webhooks: httpx.Client) -> None:
     loaded = config()
     process(store, loaded, [result(store, "fail", "snapshot_missing", T0, check="snapshot")], T0, 0)
     message = outbox(store)[0]
@@ -238,7 +248,7 @@ def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
     sent = Message(message.kind, message.title, message.body, message.payload)
     with http_receiver() as receiver:
         json_url = receiver.url.replace("http://", "json://") + "/alerts"
-        Channel(ChannelTarget("json", "apprise", json_url)).send(sent)
+        Channel(ChannelTarget("json", "apprise", json_url), webhooks, CLOCK).send(sent)
         [posted] = receiver.json()
     assert posted["title"].startswith("[imagewatch] OPENED prod · snapshot")
     assert "Pinned snapshot is gone" in posted["message"]
@@ -247,26 +257,28 @@ def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
             f"mailto://127.0.0.1:{port}?mode=insecure"
             "&from=imagewatch@example.com&to=ops@example.com"
         )
-        Channel(ChannelTarget("mail", "apprise", mail_url)).send(sent)
+        Channel(ChannelTarget("mail", "apprise", mail_url), webhooks, CLOCK).send(sent)
     [(sender, recipients, content)] = mailbox.messages
     assert (sender, recipients) == ("imagewatch@example.com", ["ops@example.com"])
     assert b"Pinned snapshot is gone" in content
 
 
-def test_a_failing_channel_is_retried_with_backoff_and_delivers_once(store: Store) -> None:
+def test_a_failing_channel_is_retried_with_backoff_and_delivers_once(
+    store: Store, webhooks: httpx.Client
+) -> None:
     loaded = config()
     process(store, loaded, [result(store, "fail", "not_listed", T0, check="model_listing")], T0, 0)
     now = T0
     with http_receiver(fail_first=3) as receiver:
         for _ in range(40):
-            deliver(store, loaded, hook(receiver.url), now, "a")
+            deliver(store, loaded, hook(webhooks, receiver.url), now, "a")
             now += timedelta(seconds=7)
         assert len(receiver.requests) == 1
     [row] = outbox(store)
     assert (row.state, row.attempts) == ("sent", 4)
 
 
-def test_a_message_survives_a_killed_process(tmp_path: Path) -> None:
+def test_a_message_survives_a_killed_process(tmp_path: Path, webhooks: httpx.Client) -> None:
     database = tmp_path / "alerts.db"
     script = f"""
 import os, signal
@@ -291,12 +303,12 @@ os.kill(os.getpid(), signal.SIGKILL)  # between the outbox write and any deliver
     assert killed.returncode == -signal.SIGKILL
     store = Store.open(f"sqlite:///{database}")
     with http_receiver() as receiver:
-        report = deliver(store, config(), hook(receiver.url), T0, "restarted")
+        report = deliver(store, config(), hook(webhooks, receiver.url), T0, "restarted")
         assert report.sent == 1
         assert receiver.events() == ["opened"]
 
 
-def test_two_deliverers_send_each_message_once(store: Store) -> None:
+def test_two_deliverers_send_each_message_once(store: Store, webhooks: httpx.Client) -> None:
     loaded = config(accounts=("prod", "eu", "us"))
     rows = [
         result(store, "fail", reason, T0, account=account)
@@ -308,7 +320,7 @@ def test_two_deliverers_send_each_message_once(store: Store) -> None:
     ]
     process(store, loaded, rows, T0, 0)
     with http_receiver() as receiver:
-        channels = hook(receiver.url)
+        channels = hook(webhooks, receiver.url)
         threads = [
             threading.Thread(target=deliver, args=(store, loaded, channels, T0, name))
             for name in ("a", "b", "c")
@@ -452,29 +464,33 @@ def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents() -> None:
     )
 
 
-def test_the_same_reason_on_every_account_is_one_provider_wide_message(store: Store) -> None:
+def test_the_same_reason_on_every_account_is_one_provider_wide_message(
+    store: Store, webhooks: httpx.Client
+) -> None:
     loaded = config(accounts=("prod", "eu", "us"))
     rows = [result(store, "fail", "model_not_found", T0, account=a) for a in ("prod", "eu", "us")]
     process(store, loaded, rows, T0, 0)
     with http_receiver() as receiver:
-        deliver(store, loaded, hook(receiver.url), T0, "a")
+        deliver(store, loaded, hook(webhooks, receiver.url), T0, "a")
         assert receiver.events() == ["provider_wide"]
         [payload] = receiver.json()
     assert payload["accounts"] == ["eu", "prod", "us"]
     assert payload["reason"] == "model_not_found"
 
 
-def test_group_wait_holds_a_new_incident_for_its_peers(store: Store) -> None:
+def test_group_wait_holds_a_new_incident_for_its_peers(
+    store: Store, webhooks: httpx.Client
+) -> None:
     loaded = config(accounts=("prod", "eu"), group_wait="30s")
     process(store, loaded, [result(store, "fail", "model_not_found", T0, account="prod")], T0)
     with http_receiver() as receiver:
-        deliver(store, loaded, hook(receiver.url), T0 + timedelta(seconds=10), "a")
+        deliver(store, loaded, hook(webhooks, receiver.url), T0 + timedelta(seconds=10), "a")
         assert receiver.requests == []  # waiting for the group
         later = T0 + timedelta(seconds=20)
         process(
             store, loaded, [result(store, "fail", "model_not_found", later, account="eu")], later
         )
-        deliver(store, loaded, hook(receiver.url), T0 + timedelta(seconds=51), "a")
+        deliver(store, loaded, hook(webhooks, receiver.url), T0 + timedelta(seconds=51), "a")
         assert receiver.events() == ["provider_wide"]
 
 
@@ -587,24 +603,69 @@ def test_channel_urls_and_secrets_are_redacted_like_api_keys() -> None:
     assert SECRET not in text
 
 
-def test_no_repr_shows_a_channel_url_or_secret() -> None:
+def test_no_repr_shows_a_channel_url_or_secret(webhooks: httpx.Client) -> None:
     loaded = config()
-    channels = channels_from(loaded)
+    channels = channels_from(loaded, webhooks, CLOCK)
     for thing in (loaded, loaded.channels, channels, channels["hook"], loaded.config):
         for shown in (repr(thing), str(thing)):
             assert "hook-token-path" not in shown
             assert SECRET not in shown
-    assert repr(channels["hook"]) == ("Channel(target=ChannelTarget(name='hook', kind='webhook'))")
+    assert repr(channels["hook"]) == "Channel(name='hook', kind='webhook')"
 
 
-def test_a_channel_failure_never_shows_its_url() -> None:
+def mocked(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def test_a_webhook_posts_through_the_injected_client_and_signs_with_the_clocks_time() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    later = FrozenClock(T0 + timedelta(minutes=3))
+    with mocked(answer) as client:
+        Channel(ChannelTarget("hook", "webhook", HOOK_URL, SECRET), client, later).send(
+            trial_message("hook", T0)
+        )
+    [request] = seen
+    assert str(request.url) == HOOK_URL
+    timestamp = request.headers["X-Imagewatch-Timestamp"]
+    assert timestamp == str(int((T0 + timedelta(minutes=3)).timestamp()))
+    assert request.headers["X-Imagewatch-Event"] == "test"
+    assert verify(SECRET, timestamp, request.content, request.headers["X-Imagewatch-Signature"])
+
+
+def test_a_webhook_refused_or_unreachable_is_a_channel_error_without_its_url() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text=f"no thanks, {request.url}")
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    target = ChannelTarget("hook", "webhook", HOOK_URL, SECRET)
+    for handler, expected in (
+        (refuse, "webhook answered HTTP 500"),
+        (unreachable, "webhook: ConnectError"),
+    ):
+        with mocked(handler) as client, pytest.raises(ChannelError) as caught:
+            Channel(target, client, CLOCK).send(trial_message("hook", T0))
+        assert str(caught.value) == expected
+
+
+def test_a_channel_failure_never_shows_its_url(webhooks: httpx.Client) -> None:
     channel = Channel(
-        ChannelTarget("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET)
+        ChannelTarget("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET),
+        webhooks,
+        CLOCK,
     )
     with pytest.raises(ChannelError) as caught:
         channel.send(trial_message("hook", T0))
     assert "secret-token-path" not in str(caught.value)
-    bad = Channel(ChannelTarget("slack", "apprise", "slack://not-a-real/token-xyz"))
+    bad = Channel(
+        ChannelTarget("slack", "apprise", "slack://not-a-real/token-xyz"), webhooks, CLOCK
+    )
     with pytest.raises(ChannelError) as caught:
         bad.send(trial_message("slack", T0))
     assert "token-xyz" not in str(caught.value)

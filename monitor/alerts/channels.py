@@ -8,11 +8,11 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import time
 from collections.abc import Callable
 
 import httpx
 
+from checks.base import Clock
 from monitor.alerts.messages import Message
 from monitor.config import ChannelTarget, LoadedConfig
 
@@ -26,12 +26,17 @@ class ChannelError(Exception):
     """A delivery that failed; the text is safe to store (no URL, no secret)."""
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, repr=False)
 class Channel:
-    """A configured channel, ready to send. Its repr names it and never shows its URL or
-    secret (see ChannelTarget)."""
+    """A configured channel, ready to send: a webhook posts through `client` and stamps
+    its signature with `clock`'s time. Its repr names it and never shows its URL or secret."""
 
     target: ChannelTarget
+    client: httpx.Client
+    clock: Clock
+
+    def __repr__(self) -> str:
+        return f"Channel(name={self.name!r}, kind={self.kind!r})"
 
     @property
     def name(self) -> str:
@@ -68,7 +73,7 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 def send_webhook(channel: Channel, message: Message) -> None:
     body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
+    timestamp = str(int(channel.clock.now().timestamp()))
     headers = {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
@@ -78,7 +83,7 @@ def send_webhook(channel: Channel, message: Message) -> None:
     if channel.target.secret:
         headers[SIGNATURE_HEADER] = sign(channel.target.secret, timestamp, body)
     try:
-        response = httpx.post(
+        response = channel.client.post(
             channel.target.url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT
         )
     except httpx.HTTPError as exc:
@@ -106,6 +111,12 @@ SENDERS: dict[str, Callable[[Channel, Message], None]] = {
 }
 
 
-def channels_from(loaded: LoadedConfig) -> dict[str, Channel]:
-    """The channels of the config; their URLs and secrets were resolved when it loaded."""
-    return {target.name: Channel(target) for target in loaded.channels}
+def webhook_client() -> httpx.Client:
+    """The client production sends webhooks through; the caller closes it."""
+    return httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False)
+
+
+def channels_from(loaded: LoadedConfig, client: httpx.Client, clock: Clock) -> dict[str, Channel]:
+    """The channels of the config (URLs and secrets were resolved when it loaded), sending
+    webhooks through `client` at `clock`'s time."""
+    return {target.name: Channel(target, client, clock) for target in loaded.channels}
