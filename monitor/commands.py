@@ -92,9 +92,7 @@ def open_config(config_path: str | None) -> tuple[LoadedConfig, Store]:
 
 
 def run(config_path: str | None, once: bool, as_json: bool) -> int:
-    import os
-
-    from monitor.alerts import channels_from, deliver, process
+    from monitor.alerts import channels_from, deliver, process, webhook_client
     from monitor.daemon import Daemon, serve
     from monitor.heartbeat import beat, instance_name
     from monitor.publish import PublishError
@@ -104,10 +102,11 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
         return report_error(exc)
+    webhooks = webhook_client()
     try:
         if once:
             started = SystemClock().now()
-            channels = channels_from(loaded, os.environ)
+            channels = channels_from(loaded, webhooks, SystemClock())
             results = run_round(loaded, store, plan(loaded))
             instance = instance_name()
             beat(store, instance, started, SystemClock().now())
@@ -124,7 +123,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
                 console.render_table(results)
             return exit_code(results)
 
-        channels = channels_from(loaded, os.environ)
+        channels = channels_from(loaded, webhooks, SystemClock())
 
         async def daemon() -> None:
             async with make_client(loaded) as client:
@@ -141,6 +140,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
         return report_error(exc)
     finally:
         store.close()
+        webhooks.close()
 
 
 def publish(config_path: str | None, site_dir: str | None) -> int:
@@ -302,11 +302,8 @@ def silence(
     reason: str,
     list_only: bool,
 ) -> int:
-    from sqlmodel import Session, col, select
-
     from checks.durations import parse_duration
     from monitor.alerts import silence as add_silence
-    from monitor.store import Silence
 
     try:
         loaded, store = open_config(config_path)
@@ -315,10 +312,7 @@ def silence(
     now = SystemClock().now()
     try:
         if list_only:
-            with Session(store.engine) as session:
-                rows = session.scalars(
-                    select(Silence).where(col(Silence.until) > now).order_by(col(Silence.until))
-                ).all()
+            rows = store.silences_in_force(now)
             for row in rows:
                 click.echo(
                     f"#{row.id} {row.account} · {row.check or 'every check'} until "
@@ -357,33 +351,32 @@ def silence(
 
 
 def alerts_test(config_path: str | None, names: Sequence[str]) -> int:
-    import os
-
-    from monitor.alerts import ChannelError, channels_from
+    from monitor.alerts import ChannelError, channels_from, webhook_client
     from monitor.alerts.messages import trial_message
 
     try:
         loaded = load(config_path)
-        channels = channels_from(loaded, os.environ)
     except ConfigError as exc:
         return report_error(exc)
-    unknown = [n for n in names if n not in channels]
-    if unknown:
-        return report_error([f"--channel: no channel named {n!r}" for n in unknown])
-    if not channels:
-        return report_error(["alerts.channels: no channel configured"])
-    failed = 0
-    now = SystemClock().now()
-    for name, channel in channels.items():
-        if names and name not in names:
-            continue
-        try:
-            channel.send(trial_message(name, now))
-        except ChannelError as exc:
-            failed += 1
-            click.echo(f"{name} ({channel.kind}): FAILED — {exc}")
-        else:
-            click.echo(f"{name} ({channel.kind}): sent")
+    with webhook_client() as webhooks:
+        channels = channels_from(loaded, webhooks, SystemClock())
+        unknown = [n for n in names if n not in channels]
+        if unknown:
+            return report_error([f"--channel: no channel named {n!r}" for n in unknown])
+        if not channels:
+            return report_error(["alerts.channels: no channel configured"])
+        failed = 0
+        now = SystemClock().now()
+        for name, channel in channels.items():
+            if names and name not in names:
+                continue
+            try:
+                channel.send(trial_message(name, now))
+            except ChannelError as exc:
+                failed += 1
+                click.echo(f"{name} ({channel.kind}): FAILED — {exc}")
+            else:
+                click.echo(f"{name} ({channel.kind}): sent")
     return 1 if failed else 0
 
 

@@ -6,6 +6,7 @@ variable OPENAI_KEY_EU is not set`); unknown keys are errors so typos cannot pas
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -198,17 +199,39 @@ class Config(Section):
         return dict(PUBLISHED.get(family(model), {}))
 
 
+@dataclasses.dataclass(frozen=True, repr=False)
+class ChannelTarget:
+    """Where one alert channel sends, resolved from the environment at load time. The URL
+    (a Slack or webhook URL carries its token) and the signing secret are both secrets."""
+
+    name: str
+    kind: str
+    url: str
+    secret: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ChannelTarget(name={self.name!r}, kind={self.kind!r})"
+
+
 class LoadedConfig:
     """A validated config plus the secrets resolved from the environment."""
 
-    def __init__(self, config: Config, accounts: list[Account], path: str | None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        accounts: list[Account],
+        path: str | None,
+        channels: list[ChannelTarget] | None = None,
+    ) -> None:
         self.config = config
         self.accounts = accounts
         self.path = path
+        self.channels = channels or []
 
     @property
     def secrets(self) -> list[str]:
-        return [s for a in self.accounts for s in (a.api_key, a.admin_key) if s]
+        keys = [s for a in self.accounts for s in (a.api_key, a.admin_key) if s]
+        return keys + [s for c in self.channels for s in (c.url, c.secret) if s]
 
     def budget(self, name: str) -> Decimal:
         """The account's daily probe budget in USD."""
@@ -266,19 +289,13 @@ def parse(
                 f"(also accounts[{seen[section.name]}])"
             )
         seen.setdefault(section.name, index)
-        api_key = environ.get(section.api_key_env, "").strip()
-        if not api_key:
-            problems.append(
-                f"{where}.api_key_env: environment variable {section.api_key_env} is not set"
-            )
+        api_key = _resolve_env(environ, f"{where}.api_key_env", section.api_key_env, problems)
         admin_key = None
         if section.admin_key_env:
-            admin_key = environ.get(section.admin_key_env, "").strip() or None
-            if admin_key is None:
-                problems.append(
-                    f"{where}.admin_key_env: environment variable "
-                    f"{section.admin_key_env} is not set"
-                )
+            admin_key = (
+                _resolve_env(environ, f"{where}.admin_key_env", section.admin_key_env, problems)
+                or None
+            )
             if not section.project:
                 problems.append(
                     f"{where}.project: required when admin_key_env is set "
@@ -299,9 +316,38 @@ def parse(
                 required_images_per_minute=section.required_images_per_minute,
             )
         )
+    channels = _resolve_channels(config.alerts.channels, environ, problems)
     if problems:
         raise ConfigError(problems)
-    return LoadedConfig(config, accounts, path)
+    return LoadedConfig(config, accounts, path, channels)
+
+
+def _resolve_env(environ: Mapping[str, str], where: str, name: str, problems: list[str]) -> str:
+    """The variable's value, stripped; empty, with a problem naming `where`, when unset."""
+    value = environ.get(name, "").strip()
+    if not value:
+        problems.append(f"{where}: environment variable {name} is not set")
+    return value
+
+
+def _resolve_channels(
+    sections: list[ChannelSection], environ: Mapping[str, str], problems: list[str]
+) -> list[ChannelTarget]:
+    targets: list[ChannelTarget] = []
+    for index, section in enumerate(sections):
+        where = f"alerts.channels[{index}]"
+        url = _resolve_env(environ, f"{where}.url_env", section.url_env, problems)
+        secret = None
+        if section.secret_env:
+            secret = (
+                _resolve_env(environ, f"{where}.secret_env", section.secret_env, problems) or None
+            )
+        elif section.kind == "webhook":
+            problems.append(f"{where}.secret_env: a webhook needs a signing secret")
+        if section.name in {t.name for t in targets}:
+            problems.append(f"{where}.name: duplicate channel name {section.name!r}")
+        targets.append(ChannelTarget(section.name, section.kind, url, secret))
+    return targets
 
 
 def resolve_path(path: str | None, environ: Mapping[str, str]) -> Path:

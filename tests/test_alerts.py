@@ -6,10 +6,12 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import Session, col, select
 
@@ -27,13 +29,24 @@ from monitor.alerts import (
     verify,
 )
 from monitor.alerts.messages import incident_message, trial_message
-from monitor.config import ConfigError, LoadedConfig, parse
-from monitor.store import Incident, OutboxMessage, ProbeResult, Store
+from monitor.alerts.silencing import silence_reason
+from monitor.clock import FrozenClock
+from monitor.config import (
+    ChannelTarget,
+    ConfigError,
+    LoadedConfig,
+    MaintenanceSection,
+    load,
+    parse,
+)
+from monitor.redact import Redactor
+from monitor.store import Incident, OutboxMessage, ProbeResult, Silence, Store
 from tests.receivers import http_receiver, smtp_server
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 POLICY = Policy(failure_threshold=2, success_threshold=1, remind_every=3600)
 SECRET = "whsec-test-secret-123456"
+CLOCK = FrozenClock(T0)
 
 
 def run(
@@ -108,9 +121,14 @@ def test_plain_warnings_do_not_open_incidents() -> None:
 # --- store, outbox and channels ---------------------------------------------------------
 
 
+HOOK_URL = "http://127.0.0.1:9/hook-token-path"
+ENVIRON = {"KEY": "sk-proj-secret-key-abcd9999", "HOOK_URL": HOOK_URL, "HOOK_SECRET": SECRET}
+
+
 def config(
     channels: list[dict[str, Any]] | None = None,
     accounts: tuple[str, ...] = ("prod",),
+    environ: dict[str, str] = ENVIRON,
     **alerts: Any,
 ) -> LoadedConfig:
     data = {
@@ -130,7 +148,7 @@ def config(
             **alerts,
         },
     }
-    return parse(data, {"KEY": "sk-proj-secret-key-abcd9999"})
+    return parse(data, environ)
 
 
 def result(
@@ -164,8 +182,14 @@ def outbox(store: Store) -> list[OutboxMessage]:
         return list(session.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id))))
 
 
-def hook(url: str) -> dict[str, Channel]:
-    return {"hook": Channel("hook", "webhook", url, SECRET)}
+@pytest.fixture
+def webhooks() -> Iterator[httpx.Client]:
+    with httpx.Client() as client:
+        yield client
+
+
+def hook(client: httpx.Client, url: str) -> dict[str, Channel]:
+    return {"hook": Channel(ChannelTarget("hook", "webhook", url, SECRET), client, CLOCK)}
 
 
 def test_an_incident_message_says_what_where_why_and_what_to_do(store: Store) -> None:
@@ -187,11 +211,11 @@ def test_an_incident_message_says_what_where_why_and_what_to_do(store: Store) ->
     assert message.payload["incident"]["reason"] == "org_verification_required"
 
 
-def test_the_webhook_is_signed_and_verifiable(store: Store) -> None:
+def test_the_webhook_is_signed_and_verifiable(store: Store, webhooks: httpx.Client) -> None:
     loaded = config()
     process(store, loaded, [result(store, "fail", "insufficient_quota", T0)], T0, 0)
     with http_receiver() as receiver:
-        report = deliver(store, loaded, hook(receiver.url), T0, "a")
+        report = deliver(store, loaded, hook(webhooks, receiver.url), T0, "a")
     assert report.sent == 1
     [request] = receiver.requests
     headers = request["headers"]
@@ -215,7 +239,7 @@ def test_the_webhook_is_signed_and_verifiable(store: Store) -> None:
     assert "sk-proj-secret" not in text
 
 
-def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
+def test_apprise_json_and_mailto_reach_real_receivers(store: Store, webhooks: httpx.Client) -> None:
     loaded = config()
     process(store, loaded, [result(store, "fail", "snapshot_missing", T0, check="snapshot")], T0, 0)
     message = outbox(store)[0]
@@ -223,38 +247,38 @@ def test_apprise_json_and_mailto_reach_real_receivers(store: Store) -> None:
 
     sent = Message(message.kind, message.title, message.body, message.payload)
     with http_receiver() as receiver:
-        Channel("json", "apprise", receiver.url.replace("http://", "json://") + "/alerts").send(
-            sent
-        )
+        json_url = receiver.url.replace("http://", "json://") + "/alerts"
+        Channel(ChannelTarget("json", "apprise", json_url), webhooks, CLOCK).send(sent)
         [posted] = receiver.json()
     assert posted["title"].startswith("[imagewatch] OPENED prod · snapshot")
     assert "Pinned snapshot is gone" in posted["message"]
     with smtp_server() as (mailbox, port):
-        Channel(
-            "mail",
-            "apprise",
+        mail_url = (
             f"mailto://127.0.0.1:{port}?mode=insecure"
-            "&from=imagewatch@example.com&to=ops@example.com",
-        ).send(sent)
+            "&from=imagewatch@example.com&to=ops@example.com"
+        )
+        Channel(ChannelTarget("mail", "apprise", mail_url), webhooks, CLOCK).send(sent)
     [(sender, recipients, content)] = mailbox.messages
     assert (sender, recipients) == ("imagewatch@example.com", ["ops@example.com"])
     assert b"Pinned snapshot is gone" in content
 
 
-def test_a_failing_channel_is_retried_with_backoff_and_delivers_once(store: Store) -> None:
+def test_a_failing_channel_is_retried_with_backoff_and_delivers_once(
+    store: Store, webhooks: httpx.Client
+) -> None:
     loaded = config()
     process(store, loaded, [result(store, "fail", "not_listed", T0, check="model_listing")], T0, 0)
     now = T0
     with http_receiver(fail_first=3) as receiver:
         for _ in range(40):
-            deliver(store, loaded, hook(receiver.url), now, "a")
+            deliver(store, loaded, hook(webhooks, receiver.url), now, "a")
             now += timedelta(seconds=7)
         assert len(receiver.requests) == 1
     [row] = outbox(store)
     assert (row.state, row.attempts) == ("sent", 4)
 
 
-def test_a_message_survives_a_killed_process(tmp_path: Path) -> None:
+def test_a_message_survives_a_killed_process(tmp_path: Path, webhooks: httpx.Client) -> None:
     database = tmp_path / "alerts.db"
     script = f"""
 import os, signal
@@ -265,7 +289,8 @@ from monitor.store import ProbeResult, Store
 store = Store.open("sqlite:///{database}")
 loaded = parse({{"accounts": [{{"name": "prod", "api_key_env": "KEY"}}],
                 "alerts": {{"channels": [{{"name": "hook", "kind": "webhook",
-                "url_env": "U", "secret_env": "S"}}]}}}}, {{"KEY": "sk-x-12345678"}})
+                "url_env": "U", "secret_env": "S"}}]}}}},
+               {{"KEY": "sk-x-12345678", "U": "http://127.0.0.1:9/", "S": "whsec-12345678"}})
 now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 row = ProbeResult(account="prod", check="generation", model="gpt-image-2", status="fail",
                   reason="insufficient_quota", summary="quota", details={{}},
@@ -278,12 +303,12 @@ os.kill(os.getpid(), signal.SIGKILL)  # between the outbox write and any deliver
     assert killed.returncode == -signal.SIGKILL
     store = Store.open(f"sqlite:///{database}")
     with http_receiver() as receiver:
-        report = deliver(store, config(), hook(receiver.url), T0, "restarted")
+        report = deliver(store, config(), hook(webhooks, receiver.url), T0, "restarted")
         assert report.sent == 1
         assert receiver.events() == ["opened"]
 
 
-def test_two_deliverers_send_each_message_once(store: Store) -> None:
+def test_two_deliverers_send_each_message_once(store: Store, webhooks: httpx.Client) -> None:
     loaded = config(accounts=("prod", "eu", "us"))
     rows = [
         result(store, "fail", reason, T0, account=account)
@@ -295,7 +320,7 @@ def test_two_deliverers_send_each_message_once(store: Store) -> None:
     ]
     process(store, loaded, rows, T0, 0)
     with http_receiver() as receiver:
-        channels = hook(receiver.url)
+        channels = hook(webhooks, receiver.url)
         threads = [
             threading.Thread(target=deliver, args=(store, loaded, channels, T0, name))
             for name in ("a", "b", "c")
@@ -310,6 +335,108 @@ def test_two_deliverers_send_each_message_once(store: Store) -> None:
             "prod",
             "us",
         ]
+
+
+# --- silencing: a pure rule ---------------------------------------------------------------
+
+
+def incident(
+    number: int, reason: str, account: str = "prod", check: str = "generation", state: str = "open"
+) -> Incident:
+    return Incident(
+        id=number,
+        account=account,
+        check=check,
+        model="gpt-image-2",
+        reason=reason,
+        summary=f"{reason} seen",
+        state=state,
+        opened_at=T0,
+        updated_at=T0,
+    )
+
+
+def quiet(account: str, check: str | None, hours: float, reason: str = "rotating keys") -> Silence:
+    return Silence(
+        id=1,
+        account=account,
+        check=check,
+        reason=reason,
+        created_at=T0 - timedelta(hours=1),
+        until=T0 + timedelta(hours=hours),
+    )
+
+
+SATURDAY_MORNING = MaintenanceSection.model_validate(
+    {"name": "weekend", "accounts": ["prod"], "days": ["sat"], "start": "11:00", "duration": "2h"}
+)
+
+
+def test_a_silence_in_force_mutes_the_incident() -> None:
+    quota = incident(1, "insufficient_quota")
+    assert (
+        silence_reason(quota, [quiet("prod", "generation", 2)], [], [quota], T0)
+        == "silenced until 2026-11-21 14:00 UTC: rotating keys"
+    )
+    assert silence_reason(quota, [quiet("prod", None, 2)], [], [quota], T0) is not None
+
+
+def test_a_silence_of_another_check_or_account_or_that_ended_mutes_nothing() -> None:
+    quota = incident(1, "insufficient_quota")
+    for other in (quiet("prod", "pricing", 2), quiet("eu", None, 2), quiet("prod", None, 0)):
+        assert silence_reason(quota, [other], [], [quota], T0) is None
+
+
+def test_a_maintenance_window_mutes_what_it_covers_while_it_lasts() -> None:
+    quota = incident(1, "insufficient_quota")
+    assert (
+        silence_reason(quota, [], [SATURDAY_MORNING], [quota], T0) == "maintenance window 'weekend'"
+    )
+    later = T0 + timedelta(hours=1, minutes=1)
+    assert silence_reason(quota, [], [SATURDAY_MORNING], [quota], later) is None
+    elsewhere = incident(1, "insufficient_quota", account="eu")
+    assert silence_reason(elsewhere, [], [SATURDAY_MORNING], [elsewhere], T0) is None
+
+
+def test_a_silence_is_named_before_a_window_or_another_incident() -> None:
+    key = incident(1, "invalid_api_key")
+    listing = incident(2, "not_listed", check="model_listing")
+    reason = silence_reason(
+        listing, [quiet("prod", None, 2)], [SATURDAY_MORNING], [key, listing], T0
+    )
+    assert reason is not None
+    assert reason.startswith("silenced until")
+
+
+def test_an_account_level_incident_mutes_the_accounts_other_incidents() -> None:
+    key = incident(3, "invalid_api_key")
+    listing = incident(1, "not_listed", check="model_listing")
+    open_ = [listing, key]
+    assert silence_reason(key, [], [], open_, T0) is None
+    assert (
+        silence_reason(listing, [], [], open_, T0)
+        == "muted: account-level incident #3 (invalid_api_key) is open"
+    )
+
+
+def test_of_two_account_level_incidents_the_older_speaks_for_the_account() -> None:
+    key = incident(1, "invalid_api_key", check="model_listing")
+    quota = incident(2, "billing_hard_limit")
+    assert silence_reason(key, [], [], [key, quota], T0) is None
+    assert (
+        silence_reason(quota, [], [], [key, quota], T0)
+        == "muted: account-level incident #1 (invalid_api_key) is open"
+    )
+
+
+def test_resolved_incidents_and_other_accounts_mute_nothing() -> None:
+    could_not_tell = incident(3, "rate_limit_unavailable", check="rate_limits")
+    others = [
+        incident(1, "invalid_api_key", state="resolved"),
+        incident(2, "org_verification_required", account="eu"),
+        could_not_tell,
+    ]
+    assert silence_reason(could_not_tell, [], [], others, T0) is None
 
 
 def test_an_account_level_failure_mutes_the_accounts_other_messages(store: Store) -> None:
@@ -327,41 +454,43 @@ def test_an_account_level_failure_mutes_the_accounts_other_messages(store: Store
     assert all(reason and reason.startswith("muted: account-level incident #") for reason in muted)
 
 
-def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents(store: Store) -> None:
-    loaded = config(failure_threshold=1)
-    rows = [
-        result(store, "fail", "org_verification_required", T0),
-        result(store, "unknown", "rate_limit_unavailable", T0, check="rate_limits"),
-    ]
-    process(store, loaded, rows, T0, 0)
-    [opened, muted] = outbox(store)
-    assert (opened.state, muted.state) == ("pending", "suppressed")
-    assert muted.last_error == "muted: incident #1 (org_verification_required) explains it"
+def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents() -> None:
+    known = incident(1, "org_verification_required")
+    could_not_tell = incident(2, "rate_limit_unavailable", check="rate_limits")
+    assert silence_reason(known, [], [], [known, could_not_tell], T0) is None
+    assert (
+        silence_reason(could_not_tell, [], [], [known, could_not_tell], T0)
+        == "muted: incident #1 (org_verification_required) explains it"
+    )
 
 
-def test_the_same_reason_on_every_account_is_one_provider_wide_message(store: Store) -> None:
+def test_the_same_reason_on_every_account_is_one_provider_wide_message(
+    store: Store, webhooks: httpx.Client
+) -> None:
     loaded = config(accounts=("prod", "eu", "us"))
     rows = [result(store, "fail", "model_not_found", T0, account=a) for a in ("prod", "eu", "us")]
     process(store, loaded, rows, T0, 0)
     with http_receiver() as receiver:
-        deliver(store, loaded, hook(receiver.url), T0, "a")
+        deliver(store, loaded, hook(webhooks, receiver.url), T0, "a")
         assert receiver.events() == ["provider_wide"]
         [payload] = receiver.json()
     assert payload["accounts"] == ["eu", "prod", "us"]
     assert payload["reason"] == "model_not_found"
 
 
-def test_group_wait_holds_a_new_incident_for_its_peers(store: Store) -> None:
+def test_group_wait_holds_a_new_incident_for_its_peers(
+    store: Store, webhooks: httpx.Client
+) -> None:
     loaded = config(accounts=("prod", "eu"), group_wait="30s")
     process(store, loaded, [result(store, "fail", "model_not_found", T0, account="prod")], T0)
     with http_receiver() as receiver:
-        deliver(store, loaded, hook(receiver.url), T0 + timedelta(seconds=10), "a")
+        deliver(store, loaded, hook(webhooks, receiver.url), T0 + timedelta(seconds=10), "a")
         assert receiver.requests == []  # waiting for the group
         later = T0 + timedelta(seconds=20)
         process(
             store, loaded, [result(store, "fail", "model_not_found", later, account="eu")], later
         )
-        deliver(store, loaded, hook(receiver.url), T0 + timedelta(seconds=51), "a")
+        deliver(store, loaded, hook(webhooks, receiver.url), T0 + timedelta(seconds=51), "a")
         assert receiver.events() == ["provider_wide"]
 
 
@@ -420,26 +549,123 @@ def test_results_are_evaluated_once(store: Store) -> None:
 
 
 def test_channels_need_their_environment_and_a_webhook_secret() -> None:
-    loaded = config(
-        [
-            {"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"},
-            {"name": "slack", "url_env": "SLACK_URL"},
-        ]
-    )
     with pytest.raises(ConfigError) as caught:
-        channels_from(loaded, {"HOOK_URL": "http://127.0.0.1:9/"})
+        config(
+            [
+                {"name": "hook", "kind": "webhook", "url_env": "HOOK_URL"},
+                {"name": "slack", "url_env": "SLACK_URL"},
+            ],
+            environ={"KEY": "sk-x-12345678", "HOOK_URL": "http://127.0.0.1:9/"},
+        )
     assert caught.value.problems == [
         "alerts.channels[0].secret_env: a webhook needs a signing secret",
         "alerts.channels[1].url_env: environment variable SLACK_URL is not set",
     ]
 
 
-def test_a_channel_failure_never_shows_its_url() -> None:
-    channel = Channel("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET)
+def test_a_channel_whose_variable_is_unset_is_refused_by_load_and_so_by_check(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "imagewatch.toml"
+    path.write_text(
+        f"""
+[monitor]
+database_url = "sqlite:///{tmp_path / "check.db"}"
+[[accounts]]
+name = "prod"
+base_url = "http://127.0.0.1:9/v1"
+api_key_env = "KEY"
+[[alerts.channels]]
+name = "slack"
+url_env = "SLACK_URL"
+""",
+        encoding="utf-8",
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "KEY": "sk-x-12345678"}
+    with pytest.raises(ConfigError) as caught:
+        load(str(path), env)
+    assert caught.value.problems == [
+        "alerts.channels[0].url_env: environment variable SLACK_URL is not set"
+    ]
+    checked = imagewatch("check", "--config", str(path), env=env)
+    assert checked.returncode == 2
+    assert checked.stderr.splitlines() == [
+        "error: alerts.channels[0].url_env: environment variable SLACK_URL is not set"
+    ]
+
+
+def test_channel_urls_and_secrets_are_redacted_like_api_keys() -> None:
+    loaded = config()
+    assert {HOOK_URL, SECRET} <= set(loaded.secrets)
+    text = Redactor(loaded.secrets).text(f"HTTP 400 from {HOOK_URL}: bad signature {SECRET}")
+    assert HOOK_URL not in text
+    assert "hook-token-path" not in text
+    assert SECRET not in text
+
+
+def test_no_repr_shows_a_channel_url_or_secret(webhooks: httpx.Client) -> None:
+    loaded = config()
+    channels = channels_from(loaded, webhooks, CLOCK)
+    for thing in (loaded, loaded.channels, channels, channels["hook"], loaded.config):
+        for shown in (repr(thing), str(thing)):
+            assert "hook-token-path" not in shown
+            assert SECRET not in shown
+    assert repr(channels["hook"]) == "Channel(name='hook', kind='webhook')"
+
+
+def mocked(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
+    return httpx.Client(transport=httpx.MockTransport(handler))
+
+
+def test_a_webhook_posts_through_the_injected_client_and_signs_with_the_clocks_time() -> None:
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(204)
+
+    later = FrozenClock(T0 + timedelta(minutes=3))
+    with mocked(answer) as client:
+        Channel(ChannelTarget("hook", "webhook", HOOK_URL, SECRET), client, later).send(
+            trial_message("hook", T0)
+        )
+    [request] = seen
+    assert str(request.url) == HOOK_URL
+    timestamp = request.headers["X-Imagewatch-Timestamp"]
+    assert timestamp == str(int((T0 + timedelta(minutes=3)).timestamp()))
+    assert request.headers["X-Imagewatch-Event"] == "test"
+    assert verify(SECRET, timestamp, request.content, request.headers["X-Imagewatch-Signature"])
+
+
+def test_a_webhook_refused_or_unreachable_is_a_channel_error_without_its_url() -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(500, text=f"no thanks, {request.url}")
+
+    def unreachable(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"cannot reach {request.url}", request=request)
+
+    target = ChannelTarget("hook", "webhook", HOOK_URL, SECRET)
+    for handler, expected in (
+        (refuse, "webhook answered HTTP 500"),
+        (unreachable, "webhook: ConnectError"),
+    ):
+        with mocked(handler) as client, pytest.raises(ChannelError) as caught:
+            Channel(target, client, CLOCK).send(trial_message("hook", T0))
+        assert str(caught.value) == expected
+
+
+def test_a_channel_failure_never_shows_its_url(webhooks: httpx.Client) -> None:
+    channel = Channel(
+        ChannelTarget("hook", "webhook", "http://127.0.0.1:9/secret-token-path", SECRET),
+        webhooks,
+        CLOCK,
+    )
     with pytest.raises(ChannelError) as caught:
         channel.send(trial_message("hook", T0))
     assert "secret-token-path" not in str(caught.value)
-    bad = Channel("slack", "apprise", "slack://not-a-real/token-xyz")
+    bad = Channel(
+        ChannelTarget("slack", "apprise", "slack://not-a-real/token-xyz"), webhooks, CLOCK
+    )
     with pytest.raises(ChannelError) as caught:
         bad.send(trial_message("slack", T0))
     assert "token-xyz" not in str(caught.value)

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.retention import cutoff_for, percentile, prune
+from monitor.retention import cutoff_for, prune
 from monitor.store import ProbeResult, Store
+from monitor.store.rollups import percentile
 
 NOW = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)
 

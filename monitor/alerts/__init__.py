@@ -1,6 +1,13 @@
 """Alerts: incidents that mean something, an outbox that loses nothing, real channels."""
 
-from monitor.alerts.channels import Channel, ChannelError, channels_from, sign, verify
+from monitor.alerts.channels import (
+    Channel,
+    ChannelError,
+    channels_from,
+    sign,
+    verify,
+    webhook_client,
+)
 from monitor.alerts.incidents import Observation, Policy, State, evaluate
 from monitor.alerts.outbox import Delivery, Processed, deliver, process, silence
 
@@ -19,4 +26,5 @@ __all__ = [
     "sign",
     "silence",
     "verify",
+    "webhook_client",
 ]

@@ -8,14 +8,13 @@ import dataclasses
 import hashlib
 import hmac
 import json
-import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import httpx
 
+from checks.base import Clock
 from monitor.alerts.messages import Message
-from monitor.config import ChannelSection, ConfigError, LoadedConfig
+from monitor.config import ChannelTarget, LoadedConfig
 
 SIGNATURE_HEADER = "X-Imagewatch-Signature"
 TIMESTAMP_HEADER = "X-Imagewatch-Timestamp"
@@ -27,15 +26,28 @@ class ChannelError(Exception):
     """A delivery that failed; the text is safe to store (no URL, no secret)."""
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True, repr=False)
 class Channel:
-    name: str
-    kind: str
-    url: str
-    secret: str | None = None
+    """A configured channel, ready to send: a webhook posts through `client` and stamps
+    its signature with `clock`'s time. Its repr names it and never shows its URL or secret."""
+
+    target: ChannelTarget
+    client: httpx.Client
+    clock: Clock
+
+    def __repr__(self) -> str:
+        return f"Channel(name={self.name!r}, kind={self.kind!r})"
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def kind(self) -> str:
+        return self.target.kind
 
     def scrub(self, text: str) -> str:
-        for secret in (self.url, self.secret):
+        for secret in (self.target.url, self.target.secret):
             if secret:
                 text = text.replace(secret, "[secret]")
         return text[:500]
@@ -61,17 +73,19 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 def send_webhook(channel: Channel, message: Message) -> None:
     body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = str(int(time.time()))
+    timestamp = str(int(channel.clock.now().timestamp()))
     headers = {
         "Content-Type": "application/json",
         TIMESTAMP_HEADER: timestamp,
         EVENT_HEADER: message.kind,
         "User-Agent": "imagewatch/0.1",
     }
-    if channel.secret:
-        headers[SIGNATURE_HEADER] = sign(channel.secret, timestamp, body)
+    if channel.target.secret:
+        headers[SIGNATURE_HEADER] = sign(channel.target.secret, timestamp, body)
     try:
-        response = httpx.post(channel.url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+        response = channel.client.post(
+            channel.target.url, content=body, headers=headers, timeout=WEBHOOK_TIMEOUT
+        )
     except httpx.HTTPError as exc:
         raise ChannelError(f"webhook: {type(exc).__name__}") from None
     if not 200 <= response.status_code < 300:
@@ -82,7 +96,7 @@ def send_apprise(channel: Channel, message: Message) -> None:
     import apprise  # heavy: only when a message goes out
 
     notifier = apprise.Apprise()
-    if not notifier.add(channel.url):
+    if not notifier.add(channel.target.url):
         raise ChannelError("not a valid Apprise URL")
     with apprise.LogCapture(level=apprise.logging.WARNING) as logs:  # type: ignore[no-untyped-call]
         delivered = notifier.notify(title=message.title, body=message.body)
@@ -97,32 +111,12 @@ SENDERS: dict[str, Callable[[Channel, Message], None]] = {
 }
 
 
-def channels_from(loaded: LoadedConfig, environ: Mapping[str, str]) -> dict[str, Channel]:
-    """Channels with their URLs and secrets from the environment; one line per problem."""
-    problems = []
-    channels: dict[str, Channel] = {}
-    sections: list[ChannelSection] = loaded.config.alerts.channels
-    for index, section in enumerate(sections):
-        where = f"alerts.channels[{index}]"
-        url = environ.get(section.url_env, "").strip()
-        if not url:
-            problems.append(f"{where}.url_env: environment variable {section.url_env} is not set")
-        secret = None
-        if section.secret_env:
-            secret = environ.get(section.secret_env, "").strip() or None
-            if secret is None:
-                problems.append(
-                    f"{where}.secret_env: environment variable {section.secret_env} is not set"
-                )
-        elif section.kind == "webhook":
-            problems.append(f"{where}.secret_env: a webhook needs a signing secret")
-        if section.name in channels:
-            problems.append(f"{where}.name: duplicate channel name {section.name!r}")
-        channels[section.name] = Channel(section.name, section.kind, url, secret)
-    if problems:
-        raise ConfigError(problems)
-    return channels
+def webhook_client() -> httpx.Client:
+    """The client production sends webhooks through; the caller closes it."""
+    return httpx.Client(timeout=WEBHOOK_TIMEOUT, follow_redirects=False)
 
 
-def describe(channels: Mapping[str, Channel]) -> list[dict[str, Any]]:
-    return [{"name": c.name, "kind": c.kind} for c in channels.values()]
+def channels_from(loaded: LoadedConfig, client: httpx.Client, clock: Clock) -> dict[str, Channel]:
+    """The channels of the config (URLs and secrets were resolved when it loaded), sending
+    webhooks through `client` at `clock`'s time."""
+    return {target.name: Channel(target, client, clock) for target in loaded.channels}

@@ -1,9 +1,10 @@
 """Incidents into the outbox, and the outbox to the channels.
 
 `process` applies the incident function to stored results and writes every message as an
-outbox row in the same transaction as the incident. `deliver` claims due rows with an
-atomic conditional UPDATE (so two daemons never send one message twice), sends outside any
-transaction, and records the attempt; failures back off exponentially and survive restarts.
+outbox row in the same store transaction as the incident. `deliver` has the store claim due
+rows one by one (an atomic conditional UPDATE: two daemons never send one message twice),
+sends outside any transaction, and records the attempt; failures back off exponentially and
+survive restarts.
 """
 
 from __future__ import annotations
@@ -11,36 +12,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, or_, update
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
-
-from checks.base import Status
-from checks.reasons import REASONS
 from monitor.alerts.channels import Channel, ChannelError
-from monitor.alerts.incidents import (
-    ACCOUNT_LEVEL,
-    STRUCTURAL,
-    Observation,
-    Open,
-    Policy,
-    State,
-    evaluate,
-)
+from monitor.alerts.incidents import Observation, Open, Policy, State, evaluate
 from monitor.alerts.messages import Message, incident_message, provider_wide_message
+from monitor.alerts.silencing import silence_reason
 from monitor.config import LoadedConfig
-from monitor.store import (
-    AlertState,
-    Incident,
-    OutboxMessage,
-    ProbeResult,
-    Silence,
-    Store,
-    StoreError,
-    describe,
-)
+from monitor.store import AlertWork, Incident, OutboxMessage, ProbeResult, Silence, Store
 
 MAX_ATTEMPTS = 10
 BACKOFF_BASE = 10.0
@@ -59,58 +37,8 @@ def backoff(attempts: int) -> float:
     return float(min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
 
 
-def silence_reason(
-    session: Session, loaded: LoadedConfig, incident: Incident, now: datetime
-) -> str | None:
-    """Why this incident's messages must not be sent, or None."""
-    statement = select(Silence).where(
-        col(Silence.account) == incident.account,
-        col(Silence.until) > now,
-        or_(col(Silence.check).is_(None), col(Silence.check) == incident.check),
-    )
-    silence = session.scalars(statement).first()
-    if silence is not None:
-        return f"silenced until {silence.until:%Y-%m-%d %H:%M} UTC: {silence.reason}"
-    for window in loaded.config.alerts.maintenance:
-        if window.covers(incident.account, incident.check, now):
-            return f"maintenance window {window.name!r}"
-    others = session.scalars(
-        select(Incident).where(
-            col(Incident.account) == incident.account,
-            col(Incident.state) == "open",
-            col(Incident.id) != incident.id,
-            col(Incident.reason).in_(ACCOUNT_LEVEL),
-        )
-    ).all()
-    muting = [
-        o
-        for o in others
-        if (o.id or 0) < (incident.id or 0) or incident.reason not in ACCOUNT_LEVEL
-    ]
-    if muting:
-        first = min(muting, key=lambda o: o.id or 0)
-        return f"muted: account-level incident #{first.id} ({first.reason}) is open"
-    known = REASONS.get(incident.reason)
-    if known is not None and known.status == Status.UNKNOWN:
-        # "Could not tell" on an account already known broken is a symptom, not news:
-        # no generation headers means no rate limits while verification is missing.
-        explaining = session.scalars(
-            select(Incident)
-            .where(
-                col(Incident.account) == incident.account,
-                col(Incident.state) == "open",
-                col(Incident.id) != incident.id,
-                col(Incident.reason).in_(STRUCTURAL),
-            )
-            .order_by(col(Incident.id))
-        ).first()
-        if explaining is not None:
-            return f"muted: incident #{explaining.id} ({explaining.reason}) explains it"
-    return None
-
-
 def enqueue(
-    session: Session,
+    work: AlertWork,
     message: Message,
     channels: Sequence[str],
     key: str,
@@ -120,7 +48,7 @@ def enqueue(
     delay: float = 0.0,
 ) -> None:
     for channel in channels:
-        session.add(
+        work.add(
             OutboxMessage(
                 channel=channel,
                 kind=message.kind,
@@ -157,18 +85,26 @@ def process(
     wait = loaded.config.alerts.group_wait if group_wait is None else group_wait
     public_url = loaded.config.monitor.public_url
     done = Processed()
-    try:
-        with Session(store.engine, expire_on_commit=False) as session:
-            for row in sorted(results, key=lambda r: (r.finished_at, r.id or 0)):
-                _one(session, row, policy, channels, wait, public_url, loaded, now, done)
-            session.commit()
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database: could not record incidents: {describe(exc)}") from None
+    with store.alert_work("could not record incidents") as work:
+        for row in sorted(results, key=lambda r: (r.finished_at, r.id or 0)):
+            _one(work, row, policy, channels, wait, public_url, loaded, now, done)
     return done
 
 
+def _silence_reason(
+    work: AlertWork, loaded: LoadedConfig, incident: Incident, now: datetime
+) -> str | None:
+    return silence_reason(
+        incident,
+        work.silences(incident.account, now),
+        loaded.config.alerts.maintenance,
+        work.open_incidents(incident.account),
+        now,
+    )
+
+
 def _one(
-    session: Session,
+    work: AlertWork,
     row: ProbeResult,
     policy: Policy,
     channels: list[str],
@@ -178,13 +114,10 @@ def _one(
     now: datetime,
     done: Processed,
 ) -> None:
-    key = (row.account, row.check, row.model)
-    pair = session.get(AlertState, key) or AlertState(
-        account=row.account, check=row.check, model=row.model
-    )
+    pair = work.pair(row.account, row.check, row.model)
     if pair.last_result_id is not None and row.id is not None and row.id <= pair.last_result_id:
         return
-    incident = session.get(Incident, pair.incident_id) if pair.incident_id else None
+    incident = work.incident(pair.incident_id)
     before = State(
         pair.failures,
         pair.successes,
@@ -209,9 +142,8 @@ def _one(
                 updated_at=now,
                 last_notified_at=now,
             )
-            session.add(incident)
-            session.flush()
-            incident.silenced = silence_reason(session, loaded, incident, now)
+            work.add_incident(incident)
+            incident.silenced = _silence_reason(work, loaded, incident, now)
             done.opened.append(incident.id or 0)
         assert incident is not None
         if event in ("updated", "reminder"):
@@ -220,7 +152,7 @@ def _one(
             incident.updated_at = now
             if event == "reminder":
                 incident.last_notified_at = now
-                incident.silenced = silence_reason(session, loaded, incident, now)
+                incident.silenced = _silence_reason(work, loaded, incident, now)
         if event == "resolved":
             incident.state, incident.resolved_at, incident.updated_at = "resolved", now, now
             incident.resolution, incident.resolution_request_id = row.summary, row.request_id
@@ -231,7 +163,7 @@ def _one(
                 suppressed = None  # each account's recovery is news of its own
             message = incident_message(event, incident, now, public_url)
             enqueue(
-                session,
+                work,
                 message,
                 channels,
                 f"incident:{incident.id}:{event}:{now.timestamp():.0f}",
@@ -244,20 +176,16 @@ def _one(
     pair.failures, pair.successes = after.failures, after.successes
     pair.incident_id = None if after.open is None or incident is None else incident.id
     pair.last_result_id = row.id
-    session.add(pair)
+    work.add(pair)
 
 
-def group_provider_wide(session: Session, loaded: LoadedConfig, now: datetime) -> int:
+def group_provider_wide(work: AlertWork, loaded: LoadedConfig, now: datetime) -> int:
     """Pending `opened` messages whose reason opened on every account become one message."""
     accounts = {a.name for a in loaded.accounts}
     if len(accounts) < 2:
         return 0
-    pending = session.scalars(
-        select(OutboxMessage).where(
-            col(OutboxMessage.state) == "pending", col(OutboxMessage.kind) == "opened"
-        )
-    ).all()
-    incidents = {m.incident_id: session.get(Incident, m.incident_id) for m in pending}
+    pending = work.pending("opened")
+    incidents = {m.incident_id: work.incident(m.incident_id) for m in pending}
     by_reason: dict[str, list[Incident]] = {}
     for incident in incidents.values():
         if incident is not None and incident.state == "open":
@@ -275,7 +203,7 @@ def group_provider_wide(session: Session, loaded: LoadedConfig, now: datetime) -
             incident.silenced = PROVIDER_WIDE
         summary = provider_wide_message(reason, found, now, loaded.config.monitor.public_url)
         enqueue(
-            session,
+            work,
             summary,
             [c.name for c in loaded.config.alerts.channels],
             f"provider:{reason}:{found[0].id}",
@@ -295,19 +223,6 @@ class Delivery:
     errors: list[str] = dataclasses.field(default_factory=list)
 
 
-def _claim(session: Session, message_id: int, instance: str, now: datetime) -> bool:
-    table = OutboxMessage.__table__  # type: ignore[attr-defined]
-    due = and_(table.c.state == "pending", table.c.next_attempt_at <= now)
-    abandoned = and_(table.c.state == "sending", table.c.claimed_at < now - STALE_CLAIM)
-    result = session.execute(
-        update(table)
-        .where(table.c.id == message_id, or_(due, abandoned))
-        .values(state="sending", claimed_by=instance, claimed_at=now)
-    )
-    session.commit()
-    return int(cast(CursorResult[Any], result).rowcount) == 1
-
-
 def deliver(
     store: Store,
     loaded: LoadedConfig,
@@ -318,39 +233,21 @@ def deliver(
 ) -> Delivery:
     """Send what is due, once each; returns what happened."""
     report = Delivery()
-    try:
-        with Session(store.engine, expire_on_commit=False) as session:
-            group_provider_wide(session, loaded, now)
-            session.commit()
-            table = OutboxMessage.__table__  # type: ignore[attr-defined]
-            due = or_(
-                and_(table.c.state == "pending", table.c.next_attempt_at <= now),
-                and_(table.c.state == "sending", table.c.claimed_at < now - STALE_CLAIM),
-            )
-            ids = list(
-                session.scalars(
-                    select(OutboxMessage.id).where(due).order_by(col(OutboxMessage.id)).limit(limit)
-                )
-            )
-            for message_id in ids:
-                if message_id is None or not _claim(session, message_id, instance, now):
-                    continue
-                _send(session, message_id, channels, now, report)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database: alert delivery failed: {describe(exc)}") from None
+    with store.alert_work("alert delivery failed") as work:
+        group_provider_wide(work, loaded, now)
+    stale_before = now - STALE_CLAIM
+    for message_id in store.deliverable_messages(now, stale_before, limit):
+        message = store.claim_message(message_id, instance, now, stale_before)
+        if message is not None:
+            _send(message, channels, now, report)
+            store.record_attempt(message)
     return report
 
 
 def _send(
-    session: Session,
-    message_id: int,
-    channels: Mapping[str, Channel],
-    now: datetime,
-    report: Delivery,
+    row: OutboxMessage, channels: Mapping[str, Channel], now: datetime, report: Delivery
 ) -> None:
-    row = session.get(OutboxMessage, message_id)
-    assert row is not None
-    session.refresh(row)
+    """One attempt at a claimed message; the outcome is left on the row."""
     channel = channels.get(row.channel)
     row.attempts += 1
     try:
@@ -370,24 +267,17 @@ def _send(
     else:
         row.state, row.sent_at, row.last_error = "sent", now, None
         report.sent += 1
-    session.add(row)
-    session.commit()
 
 
 def silence(
     store: Store, account: str, check: str | None, seconds: float, reason: str, now: datetime
 ) -> Silence:
-    row = Silence(
-        account=account,
-        check=check,
-        reason=reason,
-        created_at=now,
-        until=now + timedelta(seconds=seconds),
+    return store.add_silence(
+        Silence(
+            account=account,
+            check=check,
+            reason=reason,
+            created_at=now,
+            until=now + timedelta(seconds=seconds),
+        )
     )
-    try:
-        with Session(store.engine, expire_on_commit=False) as session:
-            session.add(row)
-            session.commit()
-    except SQLAlchemyError as exc:
-        raise StoreError(f"database: could not record the silence: {describe(exc)}") from None
-    return row

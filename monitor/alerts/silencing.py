@@ -1,0 +1,70 @@
+"""Whether an incident's messages go out: a pure function of the incident, the silences and
+maintenance windows, the account's other open incidents, and `now`. The caller reads them
+from the store; nothing here does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from checks.base import Status
+from checks.reasons import REASONS
+from monitor.alerts.incidents import ACCOUNT_LEVEL, STRUCTURAL
+from monitor.config import MaintenanceSection
+from monitor.store import Incident, Silence
+
+
+def silences_it(silence: Silence, incident: Incident, now: datetime) -> bool:
+    """A silence covers its account, every check or the one it names, until it ends."""
+    return (
+        silence.account == incident.account
+        and silence.check in (None, incident.check)
+        and now < silence.until
+    )
+
+
+def silence_reason(
+    incident: Incident,
+    silences: Sequence[Silence],
+    maintenance: Sequence[MaintenanceSection],
+    open_incidents: Sequence[Incident],
+    now: datetime,
+) -> str | None:
+    """Why this incident's messages must not be sent, or None. `open_incidents` may hold
+    the incident itself and other accounts' incidents: only the account's others count."""
+    silence = next((s for s in silences if silences_it(s, incident, now)), None)
+    if silence is not None:
+        return f"silenced until {silence.until:%Y-%m-%d %H:%M} UTC: {silence.reason}"
+    for window in maintenance:
+        if window.covers(incident.account, incident.check, now):
+            return f"maintenance window {window.name!r}"
+    others = sorted(
+        (
+            other
+            for other in open_incidents
+            if other.account == incident.account
+            and other.state == "open"
+            and other.id != incident.id
+        ),
+        key=lambda other: other.id or 0,
+    )
+    # Of two account-level incidents, the older one speaks for the account.
+    muting = next(
+        (
+            other
+            for other in others
+            if other.reason in ACCOUNT_LEVEL
+            and ((other.id or 0) < (incident.id or 0) or incident.reason not in ACCOUNT_LEVEL)
+        ),
+        None,
+    )
+    if muting is not None:
+        return f"muted: account-level incident #{muting.id} ({muting.reason}) is open"
+    known = REASONS.get(incident.reason)
+    if known is not None and known.status == Status.UNKNOWN:
+        # "Could not tell" on an account already known broken is a symptom, not news:
+        # no generation headers means no rate limits while verification is missing.
+        explaining = next((other for other in others if other.reason in STRUCTURAL), None)
+        if explaining is not None:
+            return f"muted: incident #{explaining.id} ({explaining.reason}) explains it"
+    return None

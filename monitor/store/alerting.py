@@ -1,0 +1,145 @@
+"""Alert bookkeeping queries. An incident and its outbox rows are written through one
+`AlertWork`, so they land together or not at all; a message is claimed by one atomic
+conditional UPDATE, so however many deliverers run, exactly one sends it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, CursorResult, Engine, and_, or_, update
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from monitor.store.engine import transaction
+from monitor.store.tables import AlertState, Incident, OutboxMessage, Silence
+
+DELIVERY_FAILED = "alert delivery failed"
+
+
+class AlertWork:
+    """One transaction of alert bookkeeping, from `Store.alert_work`. Rows read or added
+    through it stay tracked: what the caller changes on them is saved with everything else
+    when the block ends, or none of it is."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def pair(self, account: str, check: str, model: str) -> AlertState:
+        """The run of failures or passes of one (account, check, model); new if none."""
+        found = self._session.get(AlertState, (account, check, model))
+        return found or AlertState(account=account, check=check, model=model)
+
+    def incident(self, incident_id: int | None) -> Incident | None:
+        return None if incident_id is None else self._session.get(Incident, incident_id)
+
+    def add_incident(self, incident: Incident) -> None:
+        """Adds it and gives it its id at once, for the messages that name it."""
+        self._session.add(incident)
+        self._session.flush()
+
+    def add(self, *rows: AlertState | OutboxMessage) -> None:
+        self._session.add_all(rows)
+
+    def silences(self, account: str, now: datetime) -> list[Silence]:
+        """The account's silences that have not ended."""
+        return list(self._session.scalars(in_force(now, account)))
+
+    def open_incidents(self, account: str) -> list[Incident]:
+        """The account's open incidents, oldest first, those of this transaction included."""
+        statement = (
+            select(Incident)
+            .where(col(Incident.account) == account, col(Incident.state) == "open")
+            .order_by(col(Incident.id))
+        )
+        return list(self._session.scalars(statement))
+
+    def pending(self, kind: str) -> list[OutboxMessage]:
+        """Messages of a kind not sent yet (nor claimed)."""
+        statement = select(OutboxMessage).where(
+            col(OutboxMessage.state) == "pending", col(OutboxMessage.kind) == kind
+        )
+        return list(self._session.scalars(statement))
+
+
+def in_force(now: datetime, account: str | None = None) -> SelectOfScalar[Silence]:
+    statement = select(Silence).where(col(Silence.until) > now)
+    if account is not None:
+        statement = statement.where(col(Silence.account) == account)
+    return statement.order_by(col(Silence.until), col(Silence.id))
+
+
+def _deliverable(now: datetime, stale_before: datetime) -> ColumnElement[bool]:
+    """Due and unclaimed, or claimed by a deliverer that died mid-send."""
+    table = OutboxMessage.__table__  # type: ignore[attr-defined]
+    return or_(
+        and_(table.c.state == "pending", table.c.next_attempt_at <= now),
+        and_(table.c.state == "sending", table.c.claimed_at < stale_before),
+    )
+
+
+class AlertQueries:
+    engine: Engine
+
+    @contextlib.contextmanager
+    def alert_work(self, failure: str) -> Iterator[AlertWork]:
+        """One transaction for incidents and their messages; a database error becomes a
+        StoreError saying `database: <failure>: …`."""
+        with transaction(self.engine, failure) as session:
+            yield AlertWork(session)
+
+    def add_silence(self, row: Silence) -> Silence:
+        with transaction(self.engine, "could not record the silence") as session:
+            session.add(row)
+        return row
+
+    def silences_in_force(self, now: datetime) -> list[Silence]:
+        """Every silence that has not ended, the first to end first."""
+        with Session(self.engine) as session:
+            return list(session.scalars(in_force(now)))
+
+    def deliverable_messages(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
+        """Ids of the messages to send now, oldest first: due ones, and those whose claim is
+        older than `stale_before`."""
+        statement = (
+            select(OutboxMessage.id)
+            .where(_deliverable(now, stale_before))
+            .order_by(col(OutboxMessage.id))
+            .limit(limit)
+        )
+        with transaction(self.engine, DELIVERY_FAILED) as session:
+            return [i for i in session.scalars(statement) if i is not None]
+
+    def claim_message(
+        self, message_id: int, instance: str, now: datetime, stale_before: datetime
+    ) -> OutboxMessage | None:
+        """The message, now `sending` on behalf of `instance`; None when another deliverer
+        holds it or it went out meanwhile. Of racing deliverers, only one UPDATE matches."""
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        claim = (
+            update(table)
+            .where(table.c.id == message_id, _deliverable(now, stale_before))
+            .values(state="sending", claimed_by=instance, claimed_at=now)
+        )
+        with transaction(self.engine, DELIVERY_FAILED) as session:
+            if int(cast(CursorResult[Any], session.execute(claim)).rowcount) != 1:
+                return None
+            return session.get(OutboxMessage, message_id)
+
+    def record_attempt(self, message: OutboxMessage) -> None:
+        """Save how a claimed message's attempt went (state, attempts, next try, error)."""
+        table = OutboxMessage.__table__  # type: ignore[attr-defined]
+        with transaction(self.engine, DELIVERY_FAILED) as session:
+            session.execute(
+                update(table)
+                .where(table.c.id == message.id)
+                .values(
+                    state=message.state,
+                    attempts=message.attempts,
+                    next_attempt_at=message.next_attempt_at,
+                    sent_at=message.sent_at,
+                    last_error=message.last_error,
+                )
+            )

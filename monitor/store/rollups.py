@@ -1,0 +1,107 @@
+"""Rollup arithmetic, free of any database: which hourly and daily buckets a result adds
+to, the latency histogram, and percentiles (interpolated from the histogram while raw rows
+exist, exact once retention has seen them)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+# Latency histogram bucket bounds (ms): a rollup keeps counts per bucket so percentiles of
+# days not yet pruned come from the rollup alone; prune replaces them with exact ones.
+LATENCY_BOUNDS = (100, 200, 400, 800, 1600, 3200, 6400, 12800, 25600, 51200, 102400)
+STATUS_COLUMN = {
+    "pass": "passed",
+    "warn": "warned",
+    "fail": "failed",
+    "unknown": "unknown",
+    "skipped": "skipped",
+}
+COUNTERS = (
+    "total",
+    "passed",
+    "warned",
+    "failed",
+    "unknown",
+    "skipped",
+    "cost_usd",
+    "latency_count",
+    *(f"h{i}" for i in range(len(LATENCY_BOUNDS) + 1)),
+)
+ROLLUP_KEYS = ["period", "bucket", "account", "check", "model"]
+
+
+class Counted(Protocol):
+    """What a rollup counts of one result."""
+
+    account: str
+    check: str
+    model: str
+    status: str
+    latency_ms: float | None
+    cost_usd: float | None
+    finished_at: datetime
+
+
+def latency_bucket(latency_ms: float) -> int:
+    return next(
+        (i for i, bound in enumerate(LATENCY_BOUNDS) if latency_ms <= bound), len(LATENCY_BOUNDS)
+    )
+
+
+def hour_and_day(finished: datetime) -> tuple[datetime, datetime]:
+    """The starts of the hourly and daily buckets a moment falls in."""
+    hour = finished.replace(minute=0, second=0, microsecond=0)
+    return hour, hour.replace(hour=0)
+
+
+def rollup_increments(row: Counted) -> list[dict[str, Any]]:
+    """The hour and day rollup rows one result adds to."""
+    hour, day = hour_and_day(row.finished_at.astimezone(UTC))
+    values: dict[str, Any] = dict.fromkeys(COUNTERS, 0)
+    values["total"] = 1
+    values[STATUS_COLUMN.get(row.status, "unknown")] = 1
+    values["cost_usd"] = row.cost_usd or 0.0
+    if row.latency_ms is not None:
+        values["latency_count"] = 1
+        values[f"h{latency_bucket(row.latency_ms)}"] = 1
+    keys = {"account": row.account, "check": row.check, "model": row.model}
+    return [
+        {"period": "hour", "bucket": hour, **keys, **values},
+        {"period": "day", "bucket": day, **keys, **values},
+    ]
+
+
+def rollup_percentile(rollup: Any, share: float) -> float | None:
+    """p50/p95 of a rollup (an ORM row or a plain result row): exact after prune; before,
+    interpolated within the latency histogram bucket."""
+    exact = {0.5: rollup.latency_p50_ms, 0.95: rollup.latency_p95_ms}.get(share)
+    if exact is not None:
+        return float(exact)
+    counts = [int(getattr(rollup, f"h{i}")) for i in range(len(LATENCY_BOUNDS) + 1)]
+    total = sum(counts)
+    if not total:
+        return None
+    rank, seen = share * total, 0
+    for index, count in enumerate(counts):
+        if count and seen + count >= rank:
+            low = 0 if index == 0 else LATENCY_BOUNDS[index - 1]
+            high = LATENCY_BOUNDS[index] if index < len(LATENCY_BOUNDS) else low * 2
+            return round(low + (high - low) * (rank - seen) / count, 1)
+        seen += count
+    return float(LATENCY_BOUNDS[-1])
+
+
+def percentile(sorted_values: list[float], share: float) -> float | None:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(share * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def exact_percentiles(latencies: list[float]) -> tuple[float | None, float | None]:
+    """The p50 and p95 a bucket keeps once its raw rows are gone (sorts in place)."""
+    latencies.sort()
+    return percentile(latencies, 0.5), percentile(latencies, 0.95)

@@ -1,0 +1,263 @@
+"""The Store: every query the monitor runs. Results and what is kept beside them live
+here; alert bookkeeping (`alerting.py`) and retention (`pruning.py`) are mixed in from
+their own modules so that each area reads on its own, while callers hold one object."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, SQLModel, col
+
+from monitor.store.alerting import AlertQueries
+from monitor.store.engine import StoreError, describe, make_engine, transaction, upsert
+from monitor.store.pruning import PruneQueries
+from monitor.store.rollups import COUNTERS, ROLLUP_KEYS, rollup_increments
+from monitor.store.tables import (
+    DailySpend,
+    Heartbeat,
+    Incident,
+    LatestResult,
+    LaunchReport,
+    ProbeResult,
+    ProbeSlot,
+    Rollup,
+)
+
+
+def add_to_rollups(new: Any) -> dict[str, Any]:
+    return {name: getattr(Rollup, name) + new[name] for name in COUNTERS}
+
+
+def add_spend(new: Any) -> dict[str, Any]:
+    return {
+        "usd": DailySpend.usd + new.usd,
+        "paid_probes": DailySpend.paid_probes + new.paid_probes,
+        "skipped_probes": DailySpend.skipped_probes + new.skipped_probes,
+    }
+
+
+def beat_again(new: Any) -> dict[str, Any]:
+    return {"beat_at": new.beat_at, "pid": new.pid}
+
+
+class Store(AlertQueries, PruneQueries):
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, database_url: str) -> Store:
+        store = cls(make_engine(database_url))
+        store.create_schema()
+        return store
+
+    def create_schema(self) -> None:
+        try:
+            SQLModel.metadata.create_all(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: {describe(exc)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def add_result(self, row: ProbeResult) -> ProbeResult:
+        self.add_results([row])
+        return row
+
+    def add_results(self, rows: Iterable[ProbeResult]) -> None:
+        """Store results with their side tables (latest per pair, spend ledger) in one
+        transaction: all of it lands or none of it does."""
+        with transaction(self.engine, "could not store results") as session:
+            for row in rows:
+                self._insert(session, row)
+
+    def _insert(self, session: Session, row: ProbeResult) -> None:
+        previous = session.get(LatestResult, (row.account, row.check, row.model))
+        row.state_change = previous is None or previous.status != row.status
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        upsert(
+            session,
+            LatestResult,
+            [
+                {
+                    "account": row.account,
+                    "check": row.check,
+                    "model": row.model,
+                    "result_id": row.id,
+                    "status": row.status,
+                    "reason": row.reason,
+                    "finished_at": row.finished_at,
+                }
+            ],
+            ["account", "check", "model"],
+            only_if_newer="finished_at",
+        )
+        if previous is not None:
+            session.expire(previous)  # the upsert went around the ORM
+        upsert(session, Rollup, rollup_increments(row), ROLLUP_KEYS, add_to_rollups)
+        paid = bool(row.cost_usd)
+        skipped = row.reason == "budget_exhausted"
+        if paid or skipped:
+            day = row.finished_at.astimezone(UTC).date()
+            upsert(
+                session,
+                DailySpend,
+                [
+                    {
+                        "account": row.account,
+                        "day": day,
+                        "usd": row.cost_usd or 0.0,
+                        "paid_probes": int(paid),
+                        "skipped_probes": int(skipped),
+                    }
+                ],
+                ["account", "day"],
+                add_spend,
+            )
+
+    def latest(self, account: str, check: str, model: str) -> ProbeResult | None:
+        with Session(self.engine) as session:
+            pointer = session.get(LatestResult, (account, check, model))
+            return None if pointer is None else session.get(ProbeResult, pointer.result_id)
+
+    def latest_per_pair(self) -> list[ProbeResult]:
+        """The newest result of every (account, check, model)."""
+        with Session(self.engine) as session:
+            statement = select(ProbeResult).join(
+                LatestResult, col(LatestResult.result_id) == col(ProbeResult.id)
+            )
+            return list(session.scalars(statement).all())
+
+    def spend(self, account: str, day: date) -> float:
+        with Session(self.engine) as session:
+            row = session.get(DailySpend, (account, day))
+            return row.usd if row else 0.0
+
+    def spend_ledger(self, since: date | None = None) -> list[DailySpend]:
+        with Session(self.engine) as session:
+            statement = select(DailySpend).order_by(col(DailySpend.day), col(DailySpend.account))
+            if since is not None:
+                statement = statement.where(col(DailySpend.day) >= since)
+            return list(session.scalars(statement).all())
+
+    def claim(
+        self, account: str, check: str, model: str, slot: str, instance: str, now: datetime
+    ) -> bool:
+        """True when this instance won the slot; False when another already holds it."""
+        try:
+            with Session(self.engine) as session:
+                session.add(
+                    ProbeSlot(
+                        account=account,
+                        check=check,
+                        model=model,
+                        slot=slot,
+                        instance=instance,
+                        claimed_at=now,
+                    )
+                )
+                session.commit()
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database: could not claim a probe slot: {describe(exc)}") from None
+        return True
+
+    def beat(
+        self, instance: str, host: str, pid: int, version: str, started_at: datetime, now: datetime
+    ) -> None:
+        with transaction(self.engine, "could not record the heartbeat") as session:
+            upsert(
+                session,
+                Heartbeat,
+                [
+                    {
+                        "instance": instance,
+                        "host": host,
+                        "pid": pid,
+                        "version": version,
+                        "started_at": started_at,
+                        "beat_at": now,
+                    }
+                ],
+                ["instance"],
+                beat_again,
+            )
+
+    def rollups_for(self, account: str, since: date, period: str = "day") -> list[Any]:
+        """Plain rows (not ORM objects: the page reads tens of thousands of them)."""
+        with Session(self.engine) as session:
+            start = datetime(since.year, since.month, since.day, tzinfo=UTC)
+            statement = (
+                select(Rollup.__table__)  # type: ignore[attr-defined]
+                .where(
+                    col(Rollup.period) == period,
+                    col(Rollup.account) == account,
+                    col(Rollup.bucket) >= start,
+                )
+                .order_by(col(Rollup.bucket))
+            )
+            return list(session.execute(statement).all())
+
+    def state_changes(self, account: str | None, limit: int) -> list[ProbeResult]:
+        """The newest results whose status differed from the one before, newest first."""
+        with Session(self.engine) as session:
+            statement = select(ProbeResult).where(col(ProbeResult.state_change).is_(True))
+            if account is not None:
+                statement = statement.where(col(ProbeResult.account) == account)
+            statement = statement.order_by(
+                col(ProbeResult.finished_at).desc(), col(ProbeResult.id).desc()
+            ).limit(limit)
+            return list(session.scalars(statement).all())
+
+    def incidents(self, account: str | None, limit: int) -> list[Incident]:
+        """Open incidents first, then the most recently opened ones."""
+        with Session(self.engine) as session:
+            statement = select(Incident)
+            if account is not None:
+                statement = statement.where(col(Incident.account) == account)
+            statement = statement.order_by(
+                (col(Incident.state) == "open").desc(),
+                col(Incident.opened_at).desc(),
+                col(Incident.id).desc(),
+            ).limit(limit)
+            return list(session.scalars(statement).all())
+
+    def add_launch_reports(self, rows: Iterable[LaunchReport]) -> None:
+        with transaction(self.engine, "could not store the report") as session:
+            session.add_all(list(rows))
+
+    def latest_launch_report(self, account: str) -> LaunchReport | None:
+        with Session(self.engine) as session:
+            statement = (
+                select(LaunchReport)
+                .where(col(LaunchReport.account) == account)
+                .order_by(col(LaunchReport.created_at).desc(), col(LaunchReport.id).desc())
+                .limit(1)
+            )
+            return session.scalars(statement).first()
+
+    def heartbeats(self) -> list[Heartbeat]:
+        with Session(self.engine) as session:
+            return list(session.scalars(select(Heartbeat).order_by(col(Heartbeat.beat_at).desc())))
+
+    def rollups(self, period: str) -> list[Rollup]:
+        with Session(self.engine) as session:
+            statement = (
+                select(Rollup)
+                .where(col(Rollup.period) == period)
+                .order_by(
+                    col(Rollup.bucket), col(Rollup.account), col(Rollup.check), col(Rollup.model)
+                )
+            )
+            return list(session.scalars(statement).all())
+
+    def results(self, limit: int = 1000) -> Sequence[ProbeResult]:
+        with Session(self.engine) as session:
+            statement = select(ProbeResult).order_by(col(ProbeResult.id).desc()).limit(limit)
+            return session.scalars(statement).all()
