@@ -95,10 +95,11 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     import os
 
     from monitor.alerts import channels_from, deliver, process
-    from monitor.daemon import Daemon, serve
+    from monitor.daemon import Daemon
     from monitor.heartbeat import beat, instance_name
     from monitor.publish import PublishError
     from monitor.publish import publish as publish_site
+    from monitor.scheduler import serve
 
     try:
         loaded, store = open_config(config_path)
