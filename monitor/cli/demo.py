@@ -138,7 +138,7 @@ def verdicts(results: Sequence[ProbeResult]) -> dict[str, tuple[str, list[ProbeR
     """Per account: its verdict in words, and its problems (fails first, then unknowns)."""
     from checks.base import Verdict
 
-    words = {
+    labels = {
         Verdict.READY: "ready",
         Verdict.NOT_READY: "NOT READY",
         Verdict.INCONCLUSIVE: "inconclusive",
@@ -148,7 +148,7 @@ def verdicts(results: Sequence[ProbeResult]) -> dict[str, tuple[str, list[ProbeR
         by_account.setdefault(row.account, []).append(row)
     out = {}
     for account, rows in by_account.items():
-        verdict = words[Verdict.of(r.status for r in rows)]
+        verdict = labels[Verdict.of(r.status for r in rows)]
         problems = [r for r in rows if r.status == "fail"] + [
             r for r in rows if r.status == "unknown"
         ]
