@@ -1,4 +1,5 @@
-"""When each probe runs next: plain functions of (check config, last outcome, now).
+"""When each probe runs next: plain functions of (check config, last outcome, now). The
+daemon and the scheduler read the clock and the store, then ask these; nothing here does.
 
 The paid generation probe runs at `every` while it passes and at `every_when_failing` while
 it fails with an answer that is not billed (verification, allow-list, key, quota…), so that
@@ -6,7 +7,8 @@ access arriving after organization verification (about 15 minutes to propagate) 
 within minutes; a `rate_limited` answer backs off as `retry-after` says.
 
 Runs are aligned to slots: every instance computes the same slot for a probe, so a unique
-row per slot lets instances sharing a database run each probe once.
+row per slot lets instances sharing a database run each probe once. A change of a free
+check's status asks its confirming (paid) check to run at once, at most once a minute.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from checks.base import Status
+from checks.base import Check, Status
 from checks.reasons import REASONS
 from checks.settings import CheckSettings, GenerationSettings
 
@@ -27,11 +29,21 @@ MAX_JITTER = 300.0
 
 @dataclasses.dataclass(frozen=True)
 class Last:
-    """What cadence needs of the previous result."""
+    """What cadence needs of a probe's latest result."""
 
     status: str
     reason: str
     details: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    finished_at: datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What the daemon does after a probe: when it runs next, and whether the account's
+    confirming probe should run now."""
+
+    next_run: datetime
+    confirm: bool = False
 
 
 def seconds_to_midnight(now: datetime) -> float:
@@ -102,3 +114,40 @@ def slot_at(key: str, interval: float, now: datetime) -> Slot:
 def next_run(key: str, interval: float, now: datetime) -> datetime:
     """The start of the first slot after `now` for this interval."""
     return slot_at(key, interval, now).next_start
+
+
+def slot_id(key: str, interval: float, now: datetime, *, confirming: bool = False) -> str:
+    """The slot a run at `now` claims. A confirmation claims the minute's confirmation slot:
+    one a minute at most, whoever asks."""
+    if confirming:
+        return f"confirm:{int(now.timestamp() // 60)}"
+    return slot_at(key, interval, now).id
+
+
+def due(last_finished_at: datetime | None, interval: float, key: str, now: datetime) -> bool:
+    """A probe never run, or whose current slot has not run yet, runs at once when the
+    daemon starts; any other waits for its next slot."""
+    return last_finished_at is None or last_finished_at < slot_at(key, interval, now).start
+
+
+def decide(
+    check: Check,
+    key: str,
+    settings: CheckSettings,
+    before: Last | None,
+    after: Last | None,
+    now: datetime,
+) -> Decision:
+    """When the probe runs next, and whether the status of a check that has a confirming
+    check changed between `before` and `after`, so that check should confirm at once.
+
+    `after` is this run's result: None when another instance held the slot, and then the
+    next run follows what was known before (that instance's result is usually in flight)."""
+    interval = next_interval(settings, after if after is not None else before, now)
+    confirm = (
+        check.confirms_with is not None
+        and before is not None
+        and after is not None
+        and before.status != after.status
+    )
+    return Decision(next_run=next_run(key, interval, now), confirm=confirm)

@@ -1,45 +1,59 @@
-"""`imagewatch run`: the daemon. The scheduler only turns config into jobs; what runs when,
-what a probe may spend and who runs it are decided by plain functions (cadence, the
-runner's budget guard, slot claims in the store) that the tests call directly."""
+"""`imagewatch run`'s steps: probe one (account, check, model) in its slot, run one whole
+round, beat, deliver alerts, prune, publish. Each step reads the clock and the store once,
+then leaves every decision to `monitor.cadence`; `monitor.scheduler` only says when each
+step runs, and `run --once` runs `round_once`."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
-import signal
-from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import httpx
 
 from checks.base import Clock
+from checks.settings import CheckSettings
 from monitor import cadence
-from monitor.alerts import Channel, deliver, process
+from monitor.alerts import Channel, Delivery, deliver, process
 from monitor.config import LoadedConfig
-from monitor.heartbeat import HEARTBEAT_EVERY, beat, instance_name, package_version
-from monitor.plan import Probe, evidence_first, plan
+from monitor.heartbeat import beat, instance_name
+from monitor.plan import Probe, plan
 from monitor.retention import prune
-from monitor.runner import Round
-from monitor.store import ProbeResult, Store, StoreError
+from monitor.runner import ProgressCallback, Round
+from monitor.store import ProbeResult, Store
 
-PRUNE_EVERY = 86_400.0
-DELIVER_EVERY = 5.0
-STOP_TIMEOUT = 30.0
-PUBLISH_DEBOUNCE = 5.0  # one publish for a burst of probes, at most this late
+if TYPE_CHECKING:
+    from monitor.publish import PublishReport
 
 
-@dataclasses.dataclass
-class Decision:
-    """What the daemon does after a probe: when it runs next, and whether the account's
-    generation probe should confirm a change now."""
+@dataclasses.dataclass(frozen=True)
+class Probed:
+    """One probe step: its result (None when another instance held the slot) and what
+    follows from it."""
 
-    next_run: datetime
-    confirm: bool = False
+    result: ProbeResult | None
+    decision: cadence.Decision
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundReport:
+    """One whole round: every result, what alert delivery did, and the page published."""
+
+    results: list[ProbeResult]
+    delivery: Delivery
+    published: PublishReport
+
+
+def last_of(row: ProbeResult | None) -> cadence.Last | None:
+    """What cadence needs of a stored result."""
+    if row is None:
+        return None
+    return cadence.Last(row.status, row.reason, row.details or {}, row.finished_at)
 
 
 class Daemon:
+    """The monitor's steps over one config, store, HTTP client and clock."""
+
     def __init__(
         self,
         loaded: LoadedConfig,
@@ -59,48 +73,33 @@ class Daemon:
         self.probes = plan(loaded)
 
     def last(self, probe: Probe) -> cadence.Last | None:
-        row = self.store.latest(probe.account.name, probe.check, probe.model)
-        return None if row is None else cadence.Last(row.status, row.reason, row.details or {})
+        """The probe's latest stored result, as cadence reads it."""
+        return last_of(self.store.latest(probe.account.name, probe.check, probe.model))
 
-    def interval(self, probe: Probe, now: datetime) -> float:
-        settings = self.loaded.config.check_settings(probe.check)
-        return cadence.next_interval(settings, self.last(probe), now)
+    def settings(self, probe: Probe) -> CheckSettings:
+        return self.loaded.config.check_settings(probe.check)
 
-    def slot(self, probe: Probe, now: datetime, confirming: bool = False) -> str:
-        if confirming:  # one confirmation a minute at most, whoever asks
-            return f"confirm:{int(now.timestamp() // 60)}"
-        return cadence.slot_at(probe.key, self.interval(probe, now), now).id
-
-    async def run_probe(self, probe: Probe, confirming: bool = False) -> ProbeResult | None:
-        """Claim the probe's slot, run it, store it. None when another instance holds the
-        slot."""
-        now = self.clock.now()
-        if not self.store.claim(
-            probe.account.name,
-            probe.check,
-            probe.model,
-            self.slot(probe, now, confirming),
-            self.instance,
-            now,
-        ):
-            return None
-        results = await Round(self.loaded, self.client, self.clock, self.store).run([probe])
-        return results[0]
-
-    def decide(
-        self, probe: Probe, before: cadence.Last | None, result: ProbeResult | None
-    ) -> Decision:
-        """When the probe runs next; and whether a free check's status changed, so the
-        account's generation probe should confirm at once (within budget)."""
-        now = self.clock.now()
-        next_at = cadence.next_run(probe.key, self.interval(probe, now), now)
-        confirm = (
-            result is not None
-            and probe.kind.confirms_with is not None
-            and before is not None
-            and before.status != result.status
+    async def probe(self, probe: Probe, confirming: bool = False) -> Probed:
+        """Claim the probe's slot, run it, store it, and decide what follows. The result is
+        None when another instance holds the slot."""
+        settings = self.settings(probe)
+        before = self.last(probe)
+        claimed_at = self.clock.now()
+        slot = cadence.slot_id(
+            probe.key,
+            cadence.next_interval(settings, before, claimed_at),
+            claimed_at,
+            confirming=confirming,
         )
-        return Decision(next_run=next_at, confirm=confirm)
+        result = None
+        if self.store.claim(
+            probe.account.name, probe.check, probe.model, slot, self.instance, claimed_at
+        ):
+            result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
+        decision = cadence.decide(
+            probe.kind, probe.key, settings, before, last_of(result), self.clock.now()
+        )
+        return Probed(result, decision)
 
     def confirming_probes(self, changed: Probe) -> list[Probe]:
         """The probes that confirm a change of `changed` (the account's paid probes)."""
@@ -110,13 +109,29 @@ class Daemon:
             if p.account.name == changed.account.name and p.check == changed.kind.confirms_with
         ]
 
+    async def round_once(self, progress: ProgressCallback | None = None) -> RoundReport:
+        """Every probe of the plan in one round (no slot claims: asked for, not scheduled),
+        then what follows the round, as of the moment it ended: heartbeat, incidents and
+        their messages (sent now, not grouped), delivery, the page."""
+        from monitor.publish import publish
+
+        results = await Round(self.loaded, self.client, self.clock, self.store, progress).run(
+            self.probes
+        )
+        now = self.clock.now()
+        beat(self.store, self.instance, self.started_at, now)
+        process(self.store, self.loaded, results, now, group_wait=0)
+        delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
+        published = publish(self.store, self.loaded, now)
+        return RoundReport(results=results, delivery=delivery, published=published)
+
     def beat(self) -> None:
         beat(self.store, self.instance, self.started_at, self.clock.now())
 
     def prune(self) -> None:
         prune(self.store, self.clock.now(), self.loaded.config.monitor.retention_days)
 
-    def alert(self, results: list[ProbeResult]) -> None:
+    def alert(self, results: Sequence[ProbeResult]) -> None:
         """Evaluate new results into incidents and outbox rows (messages wait `group_wait`)."""
         process(self.store, self.loaded, results, self.clock.now())
 
@@ -127,183 +142,3 @@ class Daemon:
         from monitor.publish import publish
 
         publish(self.store, self.loaded, self.clock.now())
-
-
-class Scheduler:
-    """APScheduler 3.x glue: one job per (account, model, check), plus heartbeat and prune."""
-
-    def __init__(self, daemon: Daemon, log: Callable[[str], None] = print) -> None:
-        from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
-        self.daemon = daemon
-        self.log = log
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.in_flight: set[asyncio.Task[Any]] = set()
-        self.stopping = False
-        self.failures = 0
-
-    def job_id(self, probe: Probe) -> str:
-        return probe.key
-
-    def start(self) -> list[Probe]:
-        """Schedule every job at its next slot; returns the probes due now (never run, or
-        their current slot not yet run), for `catch_up` to run in round order."""
-        from apscheduler.triggers.interval import IntervalTrigger
-
-        now = self.daemon.clock.now()
-        due_now = []
-        for probe in self.daemon.probes:
-            interval = self.daemon.interval(probe, now)
-            first = cadence.slot_at(probe.key, interval, now)
-            last = self.daemon.store.latest(probe.account.name, probe.check, probe.model)
-            due = last is None or last.finished_at < first.start
-            if due:
-                due_now.append(probe)
-            self.scheduler.add_job(
-                self._run,
-                IntervalTrigger(seconds=interval, timezone="UTC"),
-                args=[probe],
-                id=self.job_id(probe),
-                name=probe.label,
-                # A due probe's job waits paused; its catch-up run schedules it.
-                next_run_time=None if due else first.next_start,
-                max_instances=1,
-                coalesce=True,
-                misfire_grace_time=int(max(1, min(300, interval / 2))),
-            )
-        self.scheduler.add_job(
-            self._guarded,
-            IntervalTrigger(seconds=HEARTBEAT_EVERY),
-            args=[self.daemon.beat, "heartbeat"],
-            id="heartbeat",
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self._guarded,
-            IntervalTrigger(seconds=DELIVER_EVERY),
-            args=[self.daemon.deliver, "alert delivery"],
-            id="deliver",
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.add_job(
-            self._guarded,
-            IntervalTrigger(seconds=PRUNE_EVERY),
-            args=[self.daemon.prune, "prune"],
-            id="prune",
-            next_run_time=now + timedelta(seconds=60),
-            max_instances=1,
-            coalesce=True,
-        )
-        self.scheduler.start()
-        return due_now
-
-    async def catch_up(self, due: list[Probe]) -> None:
-        """Run due probes as a round does: the evidence first, then the checks reading it."""
-        first, later = evidence_first(due)
-        await asyncio.gather(*(self._run(p) for p in first))
-        await asyncio.gather(*(self._run(p) for p in later))
-
-    async def _guarded(self, step: Callable[[], None], what: str) -> None:
-        from monitor.publish import PublishError
-
-        try:
-            await asyncio.to_thread(step)
-        except (StoreError, PublishError) as exc:
-            self.log(f"error: {what}: {exc}")
-
-    async def _run(self, probe: Probe, confirming: bool = False) -> None:
-        if self.stopping:
-            return  # submitted just before shutdown: never claim a slot it cannot finish
-        task = asyncio.current_task()
-        if task is not None:
-            self.in_flight.add(task)
-        try:
-            before = self.daemon.last(probe)
-            result = await self.daemon.run_probe(probe, confirming)
-            decision = self.daemon.decide(probe, before, result)
-        except StoreError as exc:
-            self.failures += 1
-            self.log(f"error: {probe.label}: {exc}")
-            return
-        finally:
-            if task is not None:
-                self.in_flight.discard(task)
-        with contextlib.suppress(Exception):  # the job may be gone during shutdown
-            self.scheduler.modify_job(self.job_id(probe), next_run_time=decision.next_run)
-        if result is not None:
-            await self._guarded(lambda: self.daemon.alert([result]), "alerts")
-            self.schedule_publish()
-            self.log(
-                f"{result.finished_at:%H:%M:%S} {probe.label}: {result.status} {result.reason}"
-            )
-        if decision.confirm:
-            for confirmer in self.daemon.confirming_probes(probe):
-                self.log(f"{probe.label} changed: confirming with {confirmer.label}")
-                self.scheduler.add_job(
-                    self._run,
-                    args=[confirmer, True],
-                    id=f"confirm:{self.job_id(confirmer)}",
-                    replace_existing=True,
-                    max_instances=1,
-                )
-
-    def schedule_publish(self) -> None:
-        """Debounced: the first probe of a burst schedules one publish a few seconds later;
-        the rest of the burst joins it."""
-        if self.scheduler.get_job("publish") is None:
-            self.scheduler.add_job(
-                self._guarded,
-                args=[self.daemon.publish, "publish"],
-                id="publish",
-                next_run_time=self.daemon.clock.now() + timedelta(seconds=PUBLISH_DEBOUNCE),
-                max_instances=1,
-            )
-
-    async def stop(self) -> None:
-        self.stopping = True
-        self.scheduler.shutdown(wait=False)
-        await asyncio.sleep(0)  # job tasks created before the shutdown start, and see it
-        pending = [t for t in self.in_flight if not t.done()]
-        if pending:
-            self.log(f"stopping: waiting for {len(pending)} probe(s) in flight")
-            _done, still = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
-            for task in still:
-                task.cancel()
-
-
-async def serve(
-    daemon: Daemon, log: Callable[[str], None] = print, stop_after: float | None = None
-) -> None:
-    """Run until SIGINT/SIGTERM (or `stop_after` seconds), then stop gracefully."""
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stopping.set)
-    scheduler = Scheduler(daemon, log)
-    catching_up = asyncio.create_task(scheduler.catch_up(scheduler.start()))
-    log(
-        f"imagewatch {package_version()} running as {daemon.instance}: "
-        f"{len(daemon.probes)} probes over {len(daemon.loaded.accounts)} accounts"
-    )
-    try:
-        if stop_after is None:
-            await stopping.wait()
-        else:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), stop_after)
-    finally:
-        await scheduler.stop()
-        if not catching_up.done():
-            # Its probes in flight finish (stop() lets none start); past the limit, cancel.
-            try:
-                await asyncio.wait_for(catching_up, STOP_TIMEOUT)
-            except (TimeoutError, asyncio.CancelledError):
-                log("stopping: the first round did not finish in time")
-        with contextlib.suppress(StoreError):
-            daemon.beat()
-        log("stopped")

@@ -4,11 +4,25 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from checks.generation import Generation
+from checks.model_listing import ModelListing
 from checks.settings import GenerationSettings, ModelListingSettings
-from monitor.cadence import Last, next_interval, next_run, offset, slot_at
+from monitor.cadence import (
+    Last,
+    decide,
+    due,
+    next_interval,
+    next_run,
+    offset,
+    slot_at,
+    slot_id,
+)
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 GENERATION = GenerationSettings(every=3600, every_when_failing=300)
+LISTING = ModelListingSettings(every=300)
+PAID_KEY = "unverified/generation/gpt-image-2"
+FREE_KEY = "verified/model_listing/gpt-image-2"
 
 
 def test_generation_runs_rarely_while_it_passes() -> None:
@@ -74,3 +88,56 @@ def test_a_run_at_a_slot_start_is_in_that_slot_and_moves_on_by_one_interval(
         assert slot_at(key, interval, upcoming).start == upcoming
         assert slot_at(key, interval, upcoming).id != slot_at(key, interval, when).id
         when = upcoming
+
+
+def test_a_failing_generation_is_reprobed_within_minutes() -> None:
+    failing = decide(
+        Generation(), PAID_KEY, GENERATION, None, Last("fail", "org_verification_required"), NOW
+    )
+    assert failing.next_run == next_run(PAID_KEY, 300, NOW)
+    assert 0 < (failing.next_run - NOW).total_seconds() <= 300
+    passing = decide(Generation(), PAID_KEY, GENERATION, None, Last("pass", "ok"), NOW)
+    assert passing.next_run == next_run(PAID_KEY, 3600, NOW)
+    assert 0 < (passing.next_run - NOW).total_seconds() <= 3600
+
+
+def test_a_probe_another_instance_ran_keeps_the_cadence_known_before() -> None:
+    failing = Last("fail", "org_verification_required")
+    decision = decide(Generation(), PAID_KEY, GENERATION, failing, None, NOW)
+    assert decision.next_run == next_run(PAID_KEY, 300, NOW)
+    assert decision.confirm is False
+
+
+def test_a_free_check_changing_state_asks_generation_to_confirm() -> None:
+    listed, gone = Last("pass", "listed"), Last("fail", "not_listed")
+    assert ModelListing.confirms_with == Generation.name
+    assert decide(ModelListing(), FREE_KEY, LISTING, None, listed, NOW).confirm is False  # first
+    assert decide(ModelListing(), FREE_KEY, LISTING, listed, listed, NOW).confirm is False
+    assert decide(ModelListing(), FREE_KEY, LISTING, listed, gone, NOW).confirm is True
+    assert decide(ModelListing(), FREE_KEY, LISTING, gone, listed, NOW).confirm is True
+
+
+def test_a_check_with_no_confirming_check_never_asks_for_confirmation() -> None:
+    passed, refused = Last("pass", "ok"), Last("fail", "org_verification_required")
+    assert decide(Generation(), PAID_KEY, GENERATION, passed, refused, NOW).confirm is False
+
+
+def test_a_probe_claims_the_slot_its_interval_puts_now_in() -> None:
+    assert slot_id(PAID_KEY, 3600, NOW) == slot_at(PAID_KEY, 3600, NOW).id
+    assert slot_id(PAID_KEY, 3600, NOW) != slot_id(PAID_KEY, 300, NOW)
+
+
+def test_confirmations_share_one_slot_a_minute_whoever_asks() -> None:
+    minute = NOW.replace(second=0)
+    first = slot_id(PAID_KEY, 3600, minute, confirming=True)
+    assert slot_id(PAID_KEY, 300, minute + timedelta(seconds=59), confirming=True) == first
+    assert slot_id(PAID_KEY, 3600, minute + timedelta(seconds=60), confirming=True) != first
+    assert first != slot_id(PAID_KEY, 3600, minute)
+
+
+def test_a_probe_never_run_or_whose_slot_has_not_run_is_due_at_start() -> None:
+    slot = slot_at(PAID_KEY, 3600, NOW)
+    assert due(None, 3600, PAID_KEY, NOW)
+    assert due(slot.start - timedelta(microseconds=1), 3600, PAID_KEY, NOW)
+    assert not due(slot.start, 3600, PAID_KEY, NOW)
+    assert not due(NOW, 3600, PAID_KEY, NOW)

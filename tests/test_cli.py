@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import sqlite3
@@ -14,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from monitor.cli.main import COMMANDS
 from monitor.simulator import SCENARIOS
 from monitor.simulator.scenarios import DEMO_REQUIRED_IMAGES_PER_MINUTE, PINNED
 from tests.conftest import free_port
@@ -213,3 +215,61 @@ def test_help_lists_every_command() -> None:
     )
     for command in ("check", "demo", "init", "simulate"):
         assert command in run.stdout
+
+
+def test_help_imports_no_command_module() -> None:
+    script = (
+        "import sys\n"
+        "from monitor.cli import main\n"
+        "try:\n"
+        "    main(['--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('monitor', 'checks'))))\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    *_, imported = run.stdout.strip().splitlines()
+    assert imported == str(["monitor", "monitor.cli", "monitor.cli.main", "monitor.cli.options"])
+    for name, lazy in COMMANDS.items():
+        assert lazy.summary.split()[0] in run.stdout, name
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_each_command_is_listed_with_the_first_paragraph_of_its_help(name: str) -> None:
+    command = COMMANDS[name].load()
+    assert command.name == name
+    assert command.help is not None
+    first_paragraph = inspect.cleandoc(command.help).split("\n\n")[0]
+    assert COMMANDS[name].summary == " ".join(first_paragraph.split())
+
+
+def test_config_is_taken_before_or_after_the_subcommand_and_the_subcommands_wins(
+    sim: SimulateProcess, tmp_path: Path
+) -> None:
+    config, env = write_config(tmp_path, sim.url, ["verified"])
+    missing = str(tmp_path / "missing.toml")
+    not_found = f"error: {missing}: config file not found (write one with `imagewatch init`)"
+    only = ("--check", "model_listing", "--json")
+    for args in (("--config", str(config), "check"), ("check", "--config", str(config))):
+        run = imagewatch(*args, *only, env=env)
+        assert run.returncode == 0, run.stderr
+        assert [r["check"] for r in json.loads(run.stdout)["results"]] == ["model_listing"]
+    wins = imagewatch("--config", missing, "check", "--config", str(config), *only, env=env)
+    assert wins.returncode == 0, wins.stderr
+    loses = imagewatch("--config", str(config), "check", "--config", missing, *only, env=env)
+    assert loses.returncode == 2
+    assert loses.stderr.strip() == not_found
+    flag_over_env = imagewatch(
+        "--config", str(config), "check", *only, env={**env, "IMAGEWATCH_CONFIG": missing}
+    )
+    assert flag_over_env.returncode == 0, flag_over_env.stderr
+    from_env = imagewatch("check", *only, env={**env, "IMAGEWATCH_CONFIG": str(config)})
+    assert from_env.returncode == 0, from_env.stderr
+
+
+def test_config_before_a_group_reaches_its_subcommand(tmp_path: Path) -> None:
+    config, env = write_config(tmp_path, "http://127.0.0.1:9", ["verified"])
+    run = imagewatch("--config", str(config), "alerts", "test", env=env)
+    assert run.returncode == 2
+    assert run.stderr.strip() == "error: alerts.channels: no channel configured"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -17,9 +18,10 @@ from sqlmodel import Session, col, select
 
 from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
-from monitor.daemon import Daemon, Scheduler, serve
+from monitor.daemon import Daemon, Probed
 from monitor.plan import Probe, plan
 from monitor.runner import Round
+from monitor.scheduler import Scheduler, serve
 from monitor.simulator.scenarios import PINNED, scenario
 from monitor.store import ProbeResult, ProbeSlot, Store
 from tests.conftest import ServedSimulator
@@ -103,7 +105,8 @@ def test_two_daemons_on_one_database_run_each_slot_once(
         async with httpx.AsyncClient() as one, httpx.AsyncClient() as two:
             a = Daemon(loaded, store, one, clock, instance="a")
             b = Daemon(loaded, store, two, clock, instance="b")
-            return list(await asyncio.gather(a.run_probe(generation), b.run_probe(generation)))
+            both = await asyncio.gather(a.probe(generation), b.probe(generation))
+            return [probed.result for probed in both]
 
     results = asyncio.run(race())
     assert sorted(r is None for r in results) == [False, True]
@@ -114,48 +117,22 @@ def test_two_daemons_on_one_database_run_each_slot_once(
     assert simulator.control("verified")["billed_images"] == 2
 
 
-def test_a_failing_generation_is_reprobed_within_minutes(
+def test_the_probe_step_runs_a_refused_generation_again_within_minutes(
     simulator: ServedSimulator, store: Store, clock: FrozenClock
 ) -> None:
-    loaded = config_for(simulator.url, "unverified", "verified")
+    loaded = config_for(simulator.url, "unverified")
+    generation = probe(loaded, "unverified", "generation")
 
-    async def run_and_decide(name: str) -> tuple[float, float]:
+    async def step() -> Probed:
         async with httpx.AsyncClient() as client:
-            daemon = Daemon(loaded, store, client, clock, instance="a")
-            chosen = probe(loaded, name, "generation")
-            before = daemon.last(chosen)
-            result = await daemon.run_probe(chosen)
-            decision = daemon.decide(chosen, before, result)
-            wait = (decision.next_run - clock.now()).total_seconds()
-            return daemon.interval(chosen, clock.now()), wait
+            return await Daemon(loaded, store, client, clock, instance="a").probe(generation)
 
-    interval, wait = asyncio.run(run_and_decide("unverified"))
-    assert interval == 300
-    assert 0 < wait <= 300
-    interval, wait = asyncio.run(run_and_decide("verified"))
-    assert interval == 3600
-    assert 0 < wait <= 3600
+    probed = asyncio.run(step())
+    assert probed.result is not None
+    assert probed.result.reason == "org_verification_required"
+    assert 0 < (probed.decision.next_run - clock.now()).total_seconds() <= 300
+    assert probed.decision.confirm is False
     assert simulator.control("unverified")["spend_usd"] == "0"
-
-
-def test_a_free_check_changing_state_asks_generation_to_confirm(
-    simulator: ServedSimulator, store: Store, clock: FrozenClock
-) -> None:
-    loaded = config_for(simulator.url, "verified")
-    listing = probe(loaded, "verified", "model_listing")
-
-    async def step() -> bool:
-        async with httpx.AsyncClient() as client:
-            daemon = Daemon(loaded, store, client, clock, instance="a")
-            before = daemon.last(listing)
-            result = await daemon.run_probe(listing)
-            clock.advance(300)
-            return daemon.decide(listing, before, result).confirm
-
-    assert asyncio.run(step()) is False  # first result: nothing to confirm
-    assert asyncio.run(step()) is False  # unchanged
-    simulator.control("verified", withdrawn=["gpt-image-2"])
-    assert asyncio.run(step()) is True
 
 
 def test_two_schedulers_sharing_a_database_send_each_paid_probe_once(
@@ -222,6 +199,7 @@ def write_config(folder: Path, url: str) -> tuple[Path, dict[str, str]]:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin"),
         "HOME": str(folder),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "K_VERIFIED": scenario("verified").api_key,
         "K_UNVERIFIED": scenario("unverified").api_key,
     }
@@ -255,6 +233,20 @@ source = "{url}/_sim/prices/published.json"
     return path, env
 
 
+def results_per_check(database: Path) -> dict[str, int]:
+    """Stored results per `account/check`; none before the daemon has made its tables."""
+    if not database.exists():
+        return {}
+    try:
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            rows = db.execute(
+                "SELECT account || '/' || \"check\", count(*) FROM probe_results GROUP BY 1"
+            )
+            return {str(key): int(count) for key, count in rows}
+    except sqlite3.OperationalError:  # the daemon is still creating the schema
+        return {}
+
+
 def test_imagewatch_run_keeps_watching_until_sigterm(
     simulator: ServedSimulator, tmp_path: Path
 ) -> None:
@@ -266,15 +258,20 @@ def test_imagewatch_run_keeps_watching_until_sigterm(
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(5)
+    wanted = {"verified/generation": 2, "unverified/generation": 3, "verified/model_listing": 3}
+    deadline = time.monotonic() + 60
+    while not all(n <= results_per_check(tmp_path / "iw.db").get(k, 0) for k, n in wanted.items()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, err = process.communicate(timeout=30)
+            pytest.fail(f"{results_per_check(tmp_path / 'iw.db')} by the deadline\n{err}")
+        time.sleep(0.1)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     assert "stopped" in err
-    with sqlite3.connect(tmp_path / "iw.db") as db:
-        counts = dict(
-            db.execute("SELECT account || '/' || \"check\", count(*) FROM probe_results GROUP BY 1")
-        )
+    counts = results_per_check(tmp_path / "iw.db")
+    with contextlib.closing(sqlite3.connect(tmp_path / "iw.db")) as db:
         spend = dict(db.execute("SELECT account, usd FROM daily_spend"))
         beats = db.execute("SELECT instance, started_at, beat_at FROM heartbeats").fetchall()
     assert counts["verified/generation"] >= 2

@@ -13,6 +13,7 @@ def test_demo_runs_in_an_empty_folder_with_no_key_and_no_network(tmp_path: Path)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin"),
         "HOME": str(tmp_path),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test, wherever it is
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "HTTP_PROXY": "http://127.0.0.1:9",
         "NO_PROXY": "127.0.0.1,localhost",
@@ -49,6 +50,7 @@ def test_demo_serve_keeps_the_simulator_up_until_ctrl_c(tmp_path: Path) -> None:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin"),
         "HOME": str(tmp_path),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test, wherever it is
         "PYTHONUNBUFFERED": "1",
     }
     process = subprocess.Popen(

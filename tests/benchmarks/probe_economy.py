@@ -52,10 +52,8 @@ async def replay(folder: Path) -> dict[str, tuple[float, int, int]]:
             if when >= START + DAY:
                 break
             clock._now = when
-            before = daemon.last(probe)
-            result = await daemon.run_probe(probe)
-            decision = daemon.decide(probe, before, result)
-            heapq.heappush(queue, (decision.next_run, index, probe))
+            probed = await daemon.probe(probe)
+            heapq.heappush(queue, (probed.decision.next_run, index, probe))
             runs += 1
     out = {}
     for account in ("verified", "unverified"):

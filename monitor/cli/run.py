@@ -1,0 +1,92 @@
+"""`imagewatch run`: the daemon (`monitor.scheduler` over `monitor.daemon`'s steps), or with
+`--once` one round through the daemon's own `round_once` step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import click
+
+from monitor.cli.helpers import exits, open_config, print_results, report_error
+from monitor.cli.options import config_option, json_option
+
+if TYPE_CHECKING:
+    from monitor.alerts import Channel
+    from monitor.config import LoadedConfig
+    from monitor.store import Store
+
+
+@click.command()
+@config_option
+@click.option("--once", is_flag=True, help="Run one full round of every check, then exit.")
+@json_option("With --once: print results as JSON.")
+@exits
+def run(config_path: str | None, once: bool, as_json: bool) -> int:
+    """Keep watching: scheduled probes, cost-aware cadence, budgets, retention.
+
+    Stops gracefully on SIGINT/SIGTERM. With --once, exits with the check exit codes.
+    """
+    import asyncio
+
+    from checks.base import SystemClock
+    from monitor.alerts import channels_from, webhook_client
+    from monitor.config import ConfigError
+    from monitor.publish import PublishError
+    from monitor.store import StoreError
+
+    try:
+        loaded, store = open_config(config_path)
+    except (ConfigError, StoreError) as exc:
+        return report_error(exc)
+    webhooks = webhook_client()
+    try:
+        channels = channels_from(loaded, webhooks, SystemClock())
+        if once:
+            return one_round(loaded, store, channels, as_json)
+        asyncio.run(watch(loaded, store, channels))
+        return 0
+    except (ConfigError, StoreError, PublishError) as exc:
+        return report_error(exc)
+    finally:
+        store.close()
+        webhooks.close()
+
+
+def one_round(
+    loaded: LoadedConfig, store: Store, channels: Mapping[str, Channel], as_json: bool
+) -> int:
+    """`run --once`: the daemon's round, printed as `imagewatch check` prints."""
+    import asyncio
+
+    from checks.base import SystemClock
+    from monitor import console
+    from monitor.daemon import Daemon, RoundReport
+    from monitor.runner import exit_code, make_client
+
+    async def daemon_round() -> RoundReport:
+        async with make_client(loaded) as client:
+            daemon = Daemon(loaded, store, client, SystemClock(), channels=channels)
+            with console.progress(len(daemon.probes)) as progress:
+                return await daemon.round_once(progress)
+
+    report = asyncio.run(daemon_round())
+    for error in report.delivery.errors:
+        click.echo(f"error: alert delivery: {error}", err=True)
+    click.echo(f"published {report.published.site_dir / 'index.html'}", err=True)
+    print_results(report.results, as_json)
+    return exit_code(report.results)
+
+
+async def watch(loaded: LoadedConfig, store: Store, channels: Mapping[str, Channel]) -> None:
+    """The daemon, until SIGINT/SIGTERM."""
+    from checks.base import SystemClock
+    from monitor.daemon import Daemon
+    from monitor.runner import make_client
+    from monitor.scheduler import serve
+
+    async with make_client(loaded) as client:
+        await serve(
+            Daemon(loaded, store, client, SystemClock(), channels=channels),
+            log=lambda line: click.echo(line, err=True),
+        )
