@@ -97,8 +97,8 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     from monitor.alerts import channels_from, deliver, process
     from monitor.daemon import Daemon, serve
     from monitor.heartbeat import beat, instance_name
-    from monitor.publish import PublishError
-    from monitor.publish import publish as publish_site
+    from monitor.page import PublishError
+    from monitor.page import publish as publish_site
 
     try:
         loaded, store = open_config(config_path)
@@ -144,8 +144,8 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
 
 
 def publish(config_path: str | None, site_dir: str | None) -> int:
-    from monitor.publish import PublishError
-    from monitor.publish import publish as publish_site
+    from monitor.page import PublishError
+    from monitor.page import publish as publish_site
 
     try:
         loaded, store = open_config(config_path)
@@ -591,8 +591,8 @@ def print_demo_report(results: Sequence[ProbeResult], folder: Path, page: Path) 
 
 def demo(workdir: str, serve: bool) -> int:
     from monitor.config import parse
-    from monitor.publish import PublishError
-    from monitor.publish import publish as publish_site
+    from monitor.page import PublishError
+    from monitor.page import publish as publish_site
 
     folder = Path(workdir).resolve()
     try:

@@ -124,7 +124,7 @@ class Daemon:
         deliver(self.store, self.loaded, self.channels, self.clock.now(), self.instance)
 
     def publish(self) -> None:
-        from monitor.publish import publish
+        from monitor.page import publish
 
         publish(self.store, self.loaded, self.clock.now())
 
@@ -208,7 +208,7 @@ class Scheduler:
         await asyncio.gather(*(self._run(p) for p in later))
 
     async def _guarded(self, step: Callable[[], None], what: str) -> None:
-        from monitor.publish import PublishError
+        from monitor.page import PublishError
 
         try:
             await asyncio.to_thread(step)
