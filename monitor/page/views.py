@@ -47,8 +47,22 @@ def iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
+class Marked:
+    """A view showing a status: the symbol and the word the templates print for it."""
+
+    status: str
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.status]
+
+    @property
+    def label(self) -> str:
+        return LABEL[self.status]
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Cell:
+class Cell(Marked):
     """The latest result of one (account, check, model), or its absence."""
 
     account: str
@@ -64,14 +78,6 @@ class Cell:
     stale: bool
     http_status: int | None = None
     request_id: str | None = None
-
-    @property
-    def symbol(self) -> str:
-        return SYMBOL[self.status]
-
-    @property
-    def label(self) -> str:
-        return LABEL[self.status]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -192,7 +198,7 @@ class Prices:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
-class Change:
+class Change(Marked):
     """A result whose status differed from the one before it."""
 
     account: str
@@ -204,14 +210,6 @@ class Change:
     reason: str
     words: str
     summary: str
-
-    @property
-    def symbol(self) -> str:
-        return SYMBOL[self.status]
-
-    @property
-    def label(self) -> str:
-        return LABEL[self.status]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
