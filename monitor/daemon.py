@@ -23,7 +23,7 @@ from monitor.runner import ProgressCallback, Round
 from monitor.store import ProbeResult, Store
 
 if TYPE_CHECKING:
-    from monitor.publish import PublishReport
+    from monitor.page import PublishReport
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,7 +113,7 @@ class Daemon:
         """Every probe of the plan in one round (no slot claims: asked for, not scheduled),
         then what follows the round, as of the moment it ended: heartbeat, incidents and
         their messages (sent now, not grouped), delivery, the page."""
-        from monitor.publish import publish
+        from monitor.page import publish
 
         results = await Round(self.loaded, self.client, self.clock, self.store, progress).run(
             self.probes
@@ -139,6 +139,6 @@ class Daemon:
         deliver(self.store, self.loaded, self.channels, self.clock.now(), self.instance)
 
     def publish(self) -> None:
-        from monitor.publish import publish
+        from monitor.page import publish
 
         publish(self.store, self.loaded, self.clock.now())

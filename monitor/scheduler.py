@@ -89,7 +89,7 @@ class Scheduler:
         await asyncio.gather(*(self._run(p) for p in later))
 
     async def _guarded(self, step: Callable[[], None], what: str) -> None:
-        from monitor.publish import PublishError
+        from monitor.page import PublishError
 
         try:
             await asyncio.to_thread(step)

@@ -35,7 +35,7 @@ def test_every_check_documents_what_it_calls_and_costs() -> None:
 
 
 def test_readme_documents_the_status_json_keys() -> None:
-    from monitor.publish import STATUS_SCHEMA_VERSION
+    from monitor.page import STATUS_SCHEMA_VERSION
 
     block = README.split("`status.json`, schema version ")[1]
     assert block.startswith(f"{STATUS_SCHEMA_VERSION}:")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from monitor.publish import publish
+from monitor.page import publish
 from monitor.store import Store
 from tests.test_publish import NOW, fill, loaded_config
 

@@ -9,9 +9,16 @@ import pytest
 
 from monitor.alerts import process
 from monitor.config import LoadedConfig, parse
-from monitor.publish import PublishError, publish, render, write_atomically
+from monitor.page import (
+    PublishError,
+    SiteView,
+    build,
+    publish,
+    read_page_data,
+    render,
+    write_atomically,
+)
 from monitor.store import ProbeResult, Store
-from monitor.views import build
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_site"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -144,10 +151,15 @@ def fill(
     )
 
 
+def site_view(store: Store) -> SiteView:
+    loaded = loaded_config()
+    return build(read_page_data(store, loaded, NOW), loaded, NOW)
+
+
 def site_files(tmp_path: Path) -> dict[str, bytes]:
     store = Store.open(f"sqlite:///{tmp_path / 'golden.db'}")
     fill(store)
-    files = render(build(store, loaded_config(), NOW))
+    files = render(site_view(store))
     store.close()
     return files
 
@@ -186,7 +198,7 @@ def test_stale_results_are_marked(tmp_path: Path) -> None:
     store.add_result(
         row("prod", "model_listing", "pass", "listed", "ok", NOW - timedelta(minutes=11))
     )  # every 5m: stale after 10m
-    site = build(store, loaded_config(), NOW)
+    site = site_view(store)
     cell = site.accounts[0].cells_for("model_listing")[0]
     assert cell.stale
     assert site.accounts[0].ready == "unknown"
@@ -212,7 +224,7 @@ HOSTILE = (
 def test_hostile_api_text_and_account_names_show_as_text(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'h.db'}")
     fill(store, message=HOSTILE)
-    site = build(store, loaded_config(), NOW)
+    site = site_view(store)
     site.accounts[1].name = "eu"  # a hostile name cannot be configured; see the next test
     site.title = HOSTILE
     files = render(site)
@@ -227,7 +239,7 @@ def test_hostile_api_text_and_account_names_show_as_text(tmp_path: Path) -> None
 
 def test_an_account_name_that_is_not_a_safe_file_name_is_refused(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'n.db'}")
-    site = build(store, loaded_config(), NOW)
+    site = site_view(store)
     site.accounts[0].name = '../"><script>'
     with pytest.raises(PublishError, match="cannot name a page"):
         render(site)
@@ -296,7 +308,8 @@ def test_an_installed_wheel_finds_its_templates(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import monitor.publish as p; print(p.__file__); print(p.site_root())",
+            "import inspect; from monitor.page.render import site_root;"
+            " print(inspect.getfile(site_root)); print(site_root())",
         ],
         capture_output=True,
         text=True,

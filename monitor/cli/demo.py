@@ -36,9 +36,9 @@ def demo(workdir: str, serve: bool) -> int:
     from monitor import console
     from monitor.cli.simulate import bind, simulator_server
     from monitor.config import parse
+    from monitor.page import PublishError
+    from monitor.page import publish as publish_site
     from monitor.plan import plan
-    from monitor.publish import PublishError
-    from monitor.publish import publish as publish_site
     from monitor.runner import run_once
     from monitor.store import Store, StoreError
 

@@ -18,8 +18,8 @@ def publish(config_path: str | None, site_dir: str | None) -> int:
 
     from checks.base import SystemClock
     from monitor.config import ConfigError
-    from monitor.publish import PublishError
-    from monitor.publish import publish as publish_store
+    from monitor.page import PublishError
+    from monitor.page import publish as publish_store
     from monitor.store import StoreError
 
     try:

@@ -32,7 +32,7 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     from checks.base import SystemClock
     from monitor.alerts import channels_from, webhook_client
     from monitor.config import ConfigError
-    from monitor.publish import PublishError
+    from monitor.page import PublishError
     from monitor.store import StoreError
 
     try:

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import LATEST_FROM_RAW, RAW_INSERT
 
 from monitor.config import parse
-from monitor.publish import publish
+from monitor.page import publish
 from monitor.store import Store
 
 ACCOUNTS = 100

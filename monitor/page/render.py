@@ -1,28 +1,18 @@
-"""`imagewatch publish`: render the status page from the store into `site_dir`.
-
-The site is rendered into a temporary folder beside `site_dir`, then swapped in, so a crash
-mid-render leaves the previous site intact and readers never see half a site.
-"""
+"""Render the site's views to files: the Jinja environment over site/templates, the chart
+point math, status.json. Pure: views in, bytes by relative path out."""
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib.util
 import json
-import os
 import re
-import shutil
-import tempfile
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from monitor.config import LoadedConfig
-from monitor.store import Store
-from monitor.views import Chart, SiteView, build, iso
+from monitor.page.views import Chart, SiteView, iso
 
 STATUS_SCHEMA_VERSION = 1
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -30,7 +20,7 @@ CHART_WIDTH, CHART_HEIGHT = 540, 140
 
 
 class PublishError(Exception):
-    pass
+    """The site cannot be rendered or written; the previous site stays as it was."""
 
 
 def site_root() -> Path:
@@ -41,7 +31,7 @@ def site_root() -> Path:
         for location in (spec.submodule_search_locations or []) if spec else []:
             if (Path(location) / "templates").is_dir():
                 return Path(location)
-    checkout = Path(__file__).resolve().parents[1] / "site"
+    checkout = Path(__file__).resolve().parents[2] / "site"
     if not (checkout / "templates").is_dir():
         raise PublishError(f"the site templates are missing (looked in {checkout})")
     return checkout
@@ -69,6 +59,7 @@ def chart_points(chart: Chart, index: int) -> list[str]:
 
 
 def environment() -> Environment:
+    """The templates, autoescaped (API text is hostile), with the chart helpers."""
     env = Environment(
         loader=FileSystemLoader(site_root() / "templates"),
         autoescape=select_autoescape(["html", "svg", "atom", "xml"]),
@@ -84,6 +75,7 @@ def environment() -> Environment:
 
 
 def status_json(site: SiteView) -> dict[str, Any]:
+    """The machine-readable page (schema `STATUS_SCHEMA_VERSION`, documented in the README)."""
     return {
         "version": STATUS_SCHEMA_VERSION,
         "generated_at": iso(site.generated_at),
@@ -132,59 +124,3 @@ def render(site: SiteView) -> dict[str, bytes]:
         json.dumps(status_json(site), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
     ).encode("utf-8")
     return files
-
-
-@dataclasses.dataclass
-class PublishReport:
-    site_dir: Path
-    files: int
-    bytes: int
-
-
-def write_atomically(files: dict[str, bytes], site_dir: Path) -> PublishReport:
-    site_dir = site_dir.resolve()
-    parent = site_dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=parent))
-    except OSError as exc:
-        raise PublishError(
-            f"site_dir: cannot write beside {site_dir} ({exc.strerror or exc})"
-        ) from None
-    try:
-        for relative, content in files.items():
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        os.chmod(staging, 0o755)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(
-            f"site_dir: cannot render into {staging} "
-            f"({exc.strerror or exc}); the previous site is untouched"
-        ) from None
-    retired = parent / f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
-    try:
-        if site_dir.exists():
-            site_dir.rename(retired)
-        try:
-            staging.rename(site_dir)
-        except OSError:
-            if retired.exists():
-                retired.rename(site_dir)  # put the previous site back
-            raise
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(
-            f"site_dir: cannot publish to {site_dir} "
-            f"({exc.strerror or exc}); the previous site is untouched"
-        ) from None
-    shutil.rmtree(retired, ignore_errors=True)
-    return PublishReport(site_dir, len(files), sum(len(c) for c in files.values()))
-
-
-def publish(
-    store: Store, loaded: LoadedConfig, now: datetime, site_dir: Path | None = None
-) -> PublishReport:
-    target = site_dir or Path(loaded.config.monitor.site_dir)
-    return write_atomically(render(build(store, loaded, now)), target)

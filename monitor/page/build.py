@@ -1,0 +1,255 @@
+"""Build the site's views in two steps: `read_page_data` is the one read of the store a
+publish makes; `build` shapes what it read, purely, given the config and `now`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from checks import REGISTRY
+from checks.base import Account, Status, Verdict
+from checks.pricing import Pricing
+from checks.rate_limits import RateLimits
+from checks.reasons import REASONS, words
+from checks.snapshot import Snapshot
+from monitor.config import LoadedConfig
+from monitor.heartbeat import is_stale, latest
+from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history
+from monitor.page.panels import change_view, feed, headroom, incident_view, prices
+from monitor.page.views import NO_DATA, AccountView, Cell, HeartbeatView, SiteView, ago
+from monitor.plan import Probe, plan
+from monitor.store import Heartbeat, Incident, ProbeResult, Store
+
+CHANGES_PER_ACCOUNT = 20
+INCIDENTS_PER_ACCOUNT = 20
+CHANGES_ON_INDEX = 50
+INCIDENTS_IN_FEED = 50
+PAGE_STATE = {
+    Verdict.READY: "ready",
+    Verdict.NOT_READY: "not_ready",
+    Verdict.INCONCLUSIVE: "unknown",
+}
+"""The page's (and status.json's) word for each verdict."""
+READY_WORDS = {"ready": "Ready", "not_ready": "Not ready", "unknown": "Unknown"}
+
+LatestResults = Mapping[tuple[str, str, str], ProbeResult]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class AccountData:
+    """What the store holds for one account's page (nothing, for an account never probed)."""
+
+    spend_today: float = 0.0
+    day_rollups: Sequence[DayRollup] = ()
+    """Over the history window, oldest first."""
+    changes: Sequence[ProbeResult] = ()
+    """The newest state changes, newest first."""
+    incidents: Sequence[Incident] = ()
+    """Open incidents first, then the most recently opened."""
+    launch: dict[str, Any] | None = None
+    """The latest `imagewatch readiness` report."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PageData:
+    """Everything the site shows, as read from the store at one moment."""
+
+    latest: Sequence[ProbeResult] = ()
+    """The newest result of every (account, check, model)."""
+    accounts: Mapping[str, AccountData] = dataclasses.field(default_factory=dict)
+    changes: Sequence[ProbeResult] = ()
+    """The newest state changes of every account, newest first."""
+    incidents: Sequence[Incident] = ()
+    """Open incidents of every account first, then the most recently opened."""
+    heartbeats: Sequence[Heartbeat] = ()
+
+
+def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageData:
+    """Read what the site shows: the latest-result table, day rollups, the kept state
+    changes, incidents, heartbeats and launch reports, never a scan of raw results."""
+    since = (now - timedelta(days=HISTORY_DAYS)).date()
+    accounts = {}
+    for account in loaded.accounts:
+        report = store.latest_launch_report(account.name)
+        accounts[account.name] = AccountData(
+            spend_today=store.spend(account.name, now.date()),
+            day_rollups=store.rollups_for(account.name, since),
+            changes=store.state_changes(account.name, CHANGES_PER_ACCOUNT),
+            incidents=store.incidents(account.name, INCIDENTS_PER_ACCOUNT),
+            launch=dict(report.report) if report is not None else None,
+        )
+    return PageData(
+        latest=store.latest_per_pair(),
+        accounts=accounts,
+        changes=store.state_changes(None, CHANGES_ON_INDEX),
+        incidents=store.incidents(None, INCIDENTS_IN_FEED),
+        heartbeats=store.heartbeats(),
+    )
+
+
+def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
+    """The site's views, as of `now`, from what `read_page_data` read."""
+    results = {(r.account, r.check, r.model): r for r in data.latest}
+    probes = plan(loaded)
+    accounts = [
+        account_view(
+            account,
+            [p for p in probes if p.account.name == account.name],
+            results,
+            data.accounts.get(account.name, AccountData()),
+            loaded,
+            now,
+        )
+        for account in loaded.accounts
+    ]
+    return SiteView(
+        title=loaded.config.monitor.title,
+        generated_at=now,
+        generated_text=now.strftime("%Y-%m-%d %H:%M UTC"),
+        verdict=verdict_sentence(accounts),
+        checks=[name for name, check in REGISTRY.items() if check.scheduled],
+        accounts=accounts,
+        heartbeat=heartbeat_view(data.heartbeats, now),
+        public_url=loaded.config.monitor.public_url,
+        changes=[change_view(r) for r in data.changes],
+        feed=feed([incident_view(i, now) for i in data.incidents]),
+    )
+
+
+def account_view(
+    account: Account,
+    probes: Sequence[Probe],
+    results: LatestResults,
+    data: AccountData,
+    loaded: LoadedConfig,
+    now: datetime,
+) -> AccountView:
+    """One account's matrix row and page, from its probes' latest results and its data."""
+    cells = [
+        cell_for(
+            results.get((account.name, p.check, p.model)),
+            p,
+            loaded.config.check_settings(p.check).every,
+            now,
+        )
+        for p in probes
+    ]
+    # A pinned snapshot (a dated id of the model's family) is part of that model's readiness.
+    models = {
+        model: page_state(
+            c
+            for c in cells
+            if c.model == model or (c.check == Snapshot.name and c.model.startswith(model))
+        )
+        for model in account.models
+    }
+    state = page_state(cells)
+    problems = sorted(
+        (c for c in cells if c.status in (Status.FAIL, Status.UNKNOWN)),
+        key=lambda c: -Status(c.status).severity,
+    )
+    daily = by_pair(data.day_rollups)
+    today = now.date()
+    rooms = (
+        headroom(results.get((account.name, RateLimits.name, m)), m, now) for m in account.models
+    )
+    tables = (prices(results.get((account.name, Pricing.name, m)), m) for m in account.models)
+    return AccountView(
+        name=account.name,
+        ready=state,
+        ready_words=READY_WORDS[state],
+        models=models,
+        cells=cells,
+        problems=problems,
+        histories=[history(daily, p.check, p.model, today) for p in probes],
+        charts=charts(daily, models, today),
+        headroom=[room for room in rooms if room],
+        prices=[table for table in tables if table],
+        changes=[change_view(r) for r in data.changes],
+        incidents=[incident_view(i, now) for i in data.incidents],
+        launch=data.launch,
+        spend_today=data.spend_today,
+        budget=str(loaded.budget(account.name)),
+    )
+
+
+def cell_for(row: ProbeResult | None, probe: Probe, interval: float, now: datetime) -> Cell:
+    """The probe's latest result; stale when older than two of its intervals."""
+    if row is None:
+        return Cell(
+            account=probe.account.name,
+            check=probe.check,
+            model=probe.model,
+            status=NO_DATA,
+            reason="no_data",
+            words="Not checked yet",
+            advice="",
+            summary="",
+            checked_at=None,
+            checked_ago="never",
+            stale=False,
+        )
+    reason = REASONS.get(row.reason)
+    return Cell(
+        account=probe.account.name,
+        check=probe.check,
+        model=probe.model,
+        status=row.status,
+        reason=row.reason,
+        words=words(row.reason),
+        advice=reason.advice if reason else "",
+        summary=row.summary,
+        checked_at=row.finished_at,
+        checked_ago=ago(row.finished_at, now),
+        stale=(now - row.finished_at).total_seconds() > 2 * interval,
+        http_status=row.http_status,
+        request_id=row.request_id,
+    )
+
+
+def page_state(cells: Iterable[Cell]) -> str:
+    """`Verdict.of` the cells, with the page's own nuance: a probe without a result is not
+    known, and a stale result proves nothing ready (a stale failure still fails)."""
+    counted = list(cells)
+    verdict = Verdict.of(Status.UNKNOWN if c.status == NO_DATA else c.status for c in counted)
+    if verdict is Verdict.READY and any(c.stale for c in counted):
+        verdict = Verdict.INCONCLUSIVE
+    return PAGE_STATE[verdict]
+
+
+def verdict_sentence(accounts: Sequence[AccountView]) -> str:
+    """How many accounts are ready for each model, in one sentence."""
+    models: dict[str, list[str]] = {}
+    for account in accounts:
+        for model, state in account.models.items():
+            models.setdefault(model, []).append(state)
+    parts = []
+    for model, states in models.items():
+        ready = states.count(PAGE_STATE[Verdict.READY])
+        parts.append(
+            f"{ready} of {len(states)} account{'s' if len(states) != 1 else ''} ready for {model}"
+        )
+    return "; ".join(parts) + "." if parts else "No accounts configured."
+
+
+def heartbeat_view(beats: Sequence[Heartbeat], now: datetime) -> HeartbeatView:
+    """Whether a monitor is running, from the newest heartbeat of any instance."""
+    newest = latest(beats)
+    if newest is None:
+        return HeartbeatView(
+            state="none",
+            text="No monitor heartbeat recorded (results come from `imagewatch check`).",
+        )
+    if is_stale(newest.beat_at, now):
+        return HeartbeatView(
+            state="stale",
+            text=f"Monitor last seen {ago(newest.beat_at, now)} ({newest.instance}) "
+            "— it may be down.",
+        )
+    return HeartbeatView(
+        state="running",
+        text=f"Monitor running: last heartbeat {ago(newest.beat_at, now)} "
+        f"({len(beats)} instance{'s' if len(beats) != 1 else ''}).",
+    )

@@ -1,0 +1,303 @@
+"""What the status page shows, as plain view objects: the templates get these, never ORM
+rows, and every one is built with keyword arguments. Every piece of API text stays a plain
+string here; the templates escape it. No store access here."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date, datetime
+from typing import Any
+
+from checks.base import Status
+
+NO_DATA = "none"
+"""A cell's status before its first result: not a probe status, so never in the store."""
+SYMBOL = {
+    Status.PASS: "✓",
+    Status.WARN: "!",
+    Status.FAIL: "✗",
+    Status.UNKNOWN: "?",
+    Status.SKIPPED: "-",
+    NO_DATA: "·",
+}
+LABEL = {
+    Status.PASS: "Pass",
+    Status.WARN: "Warn",
+    Status.FAIL: "Fail",
+    Status.UNKNOWN: "Unknown",
+    Status.SKIPPED: "Skipped",
+    NO_DATA: "No data",
+}
+
+
+def ago(then: datetime, now: datetime) -> str:
+    """How long ago, in the coarsest unit that still reads precisely ("20 s ago")."""
+    seconds = max(0, int((now - then).total_seconds()))
+    if seconds < 90:
+        return f"{seconds} s ago"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min ago"
+    if seconds < 172_800:
+        return f"{round(seconds / 3600)} h ago"
+    return f"{round(seconds / 86400)} days ago"
+
+
+def iso(moment: datetime) -> str:
+    """A UTC moment as the page and the feed write it: seconds, with a Z."""
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+class Marked:
+    """A view showing a status: the symbol and the word the templates print for it."""
+
+    status: str
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.status]
+
+    @property
+    def label(self) -> str:
+        return LABEL[self.status]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Cell(Marked):
+    """The latest result of one (account, check, model), or its absence."""
+
+    account: str
+    check: str
+    model: str
+    status: str
+    reason: str
+    words: str
+    advice: str
+    summary: str
+    checked_at: datetime | None
+    checked_ago: str
+    stale: bool
+    http_status: int | None = None
+    request_id: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "model": self.model,
+            "status": self.status,
+            "reason": self.reason,
+            "words": self.words,
+            "summary": self.summary,
+            "checked_at": iso(self.checked_at) if self.checked_at else None,
+            "stale": self.stale,
+            "http_status": self.http_status,
+            "request_id": self.request_id,
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DayBar:
+    """One UTC day of one pair's history: its worst status and its counts."""
+
+    day: date
+    status: str
+    total: int
+    failed: int
+
+    @property
+    def label(self) -> str:
+        if self.status == NO_DATA:
+            return f"{self.day}: no probes"
+        return f"{self.day}: {LABEL[self.status]} ({self.total} probes, {self.failed} failed)"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class History:
+    """The day bars of one (check, model) over the history window."""
+
+    check: str
+    model: str
+    bars: list[DayBar]
+    probes: int
+    passing_share: float | None
+
+    @property
+    def summary(self) -> str:
+        if not self.probes or self.passing_share is None:
+            return "no probes in 90 days"
+        return f"{self.passing_share:.1%} pass or warn over {self.probes:,} probes in 90 days"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Point:
+    day: date
+    value: float | None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Series:
+    name: str
+    points: list[Point]
+
+    @property
+    def maximum(self) -> float:
+        return max((p.value for p in self.points if p.value is not None), default=0.0)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Chart:
+    """A daily line chart (drawn as inline SVG), with a sentence for screen readers."""
+
+    title: str
+    unit: str
+    series: list[Series]
+    description: str
+
+    @property
+    def maximum(self) -> float:
+        return max((s.maximum for s in self.series), default=0.0) or 1.0
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Window:
+    """One rate-limit window as recorded (untrusted values, shown as they came)."""
+
+    dimension: str
+    limit: Any
+    remaining: Any
+    reset: Any
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Headroom:
+    """The latest rate-limit evidence for one model."""
+
+    model: str
+    images_per_minute: Any
+    tier: Any
+    source: Any
+    windows: list[Window]
+    checked_ago: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PriceRow:
+    category: str
+    baseline: str
+    published: str
+    moved: bool
+    change: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Prices:
+    """The latest baseline-against-published price table for one model."""
+
+    model: str
+    source: str
+    rows: list[PriceRow]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Change(Marked):
+    """A result whose status differed from the one before it."""
+
+    account: str
+    at: datetime
+    at_text: str
+    check: str
+    model: str
+    status: str
+    reason: str
+    words: str
+    summary: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class IncidentView:
+    id: int
+    account: str
+    check: str
+    model: str
+    state: str
+    reason: str
+    words: str
+    summary: str
+    request_id: str | None
+    opened_at: datetime
+    opened_text: str
+    resolved_at: datetime | None
+    resolved_text: str | None
+    duration: str
+    silenced: str | None
+    resolution: str | None
+
+    @property
+    def label(self) -> str:
+        return "Open" if self.state == "open" else "Resolved"
+
+    @property
+    def css(self) -> str:
+        return Status.FAIL.value if self.state == "open" else Status.PASS.value
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOL[self.css]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class FeedEntry:
+    """One Atom entry: an incident opened, or resolved."""
+
+    id: str
+    at_text: str
+    title: str
+    summary: str
+    account: str
+
+
+@dataclasses.dataclass(kw_only=True)
+class AccountView:
+    """One account: its matrix row on the index, and its own page."""
+
+    name: str
+    ready: str
+    """The page's state: "ready", "not_ready" or "unknown"."""
+    ready_words: str
+    models: dict[str, str]
+    cells: list[Cell]
+    problems: list[Cell]
+    histories: list[History] = dataclasses.field(default_factory=list)
+    charts: list[Chart] = dataclasses.field(default_factory=list)
+    headroom: list[Headroom] = dataclasses.field(default_factory=list)
+    prices: list[Prices] = dataclasses.field(default_factory=list)
+    changes: list[Change] = dataclasses.field(default_factory=list)
+    incidents: list[IncidentView] = dataclasses.field(default_factory=list)
+    launch: dict[str, Any] | None = None
+    """The latest `imagewatch readiness` report for this account."""
+    spend_today: float = 0.0
+    budget: str = ""
+
+    def cells_for(self, check: str) -> list[Cell]:
+        return [c for c in self.cells if c.check == check]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HeartbeatView:
+    state: str  # "running" | "stale" | "none"
+    text: str
+
+
+@dataclasses.dataclass(kw_only=True)
+class SiteView:
+    """Everything the site shows, as of `generated_at`."""
+
+    title: str
+    generated_at: datetime
+    generated_text: str
+    verdict: str
+    checks: list[str]
+    accounts: list[AccountView]
+    heartbeat: HeartbeatView
+    public_url: str | None
+    changes: list[Change]
+    feed: list[FeedEntry]
