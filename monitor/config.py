@@ -34,6 +34,7 @@ from checks.settings import (
     RateLimitsSettings,
     Section,
     SnapshotSettings,
+    TransparencySettings,
 )
 
 DEFAULT_PATH = "imagewatch.toml"
@@ -103,6 +104,7 @@ class ChecksSection(Section):
     snapshot: SnapshotSettings = SnapshotSettings()
     generation: GenerationSettings = GenerationSettings()
     edit: EditSettings = EditSettings()
+    transparency: TransparencySettings = TransparencySettings()
     rate_limits: RateLimitsSettings = RateLimitsSettings()
     pricing: PricingSettings = PricingSettings()
 
