@@ -72,6 +72,7 @@ def from_outcome(
 
 
 def snapshot_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Requirement:
+    """The pinned snapshot answers, and does not shut down by the launch date."""
     title = f"Pinned snapshot {profile.snapshot} available"
     requirement = from_outcome(Snapshot.name, title, row)
     shutdown = (
@@ -110,6 +111,8 @@ def transparent_requirement(result: ProbeResult | None, skipped_why: str) -> Req
 
 
 def rate_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Requirement:
+    """The images-per-minute limit `rate_limits` found covers the peak; when it does not,
+    the advice names the usage tier that would."""
     title = f"At least {profile.peak_images_per_minute} images per minute"
     details = as_mapping(row.details) if row is not None else {}
     limit = details.get("images_per_minute")
@@ -150,6 +153,8 @@ def rate_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Require
 
 
 def cost_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Requirement:
+    """An image at the profile's quality and size, at the published output rate `pricing`
+    read, costs at most the profile's budget per image."""
     title = (
         f"Cost per image ≤ ${profile.max_cost_per_image_usd} ({profile.quality}, {profile.size})"
     )
@@ -180,6 +185,7 @@ def cost_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Require
 
 
 def incident_requirement(incidents: Iterable[Incident]) -> Requirement:
+    """None of the account's recent incidents is still open."""
     title = "No open incident"
     open_ = [i for i in incidents if i.state == "open"]
     if not open_:
