@@ -13,12 +13,21 @@ from checks.model_listing import ModelListing
 from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.snapshot import Snapshot
+from checks.transparency import Transparency
 
 # Order is the order of a round for one account: free evidence first, then the paid probes,
 # then the checks that read what the probes recorded.
 REGISTRY: dict[str, Check] = {
     check.name: check
-    for check in (ModelListing(), Snapshot(), Generation(), Edit(), RateLimits(), Pricing())
+    for check in (
+        ModelListing(),
+        Snapshot(),
+        Generation(),
+        Edit(),
+        Transparency(),
+        RateLimits(),
+        Pricing(),
+    )
 }
 
 __all__ = [

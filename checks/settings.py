@@ -63,6 +63,14 @@ class EditSettings(GenerationSettings):
     every_when_failing: Duration = 3600.0
 
 
+class TransparencySettings(GenerationSettings):
+    # A rarer door, like the edit: probed when asked for, daily at most.
+    every: Duration = 86400.0
+    every_when_failing: Duration = 3600.0
+    background: Literal["transparent"] = "transparent"
+    output_format: Literal["png"] = "png"
+
+
 class RateLimitsSettings(CheckSettings):
     every: Duration = 900.0
     headroom_warn: float = Field(default=0.2, ge=0, le=1)

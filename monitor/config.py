@@ -35,6 +35,7 @@ from checks.settings import (
     RateLimitsSettings,
     Section,
     SnapshotSettings,
+    TransparencySettings,
 )
 
 DEFAULT_PATH = "imagewatch.toml"
@@ -104,6 +105,7 @@ class ChecksSection(Section):
     snapshot: SnapshotSettings = SnapshotSettings()
     generation: GenerationSettings = GenerationSettings()
     edit: EditSettings = EditSettings()
+    transparency: TransparencySettings = TransparencySettings()
     rate_limits: RateLimitsSettings = RateLimitsSettings()
     pricing: PricingSettings = PricingSettings()
 

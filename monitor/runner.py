@@ -8,7 +8,7 @@ Each result is stored the moment it finishes, so a crash mid-round loses nothing
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -25,6 +25,8 @@ from monitor.transport import ShardedTransport
 
 ProgressCallback = Callable[[Probe, ProbeResult | None], None]
 """Called with (probe, None) when a probe starts and (probe, result) when it ends."""
+SettingsFor = Callable[[Probe], Mapping[str, Any]]
+"""What a probe runs with; by default its check's section (`plan.settings_for`)."""
 
 
 def make_client(loaded: LoadedConfig) -> httpx.AsyncClient:
@@ -71,6 +73,8 @@ class Round:
         store: Store | None = None,
         progress: ProgressCallback | None = None,
         sleep: Sleep | None = None,
+        *,
+        settings: SettingsFor | None = None,
     ) -> None:
         self.loaded = loaded
         self.client = client
@@ -78,6 +82,7 @@ class Round:
         self.store = store
         self.progress = progress
         self.sleep = sleep or asyncio.sleep
+        self.settings = settings or (lambda probe: settings_for(loaded, probe.check, probe.model))
         self.redactor = Redactor(loaded.secrets)
         self.shared: dict[str, Any] = {}
         # What each probe of this round recorded, for the checks that read it.
@@ -137,7 +142,7 @@ class Round:
             client=self.client,
             account=probe.account,
             model=probe.model,
-            settings=settings_for(self.loaded, probe.check, probe.model),
+            settings=self.settings(probe),
             clock=self.clock,
             evidence=self._evidence(probe),
             shared=self.shared,

@@ -2,17 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 import json
 import os
 import subprocess
 import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from monitor.simulator.scenarios import scenario
-from tests.conftest import ServedSimulator
+from checks import REGISTRY
+from checks.base import Outcome, ProbeContext
+from checks.edit import Edit
+from monitor.clock import FrozenClock
+from monitor.config import LoadedConfig, parse
+from monitor.plan import settings_for
+from monitor.readiness import (
+    AccountReport,
+    LaunchProfile,
+    Readiness,
+    exit_code,
+    overall,
+    plan,
+)
+from monitor.readiness.requirements import (
+    MET,
+    NOT_MET,
+    UNKNOWN,
+    Requirement,
+    from_outcome,
+    snapshot_requirement,
+    transparent_requirement,
+)
+from monitor.readiness.requirements import verdict as verdict_of
+from monitor.simulator.scenarios import PINNED, scenario
+from monitor.store import ProbeResult, Store
+from tests.conftest import Api, ServedSimulator, generation_body, json_response, run_check
 
 PROFILE = """
 [launch]
@@ -258,3 +289,268 @@ def test_a_bad_profile_is_one_line_per_problem_and_exit_2(
     run = readiness(config, profile, env)
     assert run.returncode == 2
     assert run.stderr.splitlines() == [f"error: {line}" for line in expected]
+
+
+# In-process: the plan, the requirements and the probes through the runner's Round.
+
+
+def loaded_for(
+    url: str, tmp_path: Path, generation: dict[str, Any] | None = None, **account: Any
+) -> LoadedConfig:
+    env = {"VERIFIED": scenario("verified").api_key}
+    data: dict[str, Any] = {
+        "monitor": {"database_url": f"sqlite:///{tmp_path / 'r.db'}"},
+        "accounts": [
+            {
+                "name": "verified",
+                "base_url": f"{url}/v1",
+                "api_key_env": "VERIFIED",
+                "project": scenario("verified").project,
+                **account,
+            }
+        ],
+        "checks": {
+            "pricing": {"source": f"{url}/_sim/prices/published.json"},
+            "generation": {"max_retry_wait": "1s", **(generation or {})},
+        },
+    }
+    return parse(data, env)
+
+
+def launch(**values: Any) -> LaunchProfile:
+    fields: dict[str, Any] = {
+        "name": "spring-campaign",
+        "peak_images_per_minute": 40,
+        "max_cost_per_image_usd": Decimal("0.06"),
+        "needs_edits": True,
+        "needs_transparent_background": True,
+    }
+    return LaunchProfile.model_validate(fields | values)
+
+
+def check_readiness(
+    loaded: LoadedConfig, profile: LaunchProfile, store: Store, clock: FrozenClock
+) -> AccountReport:
+    account = loaded.accounts[0]
+
+    async def go() -> AccountReport:
+        async with httpx.AsyncClient(timeout=30) as client:
+            runner = Readiness(loaded, profile, store, client, clock)
+            return await runner.account(account, plan(profile, loaded, [account], None))
+
+    return asyncio.run(go())
+
+
+def stated(report: AccountReport, key: str) -> Requirement:
+    return next(r for r in report.requirements if r.key == key)
+
+
+def test_the_plan_prices_each_probe_with_the_checks_own_estimate(tmp_path: Path) -> None:
+    loaded = loaded_for("http://127.0.0.1:9", tmp_path)
+    planned = plan(launch(), loaded, loaded.accounts, None)
+    assert [(p.name, p.model, f"{p.cost_usd:.4f}") for p in planned] == [
+        ("model_listing", "gpt-image-2", "0.0000"),
+        ("generation", "gpt-image-2", "0.0019"),
+        ("edit", "gpt-image-2", "0.0034"),
+        ("transparent", "gpt-image-2", "0.0019"),
+        ("rate_limits", "gpt-image-2", "0.0000"),
+        ("pricing", "gpt-image-2", "0.0000"),
+    ]
+    settings = settings_for(loaded, "generation", "gpt-image-2")
+    for probe in planned:
+        if probe.paid:
+            assert probe.cost_usd == REGISTRY[probe.check].expected_cost(probe.model, settings)
+    older = plan(launch(model="gpt-image-1.5"), loaded, loaded.accounts, None)
+    assert [f"{p.cost_usd:.4f}" for p in older if p.paid] == ["0.0090", "0.0105", "0.0090"]
+
+
+def test_a_paid_probe_of_an_unpriced_model_is_planned_at_a_cent(tmp_path: Path) -> None:
+    loaded = loaded_for("http://127.0.0.1:9", tmp_path)
+    planned = plan(launch(model="gateway-image"), loaded, loaded.accounts, Decimal("0.015"))
+    assert [(p.name, str(p.cost_usd), p.allowed) for p in planned if p.paid] == [
+        ("generation", "0.01", True),
+        ("edit", "0.01", False),
+        ("transparent", "0.01", False),
+    ]
+
+
+def test_the_plan_lists_the_snapshot_only_when_the_profile_pins_one(tmp_path: Path) -> None:
+    loaded = loaded_for("http://127.0.0.1:9", tmp_path)
+    pinned = plan(launch(snapshot=PINNED), loaded, loaded.accounts, None)
+    assert [(p.name, p.model) for p in pinned][:2] == [
+        ("model_listing", "gpt-image-2"),
+        ("snapshot", PINNED),
+    ]
+    assert "snapshot" not in [p.name for p in plan(launch(), loaded, loaded.accounts, None)]
+
+
+def result(check: str, status: str, reason: str, **details: Any) -> ProbeResult:
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    return ProbeResult(
+        account="verified",
+        check=check,
+        model="gpt-image-2",
+        status=status,
+        reason=reason,
+        summary="what the probe saw",
+        details=details,
+        started_at=now,
+        finished_at=now,
+    )
+
+
+def test_a_refused_transparent_background_is_not_met_any_other_invalid_request_is_unknown() -> None:
+    refusal = {"param": "background", "message": "Transparent background is not supported."}
+    refused = transparent_requirement(
+        result("transparency", "unknown", "invalid_request", error=refusal), ""
+    )
+    assert (refused.state, refused.detail) == (
+        NOT_MET,
+        "The model refuses it: Transparent background is not supported.",
+    )
+    other = transparent_requirement(
+        result("transparency", "unknown", "invalid_request", error={"param": "size"}), ""
+    )
+    assert other.state == UNKNOWN
+    assert transparent_requirement(None, "skipped").detail == "skipped"
+
+
+def test_a_snapshot_shutting_down_before_the_launch_is_not_met() -> None:
+    row = result("snapshot", "warn", "shutdown_scheduled", model={"shutdown_date": "2026-11-30"})
+    before = snapshot_requirement(launch(snapshot=PINNED, launch_date=date(2026, 12, 1)), row)
+    assert before.state == NOT_MET
+    after = snapshot_requirement(launch(snapshot=PINNED, launch_date=date(2026, 11, 1)), row)
+    assert after.state == MET
+    assert after.detail.endswith("; a shutdown is scheduled for 2026-11-30")
+
+
+def test_a_rate_limited_probe_could_not_tell_and_a_failed_one_is_not_met() -> None:
+    assert from_outcome("generation", "t", result("generation", "warn", "rate_limited")).state == (
+        UNKNOWN
+    )
+    assert from_outcome("generation", "t", result("generation", "warn", "new_snapshot")).state == (
+        MET
+    )
+    failed = from_outcome("generation", "t", result("generation", "fail", "insufficient_quota"))
+    assert failed.state == NOT_MET
+    assert failed.advice
+
+
+@pytest.mark.parametrize(
+    ("states", "expected", "code"),
+    [
+        ([], "GO", 0),
+        ([MET, MET], "GO", 0),
+        ([MET, UNKNOWN], "INCONCLUSIVE", 3),
+        ([UNKNOWN, NOT_MET, MET], "NO-GO", 1),
+    ],
+)
+def test_the_go_no_go_is_the_verdict_of_the_requirements(
+    states: list[str], expected: str, code: int
+) -> None:
+    judged = [Requirement(f"r{i}", "t", state, "d") for i, state in enumerate(states)]
+    reports = [AccountReport("verified", verdict_of(judged), judged, 0.0, [])]
+    assert reports[0].verdict == overall(reports) == expected
+    assert exit_code(reports) == code
+    halves = [
+        AccountReport("a", verdict_of(judged[:1]), judged[:1], 0.0, []),
+        AccountReport("b", verdict_of(judged[1:]), judged[1:], 0.0, []),
+    ]
+    assert overall(halves) == expected
+
+
+def test_launch_probes_run_through_the_runner_and_are_stored_like_every_probe(
+    simulator: ServedSimulator, tmp_path: Path, clock: FrozenClock
+) -> None:
+    loaded = loaded_for(simulator.url, tmp_path)
+    store = Store.open(loaded.config.monitor.database_url)
+    report = check_readiness(loaded, launch(model="gpt-image-1.5"), store, clock)
+    assert [p["probe"] for p in report.probes] == [
+        "model_listing",
+        "generation",
+        "rate_limits",
+        "pricing",
+        "edit",
+        "transparent",
+    ]
+    assert stated(report, "edits").state == MET
+    assert stated(report, "transparent").state == MET
+    stored = {row.check: row for row in store.results()}
+    assert stored["transparency"].details["image"]["has_alpha"] is True
+    assert stored["transparency"].details["request"]["output_format"] == "png"
+    assert stored["edit"].status == "pass"
+    assert report.spent_usd == pytest.approx(sum(r.cost_usd or 0 for r in store.results()))
+
+
+def test_launch_image_probes_run_with_the_generation_settings(
+    simulator: ServedSimulator, tmp_path: Path, clock: FrozenClock
+) -> None:
+    loaded = loaded_for(simulator.url, tmp_path, generation={"quality": "medium"})
+    store = Store.open(loaded.config.monitor.database_url)
+    profile = launch(model="gpt-image-1.5")
+    check_readiness(loaded, profile, store, clock)
+    stored = {row.check: row for row in store.results()}
+    for check in ("generation", "edit", "transparency"):
+        assert stored[check].details["request"]["quality"] == "medium", check
+    planned = {p.check: p.cost_usd for p in plan(profile, loaded, loaded.accounts, None)}
+    medium = settings_for(loaded, "generation", "gpt-image-1.5")
+    assert planned["edit"] == REGISTRY["edit"].expected_cost("gpt-image-1.5", medium)
+
+
+def test_a_crashing_launch_probe_could_not_tell_and_the_report_goes_on(
+    simulator: ServedSimulator, tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken(Edit):
+        async def run(self, ctx: ProbeContext) -> Outcome:
+            raise RuntimeError("edit probe bug")
+
+    monkeypatch.setitem(REGISTRY, "edit", Broken())
+    loaded = loaded_for(simulator.url, tmp_path)
+    store = Store.open(loaded.config.monitor.database_url)
+    report = check_readiness(loaded, launch(model="gpt-image-1.5"), store, clock)
+    edits = stated(report, "edits")
+    assert edits.state == UNKNOWN
+    assert "check crashed: RuntimeError: edit probe bug" in edits.detail
+    assert stated(report, "transparent").state == MET
+    assert report.verdict == "INCONCLUSIVE"
+
+
+def test_the_daily_probe_budget_holds_for_launch_probes_too(
+    simulator: ServedSimulator, tmp_path: Path, clock: FrozenClock
+) -> None:
+    loaded = loaded_for(simulator.url, tmp_path, daily_probe_budget_usd="0.004")
+    store = Store.open(loaded.config.monitor.database_url)
+    report = check_readiness(loaded, launch(), store, clock)
+    assert stated(report, "generation").state == MET
+    edits = stated(report, "edits")
+    assert edits.state == UNKNOWN
+    assert "Daily probe budget $0.004 reached" in edits.detail
+    assert simulator.control("verified")["billed_images"] == 1
+
+
+def answering_a_png(*, alpha: bool) -> Api:
+    """A scripted API whose generation answers a 1024x1024 PNG, with or without alpha."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGBA" if alpha else "RGB", (1024, 1024)).save(buffer, format="PNG")
+    png = base64.b64encode(buffer.getvalue()).decode()
+    body = generation_body(1024, 1024, 272, data=[{"b64_json": png}])
+    return Api().on("POST", "/v1/images/generations", json_response(200, body))
+
+
+def test_the_transparency_probe_asks_for_a_transparent_png_whatever_its_settings() -> None:
+    api = answering_a_png(alpha=True)
+    outcome = run_check(
+        "transparency", api, model="gpt-image-1.5", settings={"output_format": "jpeg"}
+    )
+    sent = json.loads(api.requests[0].content)
+    assert (sent["background"], sent["output_format"]) == ("transparent", "png")
+    assert "output_compression" not in sent
+    assert (outcome.status, outcome.reason) == ("pass", "ok")
+
+
+def test_the_transparency_probe_is_unknown_when_the_png_has_no_alpha_channel() -> None:
+    outcome = run_check("transparency", answering_a_png(alpha=False), model="gpt-image-1.5")
+    assert (outcome.status, outcome.reason) == ("unknown", "unexpected_response")
+    assert "no alpha channel" in outcome.summary
