@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -287,24 +288,19 @@ def test_generation_reads_an_error_inside_a_200() -> None:
     assert len(api.requests) == 1
 
 
-FAMILY_REQUESTS = {
-    "gpt-image-2": {"size": "1408x480", "quality": "low", "output_format": "jpeg",
-                    "output_compression": 50},
-    "gpt-image-2-2026-04-21": {"size": "1408x480", "quality": "low", "output_format": "jpeg",
-                               "output_compression": 50},
-    "gpt-image-2.5-flare": {"size": "1024x1024", "quality": "low", "output_format": "jpeg",
-                            "output_compression": 50},
-    "gpt-image-2.5-sunburst-2026-09-08": {"size": "1024x1024", "quality": "low",
-                                          "output_format": "jpeg", "output_compression": 50},
-    "gpt-image-1.5": {"size": "1024x1024", "quality": "low", "output_format": "jpeg",
-                      "output_compression": 50},
-    "gpt-image-1": {"size": "1024x1024", "quality": "low", "output_format": "jpeg",
-                    "output_compression": 50},
-    "gpt-image-1-mini": {"size": "1024x1024", "quality": "low", "output_format": "jpeg",
-                         "output_compression": 50},
-    "dall-e-3": {"size": "1024x1024", "quality": "standard", "response_format": "b64_json"},
-    "dall-e-2": {"size": "256x256", "response_format": "b64_json"},
-}  # fmt: skip
+GPT_IMAGE = {"quality": "low", "output_format": "jpeg", "output_compression": 50}
+DALL_E = {"response_format": "b64_json"}
+FAMILY_REQUESTS: dict[str, dict[str, Any]] = {
+    "gpt-image-2": {"size": "1408x480", **GPT_IMAGE},
+    "gpt-image-2-2026-04-21": {"size": "1408x480", **GPT_IMAGE},
+    "gpt-image-2.5-flare": {"size": "1024x1024", **GPT_IMAGE},
+    "gpt-image-2.5-sunburst-2026-09-08": {"size": "1024x1024", **GPT_IMAGE},
+    "gpt-image-1.5": {"size": "1024x1024", **GPT_IMAGE},
+    "gpt-image-1": {"size": "1024x1024", **GPT_IMAGE},
+    "gpt-image-1-mini": {"size": "1024x1024", **GPT_IMAGE},
+    "dall-e-3": {"size": "1024x1024", "quality": "standard", **DALL_E},
+    "dall-e-2": {"size": "256x256", **DALL_E},
+}
 
 
 @pytest.mark.parametrize("model", list(FAMILY_REQUESTS))
