@@ -9,33 +9,56 @@ from typing import Any, ClassVar
 
 from checks.base import Account, Outcome, ProbeContext
 from checks.http import Answer, call, failure_outcome, unexpected
-from checks.images import ImageDecodeError, cheapest_size, decode_b64_image, family, output_tokens
+from checks.images import (
+    ImageDecodeError,
+    cheapest_size,
+    decode_b64_image,
+    family,
+    image_family,
+    output_tokens,
+    probe_family,
+    probe_quality,
+)
+from checks.openai_errors import match_error, parse_error
 from checks.prices import PUBLISHED, PriceTable, usage_cost
 from checks.reasons import REASONS
+from checks.retries import decide_retry
 from checks.settings import CheckSettings, GenerationSettings
 
 PROMPT = "A plain light grey square on a white background."
 MAX_RETRY_WAIT_SECONDS = 30.0
-MAX_ATTEMPTS = 2  # a transient answer is retried once; a non-transient one never
+MAX_ATTEMPTS = 2  # a retryable answer is retried once (the SDK: twice); others never
+UNKNOWN_MODEL_NOTE = (
+    "{model} is not in the family table (checks/images.py): probed with the request every GPT "
+    "image model accepts (1024x1024, no token grid), not a cheapest one"
+)
 
 
 def probe_request(
     model: str, quality: str, output_format: str, background: str | None = None
 ) -> dict[str, Any]:
-    """The cheapest valid request: every parameter the API validates must be right, or a
-    400 would hide the 403 the probe exists to see. Never `response_format`."""
+    """The cheapest valid request for the model's family: every parameter the API validates
+    must be right, or a 400 would hide the 403 the probe exists to see. `response_format` only
+    for the DALL·E models (their default is a URL); `output_format` and `background` only for
+    the GPT image models."""
+    row = probe_family(model)
     request: dict[str, Any] = {
         "model": model,
         "prompt": PROMPT,
         "n": 1,
         "size": cheapest_size(model, quality),
-        "quality": quality,
-        "output_format": output_format,
     }
-    if output_format in ("jpeg", "webp"):
-        request["output_compression"] = 50  # fewer bytes on the wire, same tokens
-    if background:
-        request["background"] = background
+    sent_quality = probe_quality(model, quality)
+    if sent_quality is not None:
+        request["quality"] = sent_quality
+    if row.response_format is not None:
+        request["response_format"] = row.response_format
+    if row.output_format:
+        request["output_format"] = output_format
+        if output_format in ("jpeg", "webp"):
+            request["output_compression"] = 50  # fewer bytes on the wire, same tokens
+        if background:
+            request["background"] = background
     return request
 
 
@@ -81,15 +104,19 @@ class Generation:
         request = probe_request(
             ctx.model, quality, output_format, str(background) if background else None
         )
-        what = f"POST /v1/{self.endpoint} ({ctx.model}, {request['size']}, {quality})"
+        shown_quality = request.get("quality", "no quality")
+        what = f"POST /v1/{self.endpoint} ({ctx.model}, {request['size']}, {shown_quality})"
         max_wait = float(ctx.settings.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS))
         attempts: list[dict[str, Any]] = []
         waited = 0.0
-        for _ in range(MAX_ATTEMPTS):
+        for attempt in range(1, MAX_ATTEMPTS + 1):
             if waited:
                 await ctx.sleep(waited)
             answer = await self.send(ctx, request)
             outcome = self._judge(ctx, answer, what, request)
+            decision = decide_retry(
+                answer.http_status, answer.meta, REASONS[outcome.reason], max_wait
+            )
             attempts.append(
                 {
                     "http_status": answer.http_status,
@@ -97,12 +124,16 @@ class Generation:
                     "latency_ms": answer.latency_ms,
                     "request_id": answer.meta.request_id,
                     **({"waited_s": waited} if waited else {}),
+                    **({"retry": decision.why} if outcome.reason != "ok" else {}),
                 }
             )
-            waited = answer.meta.retry_after_seconds or 1.0
-            if not _transient(outcome) or waited > max_wait:
+            if not decision.retry or attempt == MAX_ATTEMPTS:
                 break
-        return outcome.with_details(request=_public(request), attempts=attempts)
+            waited = decision.wait
+        evidence: dict[str, Any] = {"request": _public(request), "attempts": attempts}
+        if image_family(ctx.model) is None:
+            evidence["request_note"] = UNKNOWN_MODEL_NOTE.format(model=ctx.model)
+        return outcome.with_details(**evidence)
 
     endpoint: ClassVar[str] = "images/generations"
     verb: ClassVar[str] = "generated"
@@ -118,6 +149,8 @@ class Generation:
         payload = answer.json()
         if not isinstance(payload, dict):
             return unexpected(answer, what, "answer is not a JSON object")
+        if "data" not in payload and ("error" in payload or "code" in payload):
+            return _error_in_success(answer, what)
         data = payload.get("data")
         first = data[0] if isinstance(data, list) and data else None
         b64 = first.get("b64_json") if isinstance(first, dict) else None
@@ -143,7 +176,7 @@ class Generation:
         usage = payload.get("usage")
         prices = ctx.settings.get("prices") or PUBLISHED.get(family(ctx.model), {})
         cost = usage_cost(usage, prices) if isinstance(usage, dict) else None
-        expected_tokens = output_tokens(ctx.model, actual_size, str(request["quality"]))
+        expected_tokens = output_tokens(ctx.model, actual_size, str(request.get("quality")))
         details: dict[str, Any] = {
             "image": {
                 "format": image.format,
@@ -155,7 +188,7 @@ class Generation:
             "size": actual_size,
             "quality": payload.get("quality")
             if isinstance(payload.get("quality"), str)
-            else request["quality"],
+            else request.get("quality"),
             "usage": usage if isinstance(usage, dict) else None,
             "expected_output_tokens": expected_tokens,
             "headers": answer.meta.as_dict(),
@@ -170,9 +203,18 @@ class Generation:
         )
 
 
-def _transient(outcome: Outcome) -> bool:
-    known = REASONS.get(outcome.reason)
-    return known is not None and known.transient
+def _error_in_success(answer: Answer, what: str) -> Outcome:
+    """An error inside an HTTP 200 (OpenRouter sends a provider's 429 that way once an answer
+    has started): classified like any error answer, with the status it came with."""
+    assert answer.response is not None
+    error = parse_error(answer.response.status, answer.response.body)
+    match = match_error(error)
+    message = f" — {error.message}" if error.message else ""
+    return answer.outcome(
+        match.reason.code,
+        f"{what}: error inside HTTP {error.http_status}{message}",
+        {"error": error.as_dict(), "rule": match.rule.name, "headers": answer.meta.as_dict()},
+    )
 
 
 def _public(request: dict[str, Any]) -> dict[str, Any]:

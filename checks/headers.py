@@ -41,6 +41,9 @@ class ResponseMeta:
     processing_ms: float | None = None
     version: str | None = None
     retry_after_seconds: float | None = None
+    should_retry: bool | None = None
+    """`x-should-retry: true|false`: the server's own word on whether a retry can help (the
+    official SDK obeys it before looking at the status)."""
     rate_limits: dict[str, RateLimitWindow] = dataclasses.field(default_factory=dict)
     unparsed: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -54,6 +57,7 @@ class ResponseMeta:
                 "processing_ms": self.processing_ms,
                 "version": self.version,
                 "retry_after_seconds": self.retry_after_seconds,
+                "should_retry": self.should_retry,
             }.items()
             if v is not None
         }
@@ -134,6 +138,13 @@ def parse_headers(headers: Mapping[str, str], now: datetime | None = None) -> Re
             meta.project = _text(value)
         elif name == "openai-version":
             meta.version = _text(value)
+        elif name == "x-should-retry":
+            # openai-python compares the exact strings "true" and "false"; anything else is
+            # no instruction, kept as evidence.
+            if value in ("true", "false"):
+                meta.should_retry = value == "true"
+            else:
+                _keep(meta, name, value)
         elif name == "openai-processing-ms":
             processing = _float(value)
             meta.processing_ms = processing if processing and 0 <= processing < 1e9 else None

@@ -14,7 +14,7 @@ import httpx
 
 from checks.base import Outcome, ProbeContext, Stopwatch
 from checks.headers import ResponseMeta, parse_headers
-from checks.openai_errors import ApiError, classify_error, parse_error, parse_json
+from checks.openai_errors import ApiError, match_error, parse_error, parse_json
 from checks.reasons import REASONS, Reason
 from checks.text import clean
 
@@ -157,7 +157,12 @@ def failure_outcome(answer: Answer, what: str, reason: Reason | None = None) -> 
         )
     error = answer.error()
     assert error is not None, "failure_outcome needs a failed answer"
-    chosen = reason or classify_error(error)
+    if reason is None:
+        match = match_error(error)
+        chosen = match.reason
+        details["rule"] = match.rule.name  # which row of checks/error_rules.py decided
+    else:
+        chosen = reason
     details["error"] = error.as_dict()
     message = f" — {error.message}" if error.message else ""
     return Outcome(

@@ -1,4 +1,5 @@
-"""GPT image model facts: valid sizes, output tokens per image, and decoding what came back."""
+"""Image model facts: what each family accepts, valid sizes, output tokens per image, the
+cheapest probe, retirements, and decoding what came back."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import functools
 import io
 import math
 import re
+from datetime import date
 
 _SIZE = re.compile(r"^(\d{1,5})x(\d{1,5})$")
 
@@ -32,14 +34,126 @@ FLEXIBLE_MAX_SHORT = 2160
 FLEXIBLE_STEP = 16
 
 
+OPENAPI = "openai-openapi.yaml (2026-08-21), CreateImageRequest"
+DEPRECATIONS = "https://developers.openai.com/api/docs/deprecations"
+GPT_IMAGE_2_5 = (
+    "https://apifox.com/apiskills/gpt-image-2-5-api-cn/ (OpenAI docs read 2026-09-09: custom "
+    "sizes in multiples of 16, 1:3 to 3:1, up to 4K; quality low…max)",
+    "https://docs.apiyi.com/en/news/gpt-image-2-5-launch.md",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFamily:
+    """What one model family's Images API accepts, and so what its cheapest valid probe is:
+    a parameter the model refuses would answer 400 and hide the 403 the probe exists for."""
+
+    name: str
+    sizes: tuple[str, ...] | None
+    """The sizes accepted; None: any WIDTHxHEIGHT within the flexible limits below."""
+    qualities: tuple[str, ...]
+    """Accepted `quality` values; empty: the parameter is not sent."""
+    probe_quality: str | None
+    """The quality sent when the configured one is not accepted (dall-e-3: standard)."""
+    output_format: bool
+    """Accepts `output_format` and `output_compression` (the GPT image models only)."""
+    response_format: str | None
+    """Sent to the DALL·E models, whose default answer is a URL, not base64."""
+    tokens: str | None
+    """How output tokens are known: "formula" (gpt-image-2's calculator), "table" (the
+    published per-size table) or None (no published grid: the probe records what is billed)."""
+    probe_size: str | None
+    """The probe's size where output tokens cannot pick the cheapest."""
+    sources: tuple[str, ...]
+    retired_on: date | None = None
+
+
+_GPT_QUALITIES = ("low", "medium", "high", "auto")
+_GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
+# openapi: quality `enum: [standard, hd, low, medium, high, auto]` — "`high`, `medium` and
+# `low` are supported for the GPT image models. `hd` and `standard` are supported for
+# `dall-e-3`. `standard` is the only option for `dall-e-2`." size: "For `gpt-image-2` …
+# arbitrary resolutions are supported as `WIDTHxHEIGHT` strings … The standard sizes
+# `1024x1024`, `1536x1024`, and `1024x1536` are supported by the GPT image models … For
+# `dall-e-2`, use one of `256x256`, `512x512`, or `1024x1024`. For `dall-e-3`, use one of
+# `1024x1024`, `1792x1024`, or `1024x1792`." output_format `enum: [png, jpeg, webp]` — "only
+# supported for the GPT image models". response_format `enum: [url, b64_json]` — "isn't
+# supported for the GPT image models, which always return base64-encoded images".
+_FAMILIES = (
+    ImageFamily("gpt-image-2", None, _GPT_QUALITIES, None, True, None, "formula", None, (
+        OPENAPI,
+        "https://community.openai.com/t/gpt-image-2-output-pricing-calculator-online-and-in-your-code/1382699",
+    )),
+    ImageFamily("gpt-image-2.5-flare", None, (*_GPT_QUALITIES, "xhigh", "max"), None, True,
+                None, None, "1024x1024", GPT_IMAGE_2_5),
+    ImageFamily("gpt-image-2.5-sunburst", None, (*_GPT_QUALITIES, "xhigh", "max"), None, True,
+                None, None, "1024x1024", GPT_IMAGE_2_5),
+    ImageFamily("gpt-image-1.5", _GPT_SIZES, _GPT_QUALITIES, None, True, None, "table", None, (
+        OPENAPI, "https://platform.openai.com/docs/guides/image-generation (cost and latency)",
+    )),
+    ImageFamily("gpt-image-1", _GPT_SIZES, _GPT_QUALITIES, None, True, None, "table", None, (
+        OPENAPI, "https://platform.openai.com/docs/guides/image-generation (cost and latency)",
+    )),
+    # LiteLLM prices gpt-image-1-mini per image (low/1024-x-1024: $0.005, 1536: $0.006), which
+    # does not fit gpt-image-1's token table at $8/1M: no grid is assumed for it.
+    ImageFamily("gpt-image-1-mini", _GPT_SIZES, _GPT_QUALITIES, None, True, None, None,
+                "1024x1024", (
+        OPENAPI,
+        "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json",
+    )),
+    # Priced per image: standard 1024x1024 is the cheapest (LiteLLM hd/standard keys).
+    ImageFamily("dall-e-3", ("1024x1024", "1792x1024", "1024x1792"), ("standard", "hd"),
+                "standard", False, "b64_json", None, "1024x1024", (OPENAPI, DEPRECATIONS),
+                retired_on=date(2026, 5, 12)),
+    # LiteLLM: 256-x-256/dall-e-2 $2.4414e-07 per pixel ($0.016), 512: $0.018, 1024: $0.020.
+    ImageFamily("dall-e-2", ("256x256", "512x512", "1024x1024"), (), None, False, "b64_json",
+                None, "256x256", (OPENAPI, DEPRECATIONS), retired_on=date(2026, 5, 12)),
+)  # fmt: skip
+FAMILIES: dict[str, ImageFamily] = {row.name: row for row in _FAMILIES}
+
+UNKNOWN_GPT_IMAGE = ImageFamily(
+    "unknown", _GPT_SIZES, _GPT_QUALITIES, None, True, None, None, "1024x1024", (OPENAPI,)
+)
+"""A model outside the table: the request every GPT image model accepts ("The standard sizes
+… are supported by the GPT image models"), at the configured quality."""
+
+
 def family(model: str) -> str:
     """`gpt-image-2-2026-04-21` → `gpt-image-2`: a dated snapshot behaves as its family."""
     match = re.match(r"^(.*)-\d{4}-\d{2}-\d{2}$", model)
     return match.group(1) if match else model
 
 
+def image_family(model: str) -> ImageFamily | None:
+    """The model's row of the family table, or None for a model the table does not know."""
+    return FAMILIES.get(family(model))
+
+
+def probe_family(model: str) -> ImageFamily:
+    return image_family(model) or UNKNOWN_GPT_IMAGE
+
+
+def probe_quality(model: str, configured: str) -> str | None:
+    """The quality to send: the configured one when the family accepts it."""
+    row = probe_family(model)
+    if not row.qualities:
+        return None
+    return configured if configured in row.qualities else row.probe_quality or configured
+
+
+def retired_reason(model: str, today: date) -> str | None:
+    """Why the model can no longer be used (shut down, with the source), or None."""
+    row = image_family(model)
+    if row is None or row.retired_on is None or today < row.retired_on:
+        return None
+    return (
+        f"{model} was shut down on {row.retired_on.isoformat()} (OpenAI deprecations, notified "
+        f"2025-11-14; replacements gpt-image-1 or gpt-image-1-mini): {DEPRECATIONS}"
+    )
+
+
 def has_flexible_sizes(model: str) -> bool:
-    return family(model) == "gpt-image-2"
+    return probe_family(model).sizes is None
 
 
 def parse_size(size: str) -> tuple[int, int] | None:
@@ -83,12 +197,13 @@ def output_tokens(model: str, size: str, quality: str) -> int | None:
         return None
     if size == "auto":
         size = "1024x1024"
-    if has_flexible_sizes(model):
+    grid = probe_family(model).tokens
+    if grid == "formula":
         parsed = parse_size(size)
         if parsed is None or flexible_size_error(*parsed):
             return None
         return flexible_output_tokens(*parsed, quality)
-    if family(model).startswith("gpt-image-"):
+    if grid == "table":
         return FIXED_SIZE_TOKENS[quality].get(size)
     return None
 
@@ -96,9 +211,13 @@ def output_tokens(model: str, size: str, quality: str) -> int | None:
 @functools.cache
 def cheapest_size(model: str, quality: str = "low") -> str:
     """The valid size with the fewest output tokens (then the fewest pixels): the cheapest
-    request that still proves generation works. 1408x480 for gpt-image-2 at low quality."""
-    if not has_flexible_sizes(model):
+    request that still proves generation works. 1408x480 for gpt-image-2 at low quality;
+    the family's probe size where no token grid is published."""
+    row = probe_family(model)
+    if row.tokens == "table" and quality in FIXED_SIZE_TOKENS:
         return min(FIXED_SIZES, key=lambda size: FIXED_SIZE_TOKENS[quality][size])
+    if row.tokens != "formula" or quality not in QUALITY_FACTOR:
+        return row.probe_size or "1024x1024"
     best: tuple[int, int, int, int] | None = None
     for long in range(FLEXIBLE_STEP, FLEXIBLE_MAX_LONG + 1, FLEXIBLE_STEP):
         for short in range(FLEXIBLE_STEP, min(long, FLEXIBLE_MAX_SHORT) + 1, FLEXIBLE_STEP):

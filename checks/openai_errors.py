@@ -1,17 +1,19 @@
-"""The one place that turns an OpenAI error answer into a reason code.
+"""The one place that turns an error answer into a reason code.
 
-Input is (HTTP status, error.type, error.code, message) as found in the error envelope
-`{"error": {"message", "type", "param", "code"}}`; every part may be missing or malformed.
-See the contract notes: verification 403s have `code: null`, quota 429s are recognised by
-`type`, billing hard limits by `code`.
+`parse_error` reads what an answer says — the envelope `{"error": {"message", "type", "param",
+"code"}}`, a gateway's bare object, or any text — every part of which may be missing or
+malformed. `classify` then tries the rules of `checks.error_rules` in order and returns the
+reason with the rule that decided it, so a result can say why.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from typing import Any
 
+from checks.error_rules import RULES, Rule
 from checks.reasons import REASONS, Reason
 from checks.text import clean
 
@@ -26,11 +28,21 @@ class ApiError:
     code: str | None
     param: str | None
     well_formed: bool
-    """True when the body is the OpenAI error envelope; False for HTML pages, bare
-    `{"message": …}` bodies from proxies and anything else."""
+    """True when the body is the OpenAI error envelope; False for HTML pages, text, bare
+    `{"message": …}` objects from proxies and gateways, and anything else."""
+    inner_code: str | None = None
+    """Azure's `inner_error.code` (also spelt `innererror`), e.g. ResponsibleAIPolicyViolation."""
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+
+
+@dataclasses.dataclass(frozen=True)
+class Match:
+    """A reason and the rule that decided it."""
+
+    reason: Reason
+    rule: Rule
 
 
 def _text(value: object) -> str | None:
@@ -40,7 +52,7 @@ def _text(value: object) -> str | None:
         return clean(value[:MAX_MESSAGE])
     if isinstance(value, dict | list):  # a wrong shape is evidence, not text to keep whole
         return clean(type(value).__name__)
-    return clean(str(value)[:MAX_MESSAGE])
+    return clean(str(value)[:MAX_MESSAGE])  # OpenRouter's numeric code 402 becomes "402"
 
 
 def parse_json(body: bytes) -> Any:
@@ -51,73 +63,74 @@ def parse_json(body: bytes) -> Any:
         return None
 
 
+def _fields(data: object) -> tuple[dict[str, Any] | None, bool]:
+    """The object holding message/type/code, and whether it is the real envelope."""
+    if not isinstance(data, dict):
+        return None, False
+    if isinstance(data.get("error"), dict):
+        return data["error"], True
+    if "message" in data or "code" in data:
+        # A client's reprint of the inner object, or OpenRouter's error inside a 200.
+        return data, False
+    return None, False
+
+
 def parse_error(http_status: int, body: bytes) -> ApiError:
     data = parse_json(body)
-    envelope = data.get("error") if isinstance(data, dict) else None
-    if isinstance(envelope, dict):
+    fields, envelope = _fields(data)
+    if fields is not None:
+        inner = fields.get("inner_error", fields.get("innererror"))
         return ApiError(
             http_status=http_status,
-            message=_text(envelope.get("message")),
-            type=_text(envelope.get("type")),
-            code=_text(envelope.get("code")),
-            param=_text(envelope.get("param")),
-            well_formed=True,
+            message=_text(fields.get("message")),
+            type=_text(fields.get("type")),
+            code=_text(fields.get("code")),
+            param=_text(fields.get("param")),
+            well_formed=envelope,
+            inner_code=_text(inner.get("code")) if isinstance(inner, dict) else None,
         )
     message: str | None
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        message = _text(data["message"])
-    elif isinstance(envelope, str):
-        message = _text(envelope)
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        message = _text(data["error"])
     else:
-        snippet = clean(body[:200].decode("utf-8", "replace")).strip()
-        message = snippet or None
+        # Gateways (LiteLLM, OpenRouter relays) wrap OpenAI's words in their own text; the
+        # rules read the first MAX_MESSAGE characters of it.
+        text = body[: MAX_MESSAGE * 4].decode("utf-8", "replace")
+        message = clean(text).strip()[:MAX_MESSAGE] or None
     return ApiError(http_status, message, None, None, None, well_formed=False)
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def classify(
-    http_status: int, error_type: str | None, code: str | None, message: str | None
-) -> Reason:
-    """The reason for an error answer. Order matters: the most specific facts first."""
-    text = (message or "").strip()
-    lowered = text.lower()
-    if http_status == 401:
-        return REASONS["invalid_api_key"]
-    if error_type == "insufficient_quota" or code == "insufficient_quota":
-        return REASONS["insufficient_quota"]
-    if code == "billing_hard_limit_reached" or lowered.startswith("billing hard limit"):
-        return REASONS["billing_hard_limit"]
-    if http_status == 403:
-        if lowered.startswith("your organization must be verified"):
-            return REASONS["org_verification_required"]
-        if code == "unsupported_country_region_territory" or "region, or territory" in lowered:
-            return REASONS["region_blocked"]
-        if code == "model_not_found" or (
-            lowered.startswith("project ") and "does not have access to model" in lowered
-        ):
-            return REASONS["project_model_not_allowed"]
-        return REASONS["permission_denied"]
-    if http_status == 404:
-        if code == "model_not_found" or "does not exist" in lowered:
-            return REASONS["model_not_found"]
-        return REASONS["unexpected_response"]
-    if http_status == 429:
-        return REASONS["rate_limited"]
-    if http_status == 408 or http_status >= 500:
-        return REASONS["server_error"]
-    if code == "moderation_blocked" or lowered.startswith(
-        "your request was rejected by the safety system"
-    ):
-        return REASONS["moderation_blocked"]
-    if http_status in (400, 409, 413, 415, 422):
-        return REASONS["invalid_request"]
-    return REASONS["unexpected_response"]
+    http_status: int | None,
+    error_type: str | None,
+    code: str | None,
+    message: str | None,
+    *,
+    inner_code: str | None = None,
+    well_formed: bool = True,
+) -> Match:
+    """The first rule that matches these facts, and its reason."""
+    text = _SPACES.sub(" ", message or "").strip().lower()
+    for rule in RULES:
+        if rule.matches(http_status, error_type, code, inner_code, text, envelope=well_formed):
+            return Match(REASONS[rule.reason], rule)
+    raise AssertionError("the last rule matches every answer")
+
+
+def match_error(error: ApiError) -> Match:
+    """The rule that decides a parsed error answer."""
+    return classify(
+        error.http_status,
+        error.type,
+        error.code,
+        error.message,
+        inner_code=error.inner_code,
+        well_formed=error.well_formed,
+    )
 
 
 def classify_error(error: ApiError) -> Reason:
-    reason = classify(error.http_status, error.type, error.code, error.message)
-    # A body that is not the envelope only counts as evidence for status-decided reasons:
-    # a 403 HTML page from a corporate proxy is not OpenAI's permission answer.
-    status_decided = {"rate_limited", "server_error"}
-    if not error.well_formed and reason.code not in status_decided:
-        return REASONS["unexpected_response"]
-    return reason
+    return match_error(error).reason

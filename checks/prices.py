@@ -32,8 +32,23 @@ LITELLM_KEYS = {
 PriceTable = dict[str, Decimal]
 """Category → USD per 1M tokens. A missing category is unpriced, not free."""
 
-# Published token rates (USD per 1M), the default baseline when the config names none.
+# Published token rates (USD per 1M), the default baseline when the config names none. Every
+# model here has a row in checks/images.py (sizes, tokens, probe) and its sources below.
 PUBLISHED: dict[str, PriceTable] = {
+    "gpt-image-2.5-flare": {
+        "text_input": Decimal("5.00"),
+        "cached_text_input": Decimal("1.25"),
+        "image_input": Decimal("8.00"),
+        "cached_image_input": Decimal("2.00"),
+        "image_output": Decimal("30.00"),
+    },
+    "gpt-image-2.5-sunburst": {
+        "text_input": Decimal("5.00"),
+        "cached_text_input": Decimal("1.25"),
+        "image_input": Decimal("8.00"),
+        "cached_image_input": Decimal("2.00"),
+        "image_output": Decimal("30.00"),
+    },
     "gpt-image-2": {
         "text_input": Decimal("5.00"),
         "cached_text_input": Decimal("1.25"),
@@ -60,6 +75,26 @@ PUBLISHED: dict[str, PriceTable] = {
         "image_output": Decimal("8.00"),
     },
 }
+PRICING_PAGE = "https://platform.openai.com/docs/pricing"
+LITELLM_MAP = "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json"
+PRICE_SOURCES: dict[str, tuple[str, ...]] = {
+    # Released 2026-09-08 (snapshots -2026-09-08), "item for item the same as gpt-image-2".
+    **dict.fromkeys(
+        ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst"),
+        (
+            "https://developers.openai.com/api/docs/models/gpt-image-2.5-flare",
+            "https://developers.openai.com/api/docs/models/gpt-image-2.5-sunburst",
+            "https://apifox.com/apiskills/gpt-image-2-5-api-cn/",
+            "https://docs.apiyi.com/en/news/gpt-image-2-5-launch.md",
+        ),
+    ),
+    "gpt-image-2": (PRICING_PAGE, LITELLM_MAP),
+    "gpt-image-1.5": (PRICING_PAGE,),
+    "gpt-image-1": (PRICING_PAGE, LITELLM_MAP),
+    "gpt-image-1-mini": (PRICING_PAGE, LITELLM_MAP),
+}
+"""Where each published rate was read: the lineup moves, and a rate without a source cannot
+be checked again."""
 
 
 def to_decimal(value: object) -> Decimal | None:

@@ -65,9 +65,10 @@ async def _fetch(client: httpx.AsyncClient, location: str, timeout: float) -> di
     return document
 
 
-async def load_source(ctx: ProbeContext) -> dict[str, Any]:
-    """The price document, fetched once per round however many accounts ask for it."""
-    location = source_location(str(ctx.settings.get("source", "litellm")))
+async def load_source(ctx: ProbeContext, source: str | None = None) -> dict[str, Any]:
+    """The price document, fetched once per round however many accounts (and checks) ask for
+    it. `source` defaults to the check's own `source` setting."""
+    location = source_location(source or str(ctx.settings.get("source", "litellm")))
     key = f"pricing.source:{location}"
     task = ctx.shared.get(key)
     if task is None:

@@ -64,6 +64,13 @@ _ALL = [
         structural=True,
     ),
     Reason(
+        "new_model",
+        _W,
+        "A GPT image model no account watches became available",
+        "Decide whether to try it: add it to an account's models to probe it, or ignore this "
+        "warning (it is given once).",
+    ),
+    Reason(
         "shutdown_scheduled",
         _W,
         "Pinned snapshot has a shutdown date",
@@ -130,6 +137,42 @@ _ALL = [
         account_level=True,
     ),
     Reason(
+        "billing_not_active",
+        _F,
+        "Billing not active — requests refused, often with 429",
+        "Set up or renew billing (a payment method or prepaid credit) under Settings → Billing; "
+        "the answer looks like a rate limit but waiting never helps.",
+        structural=True,
+        account_level=True,
+    ),
+    Reason(
+        "key_scope_missing",
+        _F,
+        "API key lacks a permission the probe needs (401 Missing scopes)",
+        "Give the key the scope the details name. For the image probes a restricted key needs "
+        "Write on Model capabilities → Images (the /v1/images endpoints, scope model.request), "
+        "set under API keys; or use a key with All permissions. Also check the member's role "
+        "in the organization and project.",
+        structural=True,
+    ),
+    Reason(
+        "credits_exhausted",
+        _F,
+        "Gateway credits exhausted (402)",
+        "Add credits at the gateway (e.g. OpenRouter's settings → credits); retrying does not "
+        "help.",
+        structural=True,
+        account_level=True,
+    ),
+    Reason(
+        "deployment_not_found",
+        _F,
+        "Azure deployment not found (404 DeploymentNotFound)",
+        "Check the deployment name in the config (a deployment name, not the model or resource "
+        "name); a deployment created in the last 5 minutes may not answer yet.",
+        structural=True,
+    ),
+    Reason(
         "rate_limited",
         _W,
         "Rate limited (429) — transient",
@@ -168,6 +211,12 @@ _ALL = [
         _U,
         "Unexpected answer (not the OpenAI contract)",
         "A proxy or gateway may be in the way; see the evidence.",
+    ),
+    Reason(
+        "monitor_error",
+        _U,
+        "The monitor itself failed on this probe — see the details",
+        "A fault in imagewatch, not an answer from the API: report it with the details.",
     ),
     # rate limits
     Reason(

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from checks import REGISTRY
+from checks.contract_docs import reason_table
 from checks.reasons import REASONS
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
@@ -20,6 +21,14 @@ def test_readme_starts_with_the_two_newcomer_commands() -> None:
 def test_readme_reason_table_lists_every_reason_with_its_status() -> None:
     table = dict(re.findall(r"^\| `([a-z_]+)` \| (\w+) \|", README, flags=re.MULTILINE))
     assert table == {code: str(reason.status) for code, reason in REASONS.items()}
+
+
+def test_readme_reason_table_is_the_one_generated_from_reasons_and_rules() -> None:
+    section = README.split("## Reason codes", 1)[1].split("\n## ", 1)[0]
+    assert reason_table() in section, (
+        "README's reason table differs from checks.contract_docs.reason_table(): "
+        "paste its output under '## Reason codes'"
+    )
 
 
 def test_readme_has_a_section_per_check() -> None:

@@ -101,3 +101,12 @@ def test_retry_after_as_http_date() -> None:
     now = datetime(2026, 11, 21, 12, 0, 0, tzinfo=UTC)
     assert parse_retry_after({"retry-after": "Sat, 21 Nov 2026 12:00:30 GMT"}, now) == 30.0
     assert parse_retry_after({"retry-after": "not a date"}, now) is None
+
+
+def test_x_should_retry_is_read_as_the_sdk_reads_it() -> None:
+    assert parse_headers({"x-should-retry": "true"}).should_retry is True
+    assert parse_headers({"X-Should-Retry": "false"}).should_retry is False
+    odd = parse_headers({"x-should-retry": "maybe"})
+    assert odd.should_retry is None
+    assert odd.as_dict()["unparsed_headers"] == {"x-should-retry": "maybe"}
+    assert parse_headers({"x-should-retry": "false"}).as_dict() == {"should_retry": False}

@@ -1,17 +1,23 @@
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from checks.images import (
+    FAMILIES,
     ImageDecodeError,
     cheapest_size,
     decode_b64_image,
     flexible_size_error,
+    has_flexible_sizes,
+    image_family,
     output_tokens,
+    probe_quality,
+    retired_reason,
 )
-from checks.prices import PUBLISHED, from_litellm, usage_cost
+from checks.prices import PRICE_SOURCES, PUBLISHED, from_litellm, usage_cost
 from tests.conftest import image_b64
 
 
@@ -110,3 +116,59 @@ def test_decode_checks_real_image_bytes() -> None:
     truncated = image_b64(64, 64, "PNG")[:60]
     with pytest.raises(ImageDecodeError):
         decode_b64_image(truncated)
+
+
+def test_every_priced_model_has_a_family_row_and_every_row_and_price_a_source() -> None:
+    for model in PUBLISHED:
+        assert image_family(model) is not None, model
+        assert PRICE_SOURCES[model], model
+    for row in FAMILIES.values():
+        assert row.sources, row.name
+        assert row.probe_size or row.tokens, row.name  # the probe's size is decided somehow
+
+
+def test_the_gpt_image_2_5_lineup_is_priced_like_gpt_image_2() -> None:
+    for model in ("gpt-image-2.5-flare", "gpt-image-2.5-sunburst"):
+        assert PUBLISHED[model] == PUBLISHED["gpt-image-2"]
+        assert has_flexible_sizes(f"{model}-2026-09-08")
+        # no published token grid: probed at a standard size, billed tokens recorded
+        assert cheapest_size(model) == "1024x1024"
+        assert output_tokens(model, "1024x1024", "low") is None
+
+
+def test_gpt_image_1_mini_is_not_assumed_to_share_gpt_image_1s_token_table() -> None:
+    assert output_tokens("gpt-image-1-mini", "1024x1024", "low") is None
+    assert cheapest_size("gpt-image-1-mini") == "1024x1024"
+
+
+@pytest.mark.parametrize(
+    ("model", "configured", "sent"),
+    [
+        ("gpt-image-2", "low", "low"),
+        ("gpt-image-2.5-flare", "high", "high"),
+        ("dall-e-3", "low", "standard"),
+        ("dall-e-2", "low", None),
+        ("gpt-image-3", "medium", "medium"),
+    ],
+)
+def test_probe_quality_is_one_the_family_accepts(
+    model: str, configured: str, sent: str | None
+) -> None:
+    assert probe_quality(model, configured) == sent
+
+
+def test_dall_e_models_are_retired_from_their_shutdown_date() -> None:
+    assert retired_reason("dall-e-3", date(2026, 5, 11)) is None
+    reason = retired_reason("dall-e-3", date(2026, 5, 12))
+    assert reason is not None
+    assert "2026-05-12" in reason
+    assert "developers.openai.com/api/docs/deprecations" in reason
+    assert retired_reason("dall-e-2", date(2026, 11, 21)) is not None
+    assert retired_reason("gpt-image-2", date(2026, 11, 21)) is None
+    assert retired_reason("gpt-image-9", date(2026, 11, 21)) is None
+
+
+def test_dall_e_sizes_are_their_cheapest_per_image() -> None:
+    assert cheapest_size("dall-e-2") == "256x256"
+    assert cheapest_size("dall-e-3") == "1024x1024"
+    assert not has_flexible_sizes("dall-e-3")

@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 
-from checks.base import Evidence
-from tests.conftest import Api, error_fixture, fixture_bytes, make_account, raw_response, run_check
+from checks.base import Evidence, Outcome
+from tests.conftest import (
+    Api,
+    error_fixture,
+    fixture_bytes,
+    make_account,
+    raw_response,
+    run_check,
+)
 
 
 def models(*extra: str) -> httpx.Response:
@@ -87,3 +95,66 @@ def test_model_listing_without_pins_warns_only_on_a_snapshot_that_appeared() -> 
     )
     assert later.reason == "new_snapshot"
     assert later.details["new_snapshots"] == ["gpt-image-2-2026-11-05"]
+
+
+LITELLM_PATH = "/BerriAI/litellm/main/model_prices_and_context_window.json"
+
+
+def listing_then(*extra: str, **settings: object) -> tuple[Outcome, Api]:
+    """A first listing, then a second one that shows `extra` too."""
+    first = run_check("model_listing", Api().on("GET", "/v1/models", models()), settings=settings)
+    api = Api().on("GET", "/v1/models", models(*extra))
+    later = run_check(
+        "model_listing", api, settings=settings, evidence=Evidence(previous=first.details)
+    )
+    return later, api
+
+
+def test_model_listing_warns_once_about_a_gpt_image_model_no_account_watches(
+    tmp_path: Path,
+) -> None:
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"gpt-image-2.5-flare": {"output_cost_per_image_token": 3e-05}}))
+    settings = {"watched_models": ["gpt-image-2", "gpt-image-1"], "price_source": str(prices)}
+    later, _ = listing_then("gpt-image-2.5-flare", "gpt-image-2.5-flare-2026-09-08", **settings)
+    assert (later.status, later.reason) == ("warn", "new_model")
+    assert later.details["new_models"] == ["gpt-image-2.5-flare", "gpt-image-2.5-flare-2026-09-08"]
+    assert later.details["new_model_prices"]["gpt-image-2.5-flare"] == {"image_output": "30"}
+    # remembered: the next listing shows it again and says nothing
+    again = run_check(
+        "model_listing",
+        Api().on("GET", "/v1/models", models("gpt-image-2.5-flare")),
+        settings=settings,
+        evidence=Evidence(previous=later.details),
+    )
+    assert again.reason == "listed"
+
+
+def test_model_listing_says_nothing_new_on_a_first_listing() -> None:
+    api = Api().on("GET", "/v1/models", models("gpt-image-2.5-sunburst"))
+    assert run_check("model_listing", api).reason == "listed"
+
+
+def test_a_model_another_account_watches_is_not_new() -> None:
+    later, _ = listing_then("gpt-image-2.5-sunburst", watched_models=["gpt-image-2.5-sunburst"])
+    assert later.reason == "listed"
+
+
+def test_without_watched_models_the_accounts_own_models_count_as_watched() -> None:
+    later, _ = listing_then("gpt-image-2.5-sunburst")
+    assert later.reason == "new_model"
+    assert later.details["new_models"] == ["gpt-image-2.5-sunburst"]
+
+
+def test_new_model_survives_a_price_source_that_cannot_be_read() -> None:
+    later, api = listing_then("gpt-image-2.5-sunburst")  # the default source answers 404 here
+    assert later.reason == "new_model"
+    assert "new_model_prices" not in later.details
+    assert "HTTP 404" in later.details["price_source_error"]
+    assert any(r.url.path == LITELLM_PATH for r in api.requests)
+
+
+def test_a_new_snapshot_still_wins_and_the_new_model_is_kept_in_the_details() -> None:
+    later, _ = listing_then("gpt-image-2-2026-11-05", "gpt-image-2.5-flare")
+    assert later.reason == "new_snapshot"
+    assert later.details["new_models"] == ["gpt-image-2.5-flare"]
