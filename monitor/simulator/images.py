@@ -1,0 +1,106 @@
+"""Image answers: token counts, the account's bill, and real PNG, JPEG or WebP bytes.
+
+The bytes are real images at the requested size and format so that clients which decode
+them (the generation check, the SDK fidelity tests) see what the real API sends.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import time
+from typing import Any
+
+from PIL import Image, ImageDraw
+
+from checks.images import family, output_tokens, parse_size
+from checks.prices import PUBLISHED, usage_cost
+from monitor.simulator.state import AccountState
+
+
+def answered_size(spec: dict[str, Any]) -> str:
+    """The size the answer has: `auto` is answered at 1024x1024."""
+    return str(spec["size"]) if spec["size"] != "auto" else "1024x1024"
+
+
+def expected_tokens(spec: dict[str, Any]) -> int:
+    """Output tokens the request will use, counted against the tokens-per-minute limit."""
+    per_image = output_tokens(str(spec["model"]), answered_size(spec), str(spec["quality"])) or 0
+    return per_image * int(spec["n"])
+
+
+def input_image_tokens(width: int, height: int) -> int:
+    """Input image tokens: 65 base plus 129 per 512-pixel tile of the image scaled to fit
+    1024 on its short side (an approximation: no table is published for inputs)."""
+    scale = min(1.0, 1024 / min(width, height), 2048 / max(width, height))
+    tiles = math.ceil(width * scale / 512) * math.ceil(height * scale / 512)
+    return 65 + 129 * tiles
+
+
+def make_images(account: AccountState, spec: dict[str, Any], image_inputs: int) -> dict[str, Any]:
+    """The body of a successful image answer; bills the account for it as the API would.
+
+    `image_inputs` is the input image tokens of an edit's uploads (0 for a generation)."""
+    size = answered_size(spec)
+    quality = spec["quality"] if spec["quality"] != "auto" else "medium"
+    width, height = parse_size(size) or (1024, 1024)
+    per_image = output_tokens(spec["model"], size, quality) or 0
+    text_tokens = max(1, math.ceil(len(spec["prompt"]) / 4))
+    usage = {
+        "input_tokens": text_tokens + image_inputs,
+        "output_tokens": per_image * spec["n"],
+        "total_tokens": text_tokens + image_inputs + per_image * spec["n"],
+        "input_tokens_details": {
+            "text_tokens": text_tokens,
+            "image_tokens": image_inputs,
+        },
+    }
+    prices = PUBLISHED.get(family(spec["model"]), {})
+    account.spend_usd += usage_cost(usage, prices).total
+    account.billed_images += spec["n"]
+    encoded = render_image(
+        width,
+        height,
+        spec["output_format"],
+        transparent=spec["background"] == "transparent",
+        compression=spec["output_compression"],
+    )
+    background = "transparent" if spec["background"] == "transparent" else "opaque"
+    return {
+        "created": int(time.time()),
+        "data": [{"b64_json": encoded} for _ in range(spec["n"])],
+        "background": background,
+        "output_format": spec["output_format"],
+        "quality": quality,
+        "size": size,
+        "usage": usage,
+    }
+
+
+def render_image(
+    width: int,
+    height: int,
+    output_format: str,
+    transparent: bool = False,
+    compression: int | None = None,
+) -> str:
+    """Real image bytes, base64: a grey block on a light (or clear) ground, so encoders do
+    real work."""
+    mode = "RGBA" if transparent else "RGB"
+    fill = (0, 0, 0, 0) if transparent else (236, 238, 241)
+    image = Image.new(mode, (width, height), fill)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle(
+        (width // 4, height // 4, 3 * width // 4, 3 * height // 4),
+        fill=(180, 186, 196, 255) if transparent else (180, 186, 196),
+    )
+    buffer = io.BytesIO()
+    quality = 100 - (compression or 0) if compression is not None else 85
+    if output_format == "png":
+        image.save(buffer, format="PNG", optimize=False, compress_level=1)
+    elif output_format == "jpeg":
+        image.convert("RGB").save(buffer, format="JPEG", quality=max(5, quality))
+    else:
+        image.save(buffer, format="WEBP", quality=max(5, quality))
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
