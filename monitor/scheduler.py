@@ -156,10 +156,14 @@ class Scheduler:
 
 
 async def serve(
-    daemon: Daemon, log: Callable[[str], None] = print, stop_after: float | None = None
+    daemon: Daemon,
+    log: Callable[[str], None] = print,
+    stop_after: float | None = None,
+    stop: asyncio.Event | None = None,
 ) -> None:
-    """Run until SIGINT/SIGTERM (or `stop_after` seconds), then stop gracefully."""
-    stopping = asyncio.Event()
+    """Run until SIGINT/SIGTERM, `stop` is set or `stop_after` seconds pass, then stop
+    gracefully."""
+    stopping = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):

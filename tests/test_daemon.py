@@ -16,6 +16,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, select
 
+from checks.generation import Generation
 from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
 from monitor.daemon import Daemon, Probed
@@ -148,18 +149,27 @@ def test_two_schedulers_sharing_a_database_send_each_paid_probe_once(
     )
 
     async def both() -> None:
+        stop = asyncio.Event()
+
+        async def three_generations_stored() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and len(stored_generations()) < 3:
+                await asyncio.sleep(0.1)
+            stop.set()
+
         async with httpx.AsyncClient() as one, httpx.AsyncClient() as two:
             await asyncio.gather(
-                serve(
-                    Daemon(loaded, store, one, SystemClock(), "a"),
-                    log=lambda _: None,
-                    stop_after=3.5,
-                ),
-                serve(
-                    Daemon(loaded, store, two, SystemClock(), "b"),
-                    log=lambda _: None,
-                    stop_after=3.5,
-                ),
+                serve(Daemon(loaded, store, one, SystemClock(), "a"), lambda _: None, stop=stop),
+                serve(Daemon(loaded, store, two, SystemClock(), "b"), lambda _: None, stop=stop),
+                three_generations_stored(),
+            )
+
+    def stored_generations() -> list[ProbeResult]:
+        with Session(store.engine) as session:
+            return list(
+                session.scalars(
+                    select(ProbeResult).where(col(ProbeResult.check) == Generation.name)
+                ).all()
             )
 
     asyncio.run(both())
