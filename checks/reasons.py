@@ -284,3 +284,14 @@ def reason(code: str) -> Reason:
 def words(code: str) -> str:
     known = REASONS.get(code)
     return known.words if known else code.replace("_", " ")
+
+
+def is_structural(code: str) -> bool:
+    """A stored code may predate this table: an unknown code is not a fact about anything."""
+    known = REASONS.get(code)
+    return known is not None and known.structural
+
+
+def is_account_level(code: str) -> bool:
+    known = REASONS.get(code)
+    return known is not None and known.account_level

@@ -169,3 +169,22 @@ def test_every_cli_command_is_in_the_readme_table() -> None:
     table = re.findall(r"^\| `(imagewatch [a-z ]+?) *(?:\[|--|`)", README, flags=re.MULTILINE)
     missing = sorted(set(command_paths(main)) - set(table))
     assert missing == []
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    packages = {module_name(p) for p in source_files() if p.name == "__init__.py"}
+    assert packages <= listed, f"missing from [tool.setuptools] packages: {packages - listed}"
+
+
+def test_the_config_has_one_section_per_check_typed_by_the_check() -> None:
+    from monitor.config import ChecksSection
+
+    fields = ChecksSection.model_fields
+    assert list(fields) == list(REGISTRY)
+    for name, check in REGISTRY.items():
+        assert fields[name].annotation is check.settings_type, name

@@ -6,26 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from checks.reasons import REASONS
-
-# Reasons that are facts about the account, not passing weather: an incident opens at once.
-STRUCTURAL = frozenset(
-    {
-        "org_verification_required",
-        "project_model_not_allowed",
-        "region_blocked",
-        "invalid_api_key",
-        "insufficient_quota",
-        "billing_hard_limit",
-        "model_not_found",
-        "not_listed",
-        "snapshot_missing",
-        "price_changed",
-        "below_required",
-    }
-)
-# Reasons about the whole account: their incident mutes the account's other messages.
-ACCOUNT_LEVEL = frozenset({"invalid_api_key", "insufficient_quota", "billing_hard_limit"})
+from checks.reasons import REASONS, is_structural
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,7 +43,7 @@ def failing(seen: Observation) -> bool:
 
 def structural(seen: Observation) -> bool:
     known = REASONS.get(seen.reason)
-    return seen.reason in STRUCTURAL or (
+    return is_structural(seen.reason) or (
         seen.status == "fail" and known is not None and not known.transient
     )
 

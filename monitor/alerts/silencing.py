@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from checks.base import Status
-from checks.reasons import REASONS
-from monitor.alerts.incidents import ACCOUNT_LEVEL, STRUCTURAL
+from checks.reasons import REASONS, is_account_level, is_structural
 from monitor.config import MaintenanceSection
 from monitor.store import Incident, Silence
 
@@ -53,8 +52,8 @@ def silence_reason(
         (
             other
             for other in others
-            if other.reason in ACCOUNT_LEVEL
-            and ((other.id or 0) < (incident.id or 0) or incident.reason not in ACCOUNT_LEVEL)
+            if is_account_level(other.reason)
+            and ((other.id or 0) < (incident.id or 0) or not is_account_level(incident.reason))
         ),
         None,
     )
@@ -64,7 +63,7 @@ def silence_reason(
     if known is not None and known.status == Status.UNKNOWN:
         # "Could not tell" on an account already known broken is a symptom, not news:
         # no generation headers means no rate limits while verification is missing.
-        explaining = next((other for other in others if other.reason in STRUCTURAL), None)
+        explaining = next((other for other in others if is_structural(other.reason)), None)
         if explaining is not None:
             return f"muted: incident #{explaining.id} ({explaining.reason}) explains it"
     return None
