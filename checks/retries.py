@@ -33,8 +33,12 @@ come as 429, and waiting cannot change them; the server's wait is capped by the 
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Mapping
+from typing import Any
 
-from checks.headers import ResponseMeta
+from checks.durations import parse_duration
+from checks.headers import MAX_WAIT_SECONDS, ResponseMeta
 from checks.reasons import Reason
 
 RETRIED_STATUSES = frozenset({408, 409, 429})  # and every status >= 500
@@ -72,3 +76,52 @@ def decide_retry(
     if http_status in RETRIED_STATUSES or http_status >= 500:
         return RetryDecision(True, wait, f"HTTP {http_status} is retried, as the SDK does")
     return _no(f"HTTP {http_status} is not retried")
+
+
+# "Please try again in 20s." / "in 644ms" (OpenAI, tests/fixtures/openai_answers/
+# rate-limit-rpm-429-chatdev-26.json and others); "Please retry after 86400 seconds."
+# (Azure, azure-rate-limit-429-dbchatprov2-2.json).
+_TRY_AGAIN = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.IGNORECASE)
+_RETRY_AFTER = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+
+
+def wait_hint(message: str | None) -> float | None:
+    """Seconds an error message asks to wait, when it says so in words."""
+    if not message:
+        return None
+    seconds: float | None = None
+    if found := _TRY_AGAIN.search(message):
+        try:
+            seconds = parse_duration(found.group(1))
+        except ValueError:
+            seconds = None
+    elif found := _RETRY_AFTER.search(message):
+        seconds = float(found.group(1))
+    return seconds if seconds is not None and 0 <= seconds <= MAX_WAIT_SECONDS else None
+
+
+def requested_wait(details: Mapping[str, Any]) -> float | None:
+    """How long the API asked this account to wait, from a stored result's details: the
+    `retry-after(-ms)` headers, a wait the error message names, and the reset time of a
+    rate-limit window the answer left exhausted. The longest counts: sending earlier is
+    refused again."""
+    waits: list[float] = []
+    headers = details.get("headers")
+    if isinstance(headers, Mapping):
+        value = headers.get("retry_after_seconds")
+        if isinstance(value, int | float) and value > 0:
+            waits.append(float(value))
+        windows = headers.get("rate_limits")
+        if isinstance(windows, Mapping):
+            for window in windows.values():
+                if not isinstance(window, Mapping) or window.get("remaining") != 0:
+                    continue
+                reset = window.get("reset_seconds")
+                if isinstance(reset, int | float) and reset > 0:
+                    waits.append(float(reset))
+    error = details.get("error")
+    if isinstance(error, Mapping):
+        hint = wait_hint(error.get("message") if isinstance(error.get("message"), str) else None)
+        if hint:
+            waits.append(hint)
+    return min(max(waits), MAX_WAIT_SECONDS) if waits else None

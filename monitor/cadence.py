@@ -21,6 +21,7 @@ from typing import Any
 
 from checks.base import Check, Status
 from checks.reasons import REASONS
+from checks.retries import requested_wait
 from checks.settings import CheckSettings, GenerationSettings
 
 MIN_INTERVAL = 1.0
@@ -52,12 +53,6 @@ def seconds_to_midnight(now: datetime) -> float:
     return (midnight - utc).total_seconds()
 
 
-def retry_after(details: Mapping[str, Any]) -> float | None:
-    headers = details.get("headers")
-    value = headers.get("retry_after_seconds") if isinstance(headers, Mapping) else None
-    return float(value) if isinstance(value, int | float) and value > 0 else None
-
-
 def unbilled_failure(reason_code: str) -> bool:
     """An answer that cost nothing and that a fix on the OpenAI side can clear."""
     reason = REASONS.get(reason_code)
@@ -76,7 +71,7 @@ def next_interval(settings: CheckSettings, last: Last | None, now: datetime) -> 
     if not isinstance(settings, GenerationSettings):  # only paid probes adapt
         return every
     if last.reason == "rate_limited":
-        wait = retry_after(last.details) or settings.every_when_failing
+        wait = requested_wait(last.details) or settings.every_when_failing
         return max(MIN_INTERVAL, min(wait, every))
     if unbilled_failure(last.reason):
         return max(MIN_INTERVAL, min(settings.every_when_failing, every))
@@ -130,6 +125,15 @@ def due(last_finished_at: datetime | None, interval: float, key: str, now: datet
     return last_finished_at is None or last_finished_at < slot_at(key, interval, now).start
 
 
+def not_before(last: Last | None) -> datetime | None:
+    """The earliest moment the API allows this account's next request, from what the last
+    answer asked (retry-after, a wait in the message, an exhausted window's reset)."""
+    if last is None or last.finished_at is None:
+        return None
+    wait = requested_wait(last.details)
+    return None if wait is None else last.finished_at + timedelta(seconds=wait)
+
+
 def decide(
     check: Check,
     key: str,
@@ -150,4 +154,7 @@ def decide(
         and after is not None
         and before.status != after.status
     )
-    return Decision(next_run=next_run(key, interval, now), confirm=confirm)
+    next_at = next_run(key, interval, now)
+    # A slot boundary can come seconds after a 429 that asked for more: the wait wins.
+    held = not_before(after if after is not None else before)
+    return Decision(next_run=max(next_at, held) if held else next_at, confirm=confirm)

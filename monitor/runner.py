@@ -8,6 +8,7 @@ Each result is stored the moment it finishes, so a crash mid-round loses nothing
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -15,12 +16,12 @@ from typing import Any
 
 import httpx
 
-from checks.base import Clock, Evidence, Outcome, ProbeContext, Sleep, Verdict
+from checks.base import Clock, Evidence, Outcome, ProbeContext, Sleep, Status, Verdict
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
 from monitor.plan import Probe, settings_for
 from monitor.redact import Redactor
-from monitor.store import ProbeResult, Store
+from monitor.store import ProbeResult, Store, StoreError
 from monitor.transport import ShardedTransport
 
 ProgressCallback = Callable[[Probe, ProbeResult | None], None]
@@ -153,15 +154,11 @@ class Round:
                 self.progress(probe, None)
             started = self.clock.now()
             try:
-                outcome = self._over_budget(probe, ctx) or await check.run(ctx)
-            except Exception as exc:  # a check bug must not sink the round; it is recorded
-                reason = REASONS["unexpected_response"]
-                outcome = Outcome(
-                    reason.status,
-                    reason.code,
-                    f"check crashed: {type(exc).__name__}: {exc}"[:300],
-                    {"crash": type(exc).__name__},
-                )
+                outcome = self._over_budget(probe, ctx) or charged(probe, ctx, await check.run(ctx))
+            except StoreError:
+                raise  # the store is down: no probe can be recorded, the caller says so
+            except Exception as exc:  # a bug or a hostile answer must not sink the round
+                outcome = charged(probe, ctx, monitor_error(exc))
             finished = self.clock.now()
         row = to_row(probe, outcome, started, finished, self.redactor)
         self.recorded[probe.key] = evidence_of(row) or {}
@@ -170,6 +167,35 @@ class Round:
         self.results[index] = row
         if self.progress:
             self.progress(probe, row)
+
+
+def monitor_error(exc: Exception) -> Outcome:
+    """The monitor itself failed on this probe: recorded, never raised. The message is
+    one line; the redactor cleans it further on the way to the store."""
+    reason = REASONS["monitor_error"]
+    message = " ".join(str(exc).split())[:300]
+    return Outcome(
+        reason.status,
+        reason.code,
+        f"{reason.words}: {type(exc).__name__}: {message}",
+        {"exception": type(exc).__name__, "message": message},
+    )
+
+
+def charged(probe: Probe, ctx: ProbeContext, outcome: Outcome) -> Outcome:
+    """A paid request that was sent counts against the budget at least at its expected
+    cost, unless the answer proves it was refused unbilled (an HTTP error answer). An answer
+    without `usage` is not free: counting it as $0 let a $0.002 budget send four probes."""
+    if not probe.kind.paid or outcome.cost_usd is not None:
+        return outcome
+    if outcome.status == Status.SKIPPED:
+        return outcome  # never sent
+    if outcome.http_status is not None and outcome.http_status >= 400:
+        return outcome
+    expected = probe.kind.expected_cost(probe.model, ctx.settings)
+    if expected is None:
+        return outcome
+    return dataclasses.replace(outcome, cost_usd=float(expected)).with_details(cost_estimated=True)
 
 
 async def run_once(

@@ -51,6 +51,10 @@ class Scheduler:
             interval = cadence.next_interval(self.daemon.settings(probe), last, now)
             finished_at = None if last is None else last.finished_at
             due = cadence.due(finished_at, interval, probe.key, now)
+            first = cadence.next_run(probe.key, interval, now)
+            held = cadence.not_before(last)
+            if held is not None and held > now:  # a restart does not skip the API's wait
+                due, first = False, max(first, held)
             if due:
                 due_now.append(probe)
             self.scheduler.add_job(
@@ -60,7 +64,7 @@ class Scheduler:
                 id=self.job_id(probe),
                 name=probe.label,
                 # A due probe's job waits paused; its catch-up run schedules it.
-                next_run_time=None if due else cadence.next_run(probe.key, interval, now),
+                next_run_time=None if due else first,
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=int(max(1, min(300, interval / 2))),
@@ -85,8 +89,9 @@ class Scheduler:
     async def catch_up(self, due: list[Probe]) -> None:
         """Run due probes as a round does: the evidence first, then the checks reading it."""
         first, later = evidence_first(due)
-        await asyncio.gather(*(self._run(p) for p in first))
-        await asyncio.gather(*(self._run(p) for p in later))
+        # _run reports its own failures; one must not keep the later probes from running
+        await asyncio.gather(*(self._run(p) for p in first), return_exceptions=True)
+        await asyncio.gather(*(self._run(p) for p in later), return_exceptions=True)
 
     async def _guarded(self, step: Callable[[], None], what: str) -> None:
         from monitor.page import PublishError
@@ -95,6 +100,8 @@ class Scheduler:
             await asyncio.to_thread(step)
         except (StoreError, PublishError) as exc:
             self.log(f"error: {what}: {exc}")
+        except Exception as exc:  # a bug in one step must not end the scheduler: say it
+            self.log(f"error: {what}: monitor error: {type(exc).__name__}: {exc}")
 
     async def _run(self, probe: Probe, confirming: bool = False) -> None:
         if self.stopping:
@@ -107,6 +114,10 @@ class Scheduler:
         except StoreError as exc:
             self.failures += 1
             self.log(f"error: {probe.label}: {exc}")
+            return
+        except Exception as exc:  # a bug in a step must not end the scheduler: say it, go on
+            self.failures += 1
+            self.log(f"error: {probe.label}: monitor error: {type(exc).__name__}: {exc}")
             return
         finally:
             if task is not None:

@@ -6,6 +6,7 @@ import pytest
 
 from checks.generation import Generation
 from checks.model_listing import ModelListing
+from checks.retries import wait_hint
 from checks.settings import GenerationSettings, ModelListingSettings
 from monitor.cadence import (
     Last,
@@ -13,6 +14,7 @@ from monitor.cadence import (
     due,
     next_interval,
     next_run,
+    not_before,
     offset,
     slot_at,
     slot_id,
@@ -141,3 +143,35 @@ def test_a_probe_never_run_or_whose_slot_has_not_run_is_due_at_start() -> None:
     assert due(slot.start - timedelta(microseconds=1), 3600, PAID_KEY, NOW)
     assert not due(slot.start, 3600, PAID_KEY, NOW)
     assert not due(NOW, 3600, PAID_KEY, NOW)
+
+
+def test_no_paid_probe_goes_out_before_the_wait_the_api_asked_for() -> None:
+    # The 429 said "try again in 11.4 s" in words only; slot alignment alone put the next
+    # probe 1.5 s later.
+    last = Last(
+        "warn",
+        "rate_limited",
+        {"error": {"message": "Rate limit reached … Please try again in 11.4s. Visit …"}},
+        finished_at=NOW,
+    )
+    for offset_s in (0.0, 0.3, 5.0, 11.0):
+        now = NOW + timedelta(seconds=offset_s)
+        decision = decide(Generation(), "prod/generation/gpt-image-2", GENERATION, None, last, now)
+        assert decision.next_run >= NOW + timedelta(seconds=11.4)
+
+
+def test_an_exhausted_window_holds_the_next_probe_until_its_reset() -> None:
+    headers = {"rate_limits": {"images": {"limit": 5, "remaining": 0, "reset_seconds": 40.0}}}
+    last = Last("pass", "ok", {"headers": headers}, finished_at=NOW)
+    assert not_before(last) == NOW + timedelta(seconds=40)
+    decision = decide(Generation(), "k", GENERATION, None, last, NOW)
+    assert decision.next_run >= NOW + timedelta(seconds=40)
+
+
+def test_wait_hints_are_read_from_real_messages() -> None:
+    assert wait_hint("Please try again in 20s. Visit https://platform.openai.com") == 20
+    assert wait_hint("Please try again in 644ms.") == 0.644
+    assert wait_hint("Please try again in 1m30s.") == 90
+    assert wait_hint("Please retry after 86400 seconds. Please go here") == 86400
+    assert wait_hint("Please try again later.") is None
+    assert wait_hint("try again in 99999999999h") is None

@@ -83,13 +83,17 @@ def test_a_crashing_check_is_recorded_not_raised(
             return account.models
 
         async def run(self, ctx: ProbeContext) -> Outcome:
-            raise ZeroDivisionError("bug")
+            raise ZeroDivisionError(f"bug near {ctx.account.api_key}\nsecond line")
 
     monkeypatch.setitem(REGISTRY, "model_listing", Broken())
-    loaded = parse({"accounts": [{"name": "a", "api_key_env": "K"}]}, {"K": "sk-x-12345678"})
-    results = run(loaded, clock, checks=["model_listing"])
-    assert (results[0].status, results[0].reason) == ("unknown", "unexpected_response")
+    key = "sk-proj-crash0123456789abcdefWXYZ"
+    loaded = parse({"accounts": [{"name": "a", "api_key_env": "K"}]}, {"K": key})
+    results = run(loaded, clock, checks=["model_listing", "snapshot"])
+    assert (results[0].status, results[0].reason) == ("unknown", "monitor_error")
     assert "ZeroDivisionError" in results[0].summary
+    assert "\n" not in results[0].summary
+    assert key[-12:] not in results[0].summary
+    assert results[0].details["exception"] == "ZeroDivisionError"
 
 
 def test_exit_codes_follow_the_worst_status() -> None:
