@@ -40,7 +40,15 @@ from monitor.config import (
     parse,
 )
 from monitor.redact import Redactor
-from monitor.store import Incident, OutboxMessage, ProbeResult, Silence, Store
+from monitor.store import (
+    AlertState,
+    Incident,
+    OutboxMessage,
+    ProbeResult,
+    Silence,
+    Store,
+    StoreError,
+)
 from tests.receivers import http_receiver, smtp_server
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -538,6 +546,27 @@ def test_resolved_says_how_long_and_what_cleared_it(store: Store) -> None:
     assert "Resolved after 17m" in resolved.body
     assert "Cleared by: JPEG 1408x480 generated for $0.0017 [req_abc123]" in resolved.body
     assert resolved.payload["incident"]["duration_seconds"] == 1020
+
+
+def test_an_incident_and_its_messages_land_together_or_not_at_all(store: Store) -> None:
+    taken = OutboxMessage(
+        channel="hook",
+        kind="opened",
+        dedupe_key=f"incident:1:opened:{T0.timestamp():.0f}",
+        title="in the way",
+        body="",
+        next_attempt_at=T0,
+        created_at=T0,
+    )
+    with Session(store.engine) as session:
+        session.add(taken)
+        session.commit()
+    with pytest.raises(StoreError, match="could not record incidents"):
+        process(store, config(), [result(store, "fail", "insufficient_quota", T0)], T0, 0)
+    with Session(store.engine) as session:
+        assert session.scalars(select(Incident)).all() == []
+        assert session.scalars(select(AlertState)).all() == []
+    assert [m.title for m in outbox(store)] == ["in the way"]
 
 
 def test_results_are_evaluated_once(store: Store) -> None:
