@@ -29,7 +29,7 @@ from monitor.alerts import (
     verify,
 )
 from monitor.alerts.messages import incident_message, trial_message
-from monitor.alerts.silencing import silence_reason
+from monitor.alerts.silencing import silence_reason, window_covers
 from monitor.clock import FrozenClock
 from monitor.config import (
     ChannelTarget,
@@ -406,6 +406,17 @@ def test_a_maintenance_window_mutes_what_it_covers_while_it_lasts() -> None:
     assert silence_reason(elsewhere, [], [SATURDAY_MORNING], [elsewhere], T0) is None
 
 
+def test_a_maintenance_window_may_run_past_midnight_into_a_day_it_does_not_name() -> None:
+    late = MaintenanceSection.model_validate(
+        {"name": "late", "days": ["sat"], "start": "23:00", "duration": "2h"}
+    )
+    saturday_night = T0.replace(hour=23, minute=30)
+    assert window_covers(late, "prod", "generation", saturday_night)
+    assert window_covers(late, "prod", "generation", saturday_night + timedelta(hours=1))
+    assert not window_covers(late, "prod", "generation", saturday_night + timedelta(hours=2))
+    assert not window_covers(late, "prod", "generation", saturday_night - timedelta(days=1))
+
+
 def test_a_silence_is_named_before_a_window_or_another_incident() -> None:
     key = incident(1, "invalid_api_key")
     listing = incident(2, "not_listed", check="model_listing")
@@ -639,7 +650,7 @@ def test_no_repr_shows_a_channel_url_or_secret(webhooks: httpx.Client) -> None:
         for shown in (repr(thing), str(thing)):
             assert "hook-token-path" not in shown
             assert SECRET not in shown
-    assert repr(channels["hook"]) == "Channel(name='hook', kind='webhook')"
+    assert repr(channels["hook"]) == "Channel(target=ChannelTarget(name='hook', kind='webhook'))"
 
 
 def mocked(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:
