@@ -11,7 +11,6 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -153,22 +152,6 @@ class MaintenanceSection(Section):
             raise ValueError(f"{value!r} must be HH:MM (UTC)")
         return value
 
-    def covers(self, account: str, check: str, now: datetime) -> bool:
-        if self.accounts and account not in self.accounts:
-            return False
-        if self.checks and check not in self.checks:
-            return False
-        hour, minute = (int(part) for part in self.start.split(":"))
-        utc = now.astimezone(UTC)
-        for back in range(0, 8):  # a window may start on an earlier day and run past midnight
-            day = utc - timedelta(days=back)
-            if DAYS[day.weekday()] not in self.days:
-                continue
-            start = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
-            if start <= utc < start + timedelta(seconds=self.duration):
-                return True
-        return False
-
 
 class AlertsSection(Section):
     failure_threshold: int = Field(default=2, ge=1)
@@ -201,34 +184,24 @@ class Config(Section):
         return dict(PUBLISHED.get(family(model), {}))
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True)
 class ChannelTarget:
-    """Where one alert channel sends, resolved from the environment at load time. The URL
-    (a Slack or webhook URL carries its token) and the signing secret are both secrets."""
+    """Where an alert channel sends, resolved at load time: the URL carries a token too."""
 
     name: str
     kind: str
-    url: str
-    secret: str | None = None
-
-    def __repr__(self) -> str:
-        return f"ChannelTarget(name={self.name!r}, kind={self.kind!r})"
+    url: str = dataclasses.field(repr=False)
+    secret: str | None = dataclasses.field(default=None, repr=False)
 
 
+@dataclasses.dataclass(repr=False, eq=False)
 class LoadedConfig:
     """A validated config plus the secrets resolved from the environment."""
 
-    def __init__(
-        self,
-        config: Config,
-        accounts: list[Account],
-        path: str | None,
-        channels: list[ChannelTarget] | None = None,
-    ) -> None:
-        self.config = config
-        self.accounts = accounts
-        self.path = path
-        self.channels = channels or []
+    config: Config
+    accounts: list[Account]
+    path: str | None
+    channels: list[ChannelTarget] = dataclasses.field(default_factory=list)
 
     @property
     def secrets(self) -> list[str]:
@@ -291,12 +264,11 @@ def parse(
                 f"(also accounts[{seen[section.name]}])"
             )
         seen.setdefault(section.name, index)
-        api_key = _resolve_env(environ, f"{where}.api_key_env", section.api_key_env, problems)
+        api_key = _read_env(environ, f"{where}.api_key_env", section.api_key_env, problems)
         admin_key = None
         if section.admin_key_env:
-            admin_key = (
-                _resolve_env(environ, f"{where}.admin_key_env", section.admin_key_env, problems)
-                or None
+            admin_key = _read_env(
+                environ, f"{where}.admin_key_env", section.admin_key_env, problems
             )
             if not section.project:
                 problems.append(
@@ -309,7 +281,7 @@ def parse(
             Account(
                 name=section.name,
                 base_url=section.base_url,
-                api_key=api_key,
+                api_key=api_key or "",
                 organization=section.organization,
                 project=section.project,
                 admin_key=admin_key,
@@ -318,38 +290,29 @@ def parse(
                 required_images_per_minute=section.required_images_per_minute,
             )
         )
-    channels = _resolve_channels(config.alerts.channels, environ, problems)
+    channels: list[ChannelTarget] = []
+    for index, channel in enumerate(config.alerts.channels):
+        where = f"alerts.channels[{index}]"
+        url = _read_env(environ, f"{where}.url_env", channel.url_env, problems)
+        secret = None
+        if channel.secret_env:
+            secret = _read_env(environ, f"{where}.secret_env", channel.secret_env, problems)
+        elif channel.kind == "webhook":
+            problems.append(f"{where}.secret_env: a webhook needs a signing secret")
+        if channel.name in {c.name for c in channels}:
+            problems.append(f"{where}.name: duplicate channel name {channel.name!r}")
+        channels.append(ChannelTarget(channel.name, channel.kind, url or "", secret))
     if problems:
         raise ConfigError(problems)
     return LoadedConfig(config, accounts, path, channels)
 
 
-def _resolve_env(environ: Mapping[str, str], where: str, name: str, problems: list[str]) -> str:
-    """The variable's value, stripped; empty, with a problem naming `where`, when unset."""
-    value = environ.get(name, "").strip()
-    if not value:
+def _read_env(environ: Mapping[str, str], where: str, name: str, problems: list[str]) -> str | None:
+    """The variable's value, stripped; None, with a problem naming `where`, when unset."""
+    value = environ.get(name, "").strip() or None
+    if value is None:
         problems.append(f"{where}: environment variable {name} is not set")
     return value
-
-
-def _resolve_channels(
-    sections: list[ChannelSection], environ: Mapping[str, str], problems: list[str]
-) -> list[ChannelTarget]:
-    targets: list[ChannelTarget] = []
-    for index, section in enumerate(sections):
-        where = f"alerts.channels[{index}]"
-        url = _resolve_env(environ, f"{where}.url_env", section.url_env, problems)
-        secret = None
-        if section.secret_env:
-            secret = (
-                _resolve_env(environ, f"{where}.secret_env", section.secret_env, problems) or None
-            )
-        elif section.kind == "webhook":
-            problems.append(f"{where}.secret_env: a webhook needs a signing secret")
-        if section.name in {t.name for t in targets}:
-            problems.append(f"{where}.name: duplicate channel name {section.name!r}")
-        targets.append(ChannelTarget(section.name, section.kind, url, secret))
-    return targets
 
 
 def resolve_path(path: str | None, environ: Mapping[str, str]) -> Path:

@@ -29,7 +29,7 @@ from monitor.alerts import (
     verify,
 )
 from monitor.alerts.messages import incident_message, trial_message
-from monitor.alerts.silencing import silence_reason
+from monitor.alerts.silencing import silence_reason, window_covers
 from monitor.clock import FrozenClock
 from monitor.config import (
     ChannelTarget,
@@ -40,7 +40,15 @@ from monitor.config import (
     parse,
 )
 from monitor.redact import Redactor
-from monitor.store import Incident, OutboxMessage, ProbeResult, Silence, Store
+from monitor.store import (
+    AlertState,
+    Incident,
+    OutboxMessage,
+    ProbeResult,
+    Silence,
+    Store,
+    StoreError,
+)
 from tests.receivers import http_receiver, smtp_server
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -398,6 +406,17 @@ def test_a_maintenance_window_mutes_what_it_covers_while_it_lasts() -> None:
     assert silence_reason(elsewhere, [], [SATURDAY_MORNING], [elsewhere], T0) is None
 
 
+def test_a_maintenance_window_may_run_past_midnight_into_a_day_it_does_not_name() -> None:
+    late = MaintenanceSection.model_validate(
+        {"name": "late", "days": ["sat"], "start": "23:00", "duration": "2h"}
+    )
+    saturday_night = T0.replace(hour=23, minute=30)
+    assert window_covers(late, "prod", "generation", saturday_night)
+    assert window_covers(late, "prod", "generation", saturday_night + timedelta(hours=1))
+    assert not window_covers(late, "prod", "generation", saturday_night + timedelta(hours=2))
+    assert not window_covers(late, "prod", "generation", saturday_night - timedelta(days=1))
+
+
 def test_a_silence_is_named_before_a_window_or_another_incident() -> None:
     key = incident(1, "invalid_api_key")
     listing = incident(2, "not_listed", check="model_listing")
@@ -540,6 +559,27 @@ def test_resolved_says_how_long_and_what_cleared_it(store: Store) -> None:
     assert resolved.payload["incident"]["duration_seconds"] == 1020
 
 
+def test_an_incident_and_its_messages_land_together_or_not_at_all(store: Store) -> None:
+    taken = OutboxMessage(
+        channel="hook",
+        kind="opened",
+        dedupe_key=f"incident:1:opened:{T0.timestamp():.0f}",
+        title="in the way",
+        body="",
+        next_attempt_at=T0,
+        created_at=T0,
+    )
+    with Session(store.engine) as session:
+        session.add(taken)
+        session.commit()
+    with pytest.raises(StoreError, match="could not record incidents"):
+        process(store, config(), [result(store, "fail", "insufficient_quota", T0)], T0, 0)
+    with Session(store.engine) as session:
+        assert session.scalars(select(Incident)).all() == []
+        assert session.scalars(select(AlertState)).all() == []
+    assert [m.title for m in outbox(store)] == ["in the way"]
+
+
 def test_results_are_evaluated_once(store: Store) -> None:
     loaded = config()
     row = result(store, "fail", "not_listed", T0, check="model_listing")
@@ -610,7 +650,7 @@ def test_no_repr_shows_a_channel_url_or_secret(webhooks: httpx.Client) -> None:
         for shown in (repr(thing), str(thing)):
             assert "hook-token-path" not in shown
             assert SECRET not in shown
-    assert repr(channels["hook"]) == "Channel(name='hook', kind='webhook')"
+    assert repr(channels["hook"]) == "Channel(target=ChannelTarget(name='hook', kind='webhook'))"
 
 
 def mocked(handler: Callable[[httpx.Request], httpx.Response]) -> httpx.Client:

@@ -26,17 +26,14 @@ class ChannelError(Exception):
     """A delivery that failed; the text is safe to store (no URL, no secret)."""
 
 
-@dataclasses.dataclass(frozen=True, repr=False)
+@dataclasses.dataclass(frozen=True)
 class Channel:
     """A configured channel, ready to send: a webhook posts through `client` and stamps
-    its signature with `clock`'s time. Its repr names it and never shows its URL or secret."""
+    its signature with `clock`'s time. Its repr never shows the URL or the secret."""
 
     target: ChannelTarget
-    client: httpx.Client
-    clock: Clock
-
-    def __repr__(self) -> str:
-        return f"Channel(name={self.name!r}, kind={self.kind!r})"
+    client: httpx.Client = dataclasses.field(repr=False)
+    clock: Clock = dataclasses.field(repr=False)
 
     @property
     def name(self) -> str:

@@ -5,11 +5,11 @@ from the store; nothing here does."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from checks.base import Status
 from checks.reasons import REASONS, is_account_level, is_structural
-from monitor.config import MaintenanceSection
+from monitor.config import DAYS, MaintenanceSection
 from monitor.store import Incident, Silence
 
 
@@ -20,6 +20,25 @@ def silences_it(silence: Silence, incident: Incident, now: datetime) -> bool:
         and silence.check in (None, incident.check)
         and now < silence.until
     )
+
+
+def window_covers(window: MaintenanceSection, account: str, check: str, now: datetime) -> bool:
+    """A window covers its accounts and checks (all of them when it names none) from its
+    start, on each of its days, for its duration."""
+    if window.accounts and account not in window.accounts:
+        return False
+    if window.checks and check not in window.checks:
+        return False
+    hour, minute = (int(part) for part in window.start.split(":"))
+    utc = now.astimezone(UTC)
+    for back in range(0, 8):  # a window may start on an earlier day and run past midnight
+        day = utc - timedelta(days=back)
+        if DAYS[day.weekday()] not in window.days:
+            continue
+        start = day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if start <= utc < start + timedelta(seconds=window.duration):
+            return True
+    return False
 
 
 def silence_reason(
@@ -35,7 +54,7 @@ def silence_reason(
     if silence is not None:
         return f"silenced until {silence.until:%Y-%m-%d %H:%M} UTC: {silence.reason}"
     for window in maintenance:
-        if window.covers(incident.account, incident.check, now):
+        if window_covers(window, incident.account, incident.check, now):
             return f"maintenance window {window.name!r}"
     others = sorted(
         (
