@@ -16,8 +16,8 @@ from checks.settings import CheckSettings
 from monitor import cadence
 from monitor.alerts import Channel, Delivery, deliver, process
 from monitor.config import LoadedConfig
-from monitor.heartbeat import beat, instance_name
-from monitor.plan import Probe, plan
+from monitor.heartbeat import beat, instance_name, not_probing
+from monitor.plan import Probe, plan, shortest_interval
 from monitor.retention import prune
 from monitor.runner import ProgressCallback, Round
 from monitor.store import ProbeResult, Store
@@ -127,6 +127,15 @@ class Daemon:
 
     def beat(self) -> None:
         beat(self.store, self.instance, self.started_at, self.clock.now())
+
+    def not_probing(self) -> bool:
+        """No instance has stored a result for twice the shortest interval."""
+        return not_probing(
+            self.store.newest_result_at(),
+            self.started_at,
+            shortest_interval(self.loaded),
+            self.clock.now(),
+        )
 
     def prune(self) -> None:
         prune(self.store, self.clock.now(), self.loaded.config.monitor.retention_days)

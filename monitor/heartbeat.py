@@ -14,6 +14,7 @@ from monitor.store import Heartbeat, Store
 
 HEARTBEAT_EVERY = 30.0
 STALE_AFTER_BEATS = 3  # a monitor that missed this many beats may be down
+NOT_PROBING_AFTER = 2  # shortest probe intervals without a stored result
 
 
 def instance_name() -> str:
@@ -37,3 +38,12 @@ def latest(beats: Sequence[Heartbeat]) -> Heartbeat | None:
 
 def is_stale(beat_at: datetime, now: datetime) -> bool:
     return (now - beat_at).total_seconds() > STALE_AFTER_BEATS * HEARTBEAT_EVERY
+
+
+def not_probing(
+    last_result_at: datetime | None, running_since: datetime, shortest: float, now: datetime
+) -> bool:
+    """A monitor that beats but stores nothing is lying: no result for twice the shortest
+    probe interval (counted from its start when it has stored none) means not probing."""
+    since = last_result_at if last_result_at is not None else running_since
+    return (now - since).total_seconds() > NOT_PROBING_AFTER * shortest

@@ -68,3 +68,14 @@ def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]
     settings["prices"] = prices
     settings["baseline"] = {model: prices}
     return settings
+
+
+def shortest_interval(loaded: LoadedConfig) -> float:
+    """The shortest regular interval of any scheduled, enabled check: the daemon stores
+    at least one result that often while it probes."""
+    everies = [
+        loaded.config.check_settings(name).every
+        for name, check in REGISTRY.items()
+        if check.scheduled and loaded.config.check_settings(name).enabled
+    ]
+    return min(everies, default=3600.0)

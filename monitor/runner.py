@@ -177,7 +177,7 @@ def monitor_error(exc: Exception) -> Outcome:
     return Outcome(
         reason.status,
         reason.code,
-        f"{reason.words}: {type(exc).__name__}: {message}",
+        f"monitor error: {type(exc).__name__}: {message}",
         {"exception": type(exc).__name__, "message": message},
     )
 

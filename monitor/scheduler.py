@@ -35,6 +35,7 @@ class Scheduler:
         self.in_flight: set[asyncio.Task[Any]] = set()
         self.stopping = False
         self.failures = 0
+        self.stalled = False
 
     def job_id(self, probe: Probe) -> str:
         return probe.key
@@ -70,7 +71,7 @@ class Scheduler:
                 misfire_grace_time=int(max(1, min(300, interval / 2))),
             )
         for job_id, every, step, what, first in (
-            ("heartbeat", HEARTBEAT_EVERY, self.daemon.beat, "heartbeat", now),
+            ("heartbeat", HEARTBEAT_EVERY, self.beat, "heartbeat", now),
             ("deliver", DELIVER_EVERY, self.daemon.deliver, "alert delivery", now),
             ("prune", PRUNE_EVERY, self.daemon.prune, "prune", now + timedelta(seconds=60)),
         ):
@@ -85,6 +86,20 @@ class Scheduler:
             )
         self.scheduler.start()
         return due_now
+
+    def beat(self) -> None:
+        """The heartbeat, and one log line each time probing stops or comes back: a daemon
+        that beats but stores nothing must say so."""
+        self.daemon.beat()
+        stalled = self.daemon.not_probing()
+        if stalled and not self.stalled:
+            self.log(
+                "warning: running but not probing: no result stored for twice the "
+                "shortest probe interval"
+            )
+        elif self.stalled and not stalled:
+            self.log("probing again: results are being stored")
+        self.stalled = stalled
 
     async def catch_up(self, due: list[Probe]) -> None:
         """Run due probes as a round does: the evidence first, then the checks reading it."""

@@ -312,3 +312,79 @@ def test_run_once_runs_one_round_and_exits_with_the_check_code(
     }
     with sqlite3.connect(tmp_path / "iw.db") as db:
         assert db.execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1
+
+
+def test_a_probe_or_step_that_raises_does_not_stop_the_next_round(
+    simulator: ServedSimulator, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from checks import REGISTRY
+    from checks.base import Outcome, ProbeContext, SystemClock
+    from checks.snapshot import Snapshot
+
+    class Exploding(Snapshot):
+        async def run(self, ctx: ProbeContext) -> Outcome:
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+    class AlertBug(Daemon):
+        def alert(self, results: object) -> None:
+            raise RuntimeError("alert step bug")
+
+    monkeypatch.setitem(REGISTRY, Snapshot.name, Exploding())
+    loaded = config_for(
+        simulator.url, "verified", model_listing={"every": "1s"}, snapshot={"every": "1s"}
+    )
+    lines: list[str] = []
+
+    def rounds_of(check: str) -> int:
+        with Session(store.engine) as session:
+            return len(
+                session.scalars(select(ProbeResult).where(col(ProbeResult.check) == check)).all()
+            )
+
+    async def go() -> None:
+        stop = asyncio.Event()
+
+        async def two_rounds_stored() -> None:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (
+                rounds_of(Snapshot.name) < 2 or rounds_of("model_listing") < 2
+            ):
+                await asyncio.sleep(0.1)
+            stop.set()
+
+        async with httpx.AsyncClient() as client:
+            daemon = AlertBug(loaded, store, client, SystemClock(), "a")
+            await asyncio.gather(serve(daemon, lines.append, stop=stop), two_rounds_stored())
+
+    asyncio.run(go())
+    assert rounds_of(Snapshot.name) >= 2
+    assert rounds_of("model_listing") >= 2
+    snapshot = store.latest("verified", Snapshot.name, PINNED)
+    assert snapshot is not None
+    assert (snapshot.status, snapshot.reason) == ("unknown", "monitor_error")
+    assert any("monitor error: RuntimeError: alert step bug" in line for line in lines)
+
+
+def test_the_daemon_says_when_it_runs_but_stores_nothing(store: Store) -> None:
+    from datetime import UTC, datetime
+
+    from checks.base import Outcome, Status
+    from monitor.redact import Redactor
+    from monitor.runner import to_row
+
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    clock = FrozenClock(now)
+    loaded = config_for("http://127.0.0.1:9", "verified")
+    lines: list[str] = []
+    scheduler = Scheduler(Daemon(loaded, store, httpx.AsyncClient(), clock, "a"), lines.append)
+    clock.advance(3600)  # started an hour ago, nothing stored since
+    scheduler.beat()
+    assert lines == [
+        "warning: running but not probing: no result stored for twice the shortest probe interval"
+    ]
+    listing = probe(loaded, "verified", "model_listing")
+    outcome = Outcome(Status.PASS, "listed", "listed")
+    store.add_result(to_row(listing, outcome, clock.now(), clock.now(), Redactor()))
+    scheduler.beat()
+    scheduler.beat()
+    assert lines[1:] == ["probing again: results are being stored"]

@@ -178,3 +178,40 @@ def test_a_day_bar_takes_the_worst_status_of_its_day() -> None:
     assert generation.bars[-1].status == "unknown"
     assert generation.bars[-1].label.endswith("Unknown (14 probes, 0 failed)")
     assert generation.bars[0].status == "none"
+
+
+def beating(at: datetime, started: datetime) -> Heartbeat:
+    return Heartbeat(
+        instance="host-1-abcd",
+        host="host",
+        pid=1,
+        version="0.1.0",
+        started_at=started,
+        beat_at=at,
+    )
+
+
+def test_a_monitor_that_beats_but_stores_nothing_is_running_but_not_probing() -> None:
+    # Default shortest interval: model_listing every 5 minutes; silence for 30 minutes.
+    data = PageData(
+        latest=healthy("prod", NOW - timedelta(minutes=30)),
+        heartbeats=[beating(NOW - timedelta(seconds=5), NOW - timedelta(hours=2))],
+    )
+    site = build(data, loaded_config(), NOW)
+    assert site.heartbeat.state == "not_probing"
+    assert "not probing" in site.heartbeat.text
+    status = render(site)["status.json"]
+    assert b'"state": "not_probing"' in status
+
+
+def test_a_monitor_that_stores_results_is_running() -> None:
+    data = PageData(
+        latest=healthy("prod", NOW - timedelta(minutes=2)),
+        heartbeats=[beating(NOW - timedelta(seconds=5), NOW - timedelta(hours=2))],
+    )
+    assert build(data, loaded_config(), NOW).heartbeat.state == "running"
+
+
+def test_a_monitor_just_started_is_not_yet_accused_of_not_probing() -> None:
+    data = PageData(heartbeats=[beating(NOW, NOW - timedelta(minutes=1))])
+    assert build(data, loaded_config(), NOW).heartbeat.state == "running"

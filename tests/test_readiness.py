@@ -510,7 +510,7 @@ def test_a_crashing_launch_probe_could_not_tell_and_the_report_goes_on(
     report = check_readiness(loaded, launch(model="gpt-image-1.5"), store, clock)
     edits = stated(report, "edits")
     assert edits.state == UNKNOWN
-    assert "check crashed: RuntimeError: edit probe bug" in edits.detail
+    assert "monitor error: RuntimeError: edit probe bug" in edits.detail
     assert stated(report, "transparent").state == MET
     assert report.verdict == "INCONCLUSIVE"
 

@@ -15,11 +15,11 @@ from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
 from checks.snapshot import Snapshot
 from monitor.config import LoadedConfig
-from monitor.heartbeat import is_stale, latest
+from monitor.heartbeat import is_stale, latest, not_probing
 from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history
 from monitor.page.panels import change_view, feed, headroom, incident_view, prices
-from monitor.page.views import NO_DATA, AccountView, Cell, HeartbeatView, SiteView, ago
-from monitor.plan import Probe, plan
+from monitor.page.views import NO_DATA, AccountView, Cell, HeartbeatView, SiteView, ago, iso
+from monitor.plan import Probe, plan, shortest_interval
 from monitor.store import Heartbeat, Incident, ProbeResult, Store
 
 CHANGES_PER_ACCOUNT = 20
@@ -111,7 +111,12 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
         verdict=verdict_sentence(accounts),
         checks=[name for name, check in REGISTRY.items() if check.scheduled],
         accounts=accounts,
-        heartbeat=heartbeat_view(data.heartbeats, now),
+        heartbeat=heartbeat_view(
+            data.heartbeats,
+            max((r.finished_at for r in data.latest), default=None),
+            shortest_interval(loaded),
+            now,
+        ),
         public_url=loaded.config.monitor.public_url,
         changes=[change_view(r) for r in data.changes],
         feed=feed([incident_view(i, now) for i in data.incidents]),
@@ -234,8 +239,14 @@ def verdict_sentence(accounts: Sequence[AccountView]) -> str:
     return "; ".join(parts) + "." if parts else "No accounts configured."
 
 
-def heartbeat_view(beats: Sequence[Heartbeat], now: datetime) -> HeartbeatView:
-    """Whether a monitor is running, from the newest heartbeat of any instance."""
+def heartbeat_view(
+    beats: Sequence[Heartbeat],
+    newest_result_at: datetime | None,
+    shortest: float,
+    now: datetime,
+) -> HeartbeatView:
+    """Whether a monitor is running, from the newest heartbeat of any instance, and whether
+    it is still storing results."""
     newest = latest(beats)
     if newest is None:
         return HeartbeatView(
@@ -247,6 +258,13 @@ def heartbeat_view(beats: Sequence[Heartbeat], now: datetime) -> HeartbeatView:
             state="stale",
             text=f"Monitor last seen {ago(newest.beat_at, now)} ({newest.instance}) "
             "— it may be down.",
+        )
+    if not_probing(newest_result_at, newest.started_at, shortest, now):
+        stored = f"since {iso(newest_result_at)}" if newest_result_at else "yet"
+        return HeartbeatView(
+            state="not_probing",
+            text=f"Monitor running but not probing: no result stored {stored} "
+            f"(last heartbeat {ago(newest.beat_at, now)}, {newest.instance}).",
         )
     return HeartbeatView(
         state="running",

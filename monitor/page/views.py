@@ -283,7 +283,7 @@ class AccountView:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class HeartbeatView:
-    state: str  # "running" | "stale" | "none"
+    state: str  # "running" | "not_probing" | "stale" | "none"
     text: str
 
 

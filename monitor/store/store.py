@@ -133,6 +133,20 @@ class Store(AlertQueries, PruneQueries):
             )
             return list(session.scalars(statement).all())
 
+    def newest_result_at(self) -> datetime | None:
+        """When any instance last stored a result (the latest-result table, one row per
+        pair, so this stays cheap however many results are kept)."""
+        from sqlalchemy import func
+
+        with Session(self.engine) as session:
+            statement = select(func.max(ProbeResult.finished_at)).join(
+                LatestResult, col(LatestResult.result_id) == col(ProbeResult.id)
+            )
+            newest = session.scalar(statement)
+        if newest is None:
+            return None
+        return newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+
     def spend(self, account: str, day: date) -> float:
         with Session(self.engine) as session:
             row = session.get(DailySpend, (account, day))

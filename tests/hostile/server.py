@@ -357,6 +357,7 @@ class HostileServer:
         return f"http://127.0.0.1:{self.port}/{scenario}/v1"
 
     def start(self) -> HostileServer:
+        _bomb()  # compressing 200 MB takes seconds: not inside a probe's deadline
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("hostile server did not start")
