@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from checks.reasons import words
+from checks.text import clean
 from monitor.plan import Probe
 from monitor.runner import ProgressCallback
 from monitor.store import ProbeResult
@@ -77,9 +78,11 @@ def render_table(results: Sequence[ProbeResult], out: TextIO | None = None) -> N
         table.add_column(column, overflow="fold")
     for r in results:
         style = STYLE.get(r.status, "")
-        evidence = r.summary if len(r.summary) <= 160 else r.summary[:157] + "…"
+        # Rows stored before text was cleaned at the boundary may still carry escapes.
+        summary = clean(r.summary)
+        evidence = summary if len(summary) <= 160 else summary[:157] + "…"
         if r.request_id:
-            evidence += f" [{r.request_id}]"
+            evidence += f" [{clean(r.request_id)}]"
         table.add_row(
             escape(r.account),
             r.check,

@@ -384,6 +384,10 @@ class HostileServer:
                 await self._handle(reader, writer)
             except (ConnectionError, asyncio.IncompleteReadError):
                 pass  # the client gave up: that is what several scenarios are for
+            except asyncio.CancelledError:
+                # stop() cancels connections still dripping or sleeping; asyncio would log
+                # each one as an error, though ending them is the point.
+                return
             finally:
                 tasks.discard(task)
                 writer.close()
