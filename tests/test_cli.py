@@ -191,6 +191,16 @@ def test_check_against_a_dead_port_is_inconclusive_not_a_crash(tmp_path: Path) -
     assert reasons["pricing"] == "price_source_unavailable"
 
 
+# The scenarios that make the simulator speak every generation reason, and what each shows.
+NEW_SCENARIOS = {
+    "region-blocked": "region_blocked",
+    "moderation-refusal": "moderation_blocked",
+    "billing-not-active": "billing_not_active",
+    "scope-missing": "key_scope_missing",
+    "unverified-400": "org_verification_required",
+}
+
+
 def test_simulate_list_prints_every_scenario_as_json() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "monitor", "simulate", "--list", "--json"],
@@ -203,6 +213,8 @@ def test_simulate_list_prints_every_scenario_as_json() -> None:
     first = listing["scenarios"][0]
     assert set(first) == {"name", "api_key", "description", "expect"}
     assert first["expect"]["generation"] == "ok"
+    by_name = {s["name"]: s["expect"]["generation"] for s in listing["scenarios"]}
+    assert {name: by_name[name] for name in NEW_SCENARIOS} == NEW_SCENARIOS
     table = subprocess.run(
         [sys.executable, "-m", "monitor", "simulate", "--list"],
         capture_output=True,
@@ -211,6 +223,9 @@ def test_simulate_list_prints_every_scenario_as_json() -> None:
     )
     assert "unverified" in table.stdout
     assert "org_verification_required" in table.stdout
+    for name, reason in NEW_SCENARIOS.items():
+        assert name in table.stdout
+        assert reason in table.stdout
 
 
 def test_help_lists_every_command() -> None:
