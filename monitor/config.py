@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from checks.base import Account
+from checks.images import family, retired_reason
 from checks.prices import CATEGORIES, PUBLISHED, PriceTable
 from checks.settings import (
     CheckSettings,
@@ -176,8 +178,6 @@ class Config(Section):
         return section
 
     def baseline(self, model: str) -> PriceTable:
-        from checks.images import family
-
         for key in (model, family(model)):
             if key in self.pricing.baseline:
                 return self.pricing.baseline[key].table()
@@ -245,8 +245,14 @@ def _message(error: Mapping[str, Any]) -> str:
 
 
 def parse(
-    data: Mapping[str, Any], environ: Mapping[str, str], path: str | None = None
+    data: Mapping[str, Any],
+    environ: Mapping[str, str],
+    path: str | None = None,
+    *,
+    today: date | None = None,
 ) -> LoadedConfig:
+    """The validated config with its secrets resolved, or ConfigError with every problem.
+    `today` (UTC, by default the real one) decides which models are already retired."""
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -277,6 +283,7 @@ def parse(
                 )
         if len(set(section.models)) != len(section.models):
             problems.append(f"{where}.models: lists a model twice")
+        problems.extend(_retired(where, section, today or datetime.now(UTC).date()))
         accounts.append(
             Account(
                 name=section.name,
@@ -307,6 +314,18 @@ def parse(
     return LoadedConfig(config, accounts, path, channels)
 
 
+def _retired(where: str, section: AccountSection, today: date) -> list[str]:
+    """A retired model cannot be probed at all: every probe would fail on a fact the config
+    already shows, so it is refused before anything runs, with the shutdown's source."""
+    problems = []
+    for field, models in (("models", section.models), ("snapshots", section.snapshots)):
+        for index, model in enumerate(models):
+            reason = retired_reason(model, today)
+            if reason is not None:
+                problems.append(f"{where}.{field}[{index}]: {reason}")
+    return problems
+
+
 def _read_env(environ: Mapping[str, str], where: str, name: str, problems: list[str]) -> str | None:
     """The variable's value, stripped; None, with a problem naming `where`, when unset."""
     value = environ.get(name, "").strip() or None
@@ -319,7 +338,9 @@ def resolve_path(path: str | None, environ: Mapping[str, str]) -> Path:
     return Path(path or environ.get(ENV_CONFIG) or DEFAULT_PATH)
 
 
-def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> LoadedConfig:
+def load(
+    path: str | None = None, environ: Mapping[str, str] | None = None, *, today: date | None = None
+) -> LoadedConfig:
     env = os.environ if environ is None else environ
     file = resolve_path(path, env)
     try:
@@ -336,7 +357,7 @@ def load(path: str | None = None, environ: Mapping[str, str] | None = None) -> L
         raise ConfigError([f"{file}: config is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{file}: invalid TOML: {exc}"]) from None
-    return parse(data, env, str(file))
+    return parse(data, env, str(file), today=today)
 
 
 def example_text() -> str:

@@ -60,13 +60,23 @@ def plan(
     return probes
 
 
+def watched_models(loaded: LoadedConfig) -> list[str]:
+    """Every model and snapshot any account of the config probes, sorted: what is not among
+    them (nor of their families) is a model nobody watches yet."""
+    return sorted({m for a in loaded.accounts for m in (*a.models, *a.snapshots)})
+
+
 def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]:
-    """The check's section, plus the model's price baseline: paid checks estimate and record
-    their cost with it, `pricing` compares the published prices against it."""
+    """The check's section, plus what any check may need from the rest of the config: the
+    model's price baseline (paid checks estimate and record their cost with it, `pricing`
+    compares the published prices against it), every watched model and the price source
+    (a listing that shows a model nobody watches names it once, with its published prices)."""
     settings: dict[str, Any] = loaded.config.check_settings(check).model_dump()
     prices = loaded.config.baseline(model)
     settings["prices"] = prices
     settings["baseline"] = {model: prices}
+    settings["watched_models"] = watched_models(loaded)
+    settings["price_source"] = loaded.config.checks.pricing.source
     return settings
 
 

@@ -66,7 +66,11 @@ def sim(simulate: SimulateProcess) -> SimulateProcess:
 def write_config(
     folder: Path, url: str, names: list[str] | None = None
 ) -> tuple[Path, dict[str, str]]:
-    env = {"PATH": os.environ.get("PATH", "/usr/bin"), "HOME": str(folder)}
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin"),
+        "HOME": str(folder),
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),  # the code under test, wherever it is
+    }
     blocks = [
         f'[monitor]\ndatabase_url = "sqlite:///{folder / "iw.db"}"\n',
         f'[checks.pricing]\nsource = "{url}/_sim/prices/published.json"\n'
@@ -187,6 +191,16 @@ def test_check_against_a_dead_port_is_inconclusive_not_a_crash(tmp_path: Path) -
     assert reasons["pricing"] == "price_source_unavailable"
 
 
+# The scenarios that make the simulator speak every generation reason, and what each shows.
+NEW_SCENARIOS = {
+    "region-blocked": "region_blocked",
+    "moderation-refusal": "moderation_blocked",
+    "billing-not-active": "billing_not_active",
+    "scope-missing": "key_scope_missing",
+    "unverified-400": "org_verification_required",
+}
+
+
 def test_simulate_list_prints_every_scenario_as_json() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "monitor", "simulate", "--list", "--json"],
@@ -199,6 +213,8 @@ def test_simulate_list_prints_every_scenario_as_json() -> None:
     first = listing["scenarios"][0]
     assert set(first) == {"name", "api_key", "description", "expect"}
     assert first["expect"]["generation"] == "ok"
+    by_name = {s["name"]: s["expect"]["generation"] for s in listing["scenarios"]}
+    assert {name: by_name[name] for name in NEW_SCENARIOS} == NEW_SCENARIOS
     table = subprocess.run(
         [sys.executable, "-m", "monitor", "simulate", "--list"],
         capture_output=True,
@@ -207,6 +223,9 @@ def test_simulate_list_prints_every_scenario_as_json() -> None:
     )
     assert "unverified" in table.stdout
     assert "org_verification_required" in table.stdout
+    for name, reason in NEW_SCENARIOS.items():
+        assert name in table.stdout
+        assert reason in table.stdout
 
 
 def test_help_lists_every_command() -> None:
@@ -273,3 +292,44 @@ def test_config_before_a_group_reaches_its_subcommand(tmp_path: Path) -> None:
     run = imagewatch("--config", str(config), "alerts", "test", env=env)
     assert run.returncode == 2
     assert run.stderr.strip() == "error: alerts.channels: no channel configured"
+
+
+def test_a_gpt_image_model_no_account_watches_is_news_once_with_its_published_price(
+    sim: SimulateProcess, tmp_path: Path
+) -> None:
+    config, env = write_config(tmp_path, sim.url, ["verified"])
+    # A second account watches gpt-image-2.5-sunburst: listed elsewhere, it is not news.
+    env["KEY_OTHER"] = "sk-sim-other-account-0000"
+    with config.open("a", encoding="utf-8") as file:
+        file.write(
+            f'\n[[accounts]]\nname = "other"\nbase_url = "{sim.url}/v1"\n'
+            'api_key_env = "KEY_OTHER"\nmodels = ["gpt-image-2.5-sunburst"]\n'
+        )
+    listing = ("check", "--config", str(config), "--account", "verified")
+    listing += ("--check", "model_listing", "--json")
+
+    def reason_and_details() -> tuple[str, dict[str, object]]:
+        run = imagewatch(*listing, env=env)
+        assert run.returncode == 0, run.stderr
+        (result,) = json.loads(run.stdout)["results"]
+        return result["reason"], result["details"]
+
+    assert reason_and_details()[0] == "listed"  # the first listing is the baseline
+    added = ["gpt-image-2.5-flare", "gpt-image-2.5-sunburst"]
+    sim_control = httpx.post(
+        f"{sim.url}/_sim/accounts/verified", json={"extra_models": added}, timeout=5
+    )
+    sim_control.raise_for_status()
+    reason, details = reason_and_details()
+    assert reason == "new_model"
+    assert details["new_models"] == ["gpt-image-2.5-flare"]
+    assert details["new_model_prices"] == {  # from [checks.pricing] source: the simulator's map
+        "gpt-image-2.5-flare": {
+            "cached_image_input": "2",
+            "cached_text_input": "1.25",
+            "image_input": "8",
+            "image_output": "30",
+            "text_input": "5",
+        }
+    }
+    assert reason_and_details()[0] == "listed"  # said once, then remembered

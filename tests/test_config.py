@@ -175,3 +175,37 @@ def test_check_refuses_a_bad_config_with_exit_2_and_no_traceback(tmp_path: Path)
     assert run.returncode == 2
     assert run.stderr.splitlines() == ["error: accounts[0].colour: unknown key"]
     assert "Traceback" not in run.stderr
+
+
+def test_an_account_listing_a_retired_model_is_refused_with_its_key_path_and_source() -> None:
+    from datetime import date
+
+    data = minimal(models=["gpt-image-2", "dall-e-3"], snapshots=["dall-e-2"])
+    with pytest.raises(ConfigError) as caught:
+        parse(data, ENV, today=date(2026, 11, 21))
+    first, second = caught.value.problems
+    assert first.startswith("accounts[0].models[1]: dall-e-3 was shut down on 2026-05-12")
+    assert "https://developers.openai.com/api/docs/deprecations" in first
+    assert second.startswith("accounts[0].snapshots[0]: dall-e-2 was shut down on 2026-05-12")
+
+
+def test_a_model_is_refused_only_from_its_retirement_day_on() -> None:
+    from datetime import date
+
+    data = minimal(models=["dall-e-3"])
+    assert parse(data, ENV, today=date(2026, 5, 11)).accounts[0].models == ("dall-e-3",)
+    with pytest.raises(ConfigError):
+        parse(data, ENV, today=date(2026, 5, 12))
+
+
+def test_load_passes_today_to_the_retirement_check(tmp_path: Path) -> None:
+    from datetime import date
+
+    path = tmp_path / "imagewatch.toml"
+    path.write_text(
+        '[[accounts]]\nname = "x"\napi_key_env = "OPENAI_API_KEY"\nmodels = ["dall-e-2"]\n',
+        "utf-8",
+    )
+    assert load(str(path), ENV, today=date(2026, 1, 1)).accounts[0].models == ("dall-e-2",)
+    with pytest.raises(ConfigError, match=r"^accounts\[0\]\.models\[0\]: dall-e-2 was shut"):
+        load(str(path), ENV, today=date(2026, 11, 21))

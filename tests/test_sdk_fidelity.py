@@ -6,6 +6,7 @@ import base64
 import io
 from collections.abc import Callable, Iterator
 
+import httpx
 import openai
 import pytest
 from PIL import Image
@@ -13,18 +14,18 @@ from PIL import Image
 from monitor.simulator.scenarios import PINNED, scenario
 from tests.conftest import ServedSimulator
 
-Clients = Callable[[str], openai.OpenAI]
+Clients = Callable[..., openai.OpenAI]
 
 
 @pytest.fixture
-def clients(simulator: ServedSimulator) -> Iterator[Callable[[str], openai.OpenAI]]:
+def clients(simulator: ServedSimulator) -> Iterator[Callable[..., openai.OpenAI]]:
     opened: list[openai.OpenAI] = []
 
-    def make(name: str) -> openai.OpenAI:
+    def make(name: str, max_retries: int = 0) -> openai.OpenAI:
         sdk = openai.OpenAI(
             api_key=scenario(name).api_key,
             base_url=f"{simulator.url}/v1",
-            max_retries=0,
+            max_retries=max_retries,
             timeout=30,
         )
         opened.append(sdk)
@@ -144,3 +145,46 @@ def test_sdk_raises_internal_server_error_when_flaky(clients: Clients) -> None:
     assert caught.value.status_code == 500
     assert caught.value.type == "server_error"
     assert caught.value.request_id is not None
+
+
+def requests_seen(simulator: ServedSimulator, name: str) -> int:
+    state = httpx.get(f"{simulator.url}/_sim/accounts/{name}", timeout=5).json()
+    count: int = state["requests"]
+    return count
+
+
+# Each new scenario as the SDK sees it: the exception class, `.code`, `.type`, the request id,
+# and whether the SDK itself would send the request again (max_retries=1: one retry at most).
+# The probe never retries any of them (tests/test_simulator.py), billing_not_active included.
+NEW_SCENARIOS = [
+    ("region-blocked", openai.PermissionDeniedError, "unsupported_country_region_territory",
+     "request_forbidden", 1),
+    ("moderation-refusal", openai.BadRequestError, "moderation_blocked",
+     "image_generation_user_error", 1),
+    # A 429: the SDK retries it (one user's SDK did so 7 times), though waiting cannot help.
+    ("billing-not-active", openai.RateLimitError, "billing_not_active", "billing_not_active", 2),
+    ("scope-missing", openai.AuthenticationError, None, "invalid_request_error", 1),
+    ("unverified-400", openai.BadRequestError, "unsupported_value", "invalid_request_error", 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "error_class", "code", "type_", "requests"), NEW_SCENARIOS)
+def test_sdk_raises_the_real_error_for_each_new_scenario_and_retries_only_the_429(
+    clients: Clients,
+    simulator: ServedSimulator,
+    name: str,
+    error_class: type[openai.APIStatusError],
+    code: str | None,
+    type_: str,
+    requests: int,
+) -> None:
+    with pytest.raises(error_class) as caught:
+        clients(name, max_retries=1).images.generate(
+            model="gpt-image-2", prompt="A grey square", size="1024x1024", quality="low"
+        )
+    error = caught.value
+    assert type(error) is error_class
+    assert (error.code, error.type) == (code, type_)
+    assert error.request_id is not None
+    assert error.request_id.startswith("req_")
+    assert requests_seen(simulator, name) == requests

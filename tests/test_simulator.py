@@ -5,6 +5,7 @@ import base64
 import io
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +14,12 @@ import jsonschema
 import pytest
 from PIL import Image
 
+from checks.base import Account, Evidence, Outcome, ProbeContext
+from monitor.clock import FrozenClock
 from monitor.simulator import SCENARIOS, create_app
 from monitor.simulator.scenarios import PINNED, ROLLED, scenario
 from monitor.simulator.state import SimulatorState, go_duration
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, ServedSimulator
 
 KEYS = {s.name: s.api_key for s in SCENARIOS}
 VALID = {
@@ -385,3 +388,146 @@ def test_schema_extract_matches_the_published_spec() -> None:
     extract = json.loads((FIXTURES / "openapi_schemas.json").read_text())
     for name, schema in extract["components"]["schemas"].items():
         assert json.loads(json.dumps(spec["components"]["schemas"][name], default=str)) == schema
+
+
+def corpus_error(name: str) -> dict[str, Any]:
+    """The `error` object of a file of the corpus of real answers."""
+    answer = json.loads((FIXTURES / "openai_answers" / name).read_text(encoding="utf-8"))
+    error: dict[str, Any] = answer["body"]["error"]
+    return error
+
+
+def test_region_blocked_refuses_every_call_with_the_real_403(sim: Sim) -> None:
+    key = KEYS["region-blocked"]
+    real = corpus_error("region-blocked-403-home-assistant-120072.json")
+    for method, path in (("GET", "/v1/models"), ("GET", f"/v1/models/{PINNED}")):
+        answer = sim.request(method, path, key)
+        assert (answer.status_code, answer.json()["error"]) == (403, real)
+    refused = sim.generate("region-blocked")
+    assert (refused.status_code, refused.json()["error"]) == (403, real)
+    assert refused.headers["x-request-id"].startswith("req_")
+
+
+def test_moderation_refusal_refuses_a_harmless_prompt_and_names_the_request_id(sim: Sim) -> None:
+    refused = sim.generate("moderation-refusal")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert (error["type"], error["code"]) == ("image_generation_user_error", "moderation_blocked")
+    assert error["message"].startswith("Your request was rejected by the safety system.")
+    assert f"include the request ID {refused.headers['x-request-id']}." in error["message"]
+    assert sim.request("GET", "/v1/models", KEYS["moderation-refusal"]).status_code == 200
+    assert sim.state.accounts["moderation-refusal"].spend_usd == 0
+
+
+def test_billing_not_active_is_a_429_without_rate_limit_headers(sim: Sim) -> None:
+    refused = sim.generate("billing-not-active")
+    assert refused.status_code == 429
+    real = corpus_error("billing-not-active-429-ai-research-assistant-174.json")
+    assert refused.json()["error"] == real
+    assert not [h for h in refused.headers if h.startswith(("x-ratelimit-", "retry-after"))]
+    assert sim.request("GET", "/v1/models", KEYS["billing-not-active"]).status_code == 200
+
+
+def test_a_key_without_the_images_scope_lists_models_but_gets_401_on_images(sim: Sim) -> None:
+    key = KEYS["scope-missing"]
+    assert sim.request("GET", "/v1/models", key).status_code == 200
+    refused = sim.generate("scope-missing")
+    assert refused.status_code == 401
+    error = refused.json()["error"]
+    assert error["message"].startswith(
+        "You have insufficient permissions for this operation. Missing scopes: "
+        "api.model.images.request. Check that you have the correct role"
+    )
+    assert (error["type"], error["code"]) == ("invalid_request_error", None)
+    edit = sim.request(
+        "POST",
+        "/v1/images/edits",
+        key,
+        data={"model": "gpt-image-1.5", "prompt": "x"},
+        files=list(edit_files()),
+    )
+    assert edit.status_code == 401
+
+
+def test_verification_can_be_refused_with_400_in_the_streaming_wording(sim: Sim) -> None:
+    refused = sim.generate("unverified-400")
+    assert refused.status_code == 400
+    error = refused.json()["error"]
+    assert error["message"].startswith(
+        "Your organization must be verified to stream this model. Please go to: "
+        "https://platform.openai.com/settings/organization/general"
+    )
+    assert (error["param"], error["code"]) == ("stream", "unsupported_value")
+    sim.request("POST", "/_sim/accounts/unverified-400", json={"unverified_status": 403})
+    assert sim.generate("unverified-400").status_code == 403
+    sim.request("POST", "/_sim/accounts/unverified-400", json={"verified": True})
+    assert sim.generate("unverified-400").status_code == 200
+
+
+def test_control_route_switches_each_new_refusal_on_and_off(sim: Sim) -> None:
+    switches = {
+        "region_blocked": 403,
+        "billing_not_active": 429,
+        "images_scope_missing": 401,
+        "moderation_refuses": 400,
+    }
+    for field, status in switches.items():
+        sim.request("POST", "/_sim/accounts/verified", json={field: True})
+        assert sim.generate().status_code == status, field
+        shown = sim.request("POST", "/_sim/accounts/verified", json={field: False}).json()
+        assert shown[field] is False
+        assert sim.generate().status_code == 200, field
+    bad = sim.request("POST", "/_sim/accounts/verified", json={"unverified_status": 404})
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "unverified_status: must be one of [403, 400]"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason", "rule"),
+    [
+        ("region-blocked", "region_blocked", "region_by_code"),
+        ("moderation-refusal", "moderation_blocked", "moderation_by_code"),
+        ("billing-not-active", "billing_not_active", "billing_not_active_by_code"),
+        ("scope-missing", "key_scope_missing", "key_scope_missing"),
+        ("unverified-400", "org_verification_required", "org_verification"),
+    ],
+)
+def test_the_generation_probe_reads_each_new_scenario_over_http_and_never_retries_it(
+    simulator: ServedSimulator, name: str, reason: str, rule: str
+) -> None:
+    from checks.generation import Generation
+
+    item = scenario(name)
+    account = Account(
+        name=name,
+        base_url=f"{simulator.url}/v1",
+        api_key=item.api_key,
+        models=("gpt-image-2",),
+        project=item.project,
+    )
+    sleeps: list[float] = []
+
+    async def record_sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async def probe() -> Outcome:
+        async with httpx.AsyncClient() as client:
+            ctx = ProbeContext(
+                client=client,
+                account=account,
+                model="gpt-image-2",
+                settings={},
+                clock=FrozenClock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC)),
+                evidence=Evidence(),
+                sleep=record_sleep,
+            )
+            return await Generation().run(ctx)
+
+    outcome = asyncio.run(probe())
+    assert (outcome.reason, outcome.details["rule"]) == (reason, rule)
+    assert outcome.reason == item.expect[Generation.name]
+    assert len(outcome.details["attempts"]) == 1
+    assert sleeps == []
+    state = httpx.get(f"{simulator.url}/_sim/accounts/{name}", timeout=5).json()
+    assert state["requests"] == 1
+    assert state["spend_usd"] == "0"

@@ -39,6 +39,10 @@ COMMANDS: Mapping[str, LazyCommand] = {
         "monitor.cli.demo:demo",
         "Run every check against the bundled simulator: no key, no network.",
     ),
+    "explain": LazyCommand(
+        "monitor.cli.explain:explain",
+        "Print the error rules, or say which rule decides one answer and whether it is retried.",
+    ),
     "init": LazyCommand("monitor.cli.init:init", "Write a commented example config."),
     "prune": LazyCommand(
         "monitor.cli.prune:prune",

@@ -13,7 +13,16 @@ import math
 from starlette.requests import Request
 
 from checks.images import family
-from monitor.simulator.errors import ApiFailure, invalid_key, model_not_found
+from monitor.simulator.errors import (
+    ApiFailure,
+    billing_not_active,
+    invalid_key,
+    model_not_found,
+    moderation_blocked,
+    region_blocked,
+    scope_missing,
+    verification_required,
+)
 from monitor.simulator.state import AccountState, SimulatorState, go_duration
 
 
@@ -38,6 +47,8 @@ def authenticate(state: SimulatorState, request: Request, admin: bool = False) -
             )
         raise invalid_key(key)
     account.requests += 1
+    if account.region_blocked:  # decided by the caller's address, before anything else
+        raise region_blocked()
     return account
 
 
@@ -52,8 +63,12 @@ def reserve_images(
 ) -> dict[str, str]:
     """Account-level answers, in the order the real API gives them; when the request may
     proceed, counts its images and tokens in the window and returns the rate-limit headers."""
+    if account.images_scope_missing:  # the key's scopes are checked before the request's model
+        raise scope_missing()
     if not model.startswith("gpt-image") or not account.knows(model):
         raise model_not_found(model)
+    if account.billing_not_active:
+        raise billing_not_active()
     if account.quota_exhausted:
         raise ApiFailure(
             429,
@@ -71,19 +86,15 @@ def reserve_images(
             code="billing_hard_limit_reached",
         )
     if not account.verified and family(model) == "gpt-image-2":
-        raise ApiFailure(
-            403,
-            f"Your organization must be verified to use the model `{model}`. Please "
-            "go to: https://platform.openai.com/settings/organization/general and click on "
-            "Verify Organization. If you just verified, it can take up to 15 minutes for "
-            "access to propagate.",
-        )
+        raise verification_required(model, account.unverified_status)
     if not account.allows(model):
         raise ApiFailure(
             403,
             f"Project `{account.scenario.project}` does not have access to model `{model}`",
             code="model_not_found",
         )
+    if account.moderation_refuses:  # the prompt is judged once the account may generate
+        raise moderation_blocked()
     if account.next_is_failure():
         # Alternate the two server errors the API gives, so both paths get exercised.
         if account.failures_sent % 2:

@@ -31,6 +31,9 @@ TIERS = {
 }
 
 DEMO_REQUIRED_IMAGES_PER_MINUTE = 20
+# How an unverified organization is refused: 403 for using the model (the usual answer), or
+# 400 in the streaming wording, which real accounts also get (see errors.verification_required).
+UNVERIFIED_STATUSES = (403, 400)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,8 +46,16 @@ class Scenario:
     project: str
     tier: int = 3
     verified: bool = True
+    unverified_status: int = 403
     allowed_models: tuple[str, ...] | None = None
     quota_exhausted: bool = False
+    billing_not_active: bool = False
+    region_blocked: bool = False
+    """Every call refused with 403: the caller's country is not supported."""
+    images_scope_missing: bool = False
+    """A restricted key without the images scope: listing works, image calls answer 401."""
+    moderation_refuses: bool = False
+    """The safety system refuses every image prompt, however harmless."""
     withdrawn: tuple[str, ...] = ()
     extra_models: tuple[tuple[str, int], ...] = ()
     shutdown_dates: tuple[tuple[str, str], ...] = ()
@@ -174,6 +185,64 @@ SCENARIOS: tuple[Scenario, ...] = (
         organization="org-sim-revoked",
         project="proj_sim_revoked",
         registered=False,
+    ),
+    Scenario(
+        name="region-blocked",
+        api_key="sk-sim-region-4c6e8a0b2d",
+        description="Called from an unsupported country: every API call answers 403 "
+        "unsupported_country_region_territory.",
+        expect=_expect(
+            model_listing="region_blocked",
+            snapshot="region_blocked",
+            generation="region_blocked",
+            rate_limits="rate_limit_unavailable",
+        ),
+        organization="org-sim-region",
+        project="proj_sim_region",
+        region_blocked=True,
+    ),
+    Scenario(
+        name="moderation-refusal",
+        api_key="sk-sim-moderation-7e9a1c3b5d",
+        description="The safety system refuses the probe's harmless prompt: 400 "
+        "moderation_blocked, which says nothing about access (could not tell).",
+        expect=_expect(generation="moderation_blocked", rate_limits="rate_limit_unavailable"),
+        organization="org-sim-moderation",
+        project="proj_sim_moderation",
+        moderation_refuses=True,
+    ),
+    Scenario(
+        name="billing-not-active",
+        api_key="sk-sim-billing-1b3d5f7a9c",
+        description="Billing not active: generation answers 429 billing_not_active, which looks "
+        "like a rate limit but is never retried.",
+        expect=_expect(generation="billing_not_active", rate_limits="rate_limit_unavailable"),
+        organization="org-sim-billing",
+        project="proj_sim_billing",
+        billing_not_active=True,
+    ),
+    Scenario(
+        name="scope-missing",
+        api_key="sk-sim-scope-8d0f2b4c6e",
+        description="A restricted key without the images scope: models are listed, image calls "
+        "answer 401 Missing scopes: api.model.images.request (the key itself is valid).",
+        expect=_expect(generation="key_scope_missing", rate_limits="rate_limit_unavailable"),
+        organization="org-sim-scope",
+        project="proj_sim_scope",
+        images_scope_missing=True,
+    ),
+    Scenario(
+        name="unverified-400",
+        api_key="sk-sim-unverified400-5f7b9d1e3a",
+        description="Organization not verified, refused with 400 in the streaming wording "
+        "(param stream) rather than 403.",
+        expect=_expect(
+            generation="org_verification_required", rate_limits="rate_limit_unavailable"
+        ),
+        organization="org-sim-unverified400",
+        project="proj_sim_unverified400",
+        verified=False,
+        unverified_status=400,
     ),
 )
 

@@ -17,6 +17,7 @@ from monitor.simulator.scenarios import (
     MOVED_IMAGE_OUTPUT_PER_MILLION,
     SCENARIOS,
     TIERS,
+    UNVERIFIED_STATUSES,
     Scenario,
 )
 
@@ -56,8 +57,13 @@ class SlidingWindow:
 
 CONTROL_FIELDS: dict[str, type | tuple[type, ...]] = {
     "verified": bool,
+    "unverified_status": int,
     "quota_exhausted": bool,
     "billing_hard_limit": bool,
+    "billing_not_active": bool,
+    "region_blocked": bool,
+    "images_scope_missing": bool,
+    "moderation_refuses": bool,
     "allowed_models": (list, type(None)),
     "revoked_models": list,
     "withdrawn": list,
@@ -76,8 +82,13 @@ CONTROL_FIELDS: dict[str, type | tuple[type, ...]] = {
 class AccountState:
     scenario: Scenario
     verified: bool
+    unverified_status: int
     quota_exhausted: bool
     billing_hard_limit: bool
+    billing_not_active: bool
+    region_blocked: bool
+    images_scope_missing: bool
+    moderation_refuses: bool
     allowed_models: list[str] | None
     revoked_models: list[str]
     withdrawn: list[str]
@@ -102,8 +113,13 @@ class AccountState:
         return cls(
             scenario=scenario,
             verified=scenario.verified,
+            unverified_status=scenario.unverified_status,
             quota_exhausted=scenario.quota_exhausted,
             billing_hard_limit=False,
+            billing_not_active=scenario.billing_not_active,
+            region_blocked=scenario.region_blocked,
+            images_scope_missing=scenario.images_scope_missing,
+            moderation_refuses=scenario.moderation_refuses,
             allowed_models=list(scenario.allowed_models) if scenario.allowed_models else None,
             revoked_models=[],
             withdrawn=list(scenario.withdrawn),
@@ -157,6 +173,10 @@ class AccountState:
                 if value not in TIERS:
                     return [f"tier: must be one of {sorted(TIERS)}"]
                 self.images_per_minute, self.tokens_per_minute = TIERS[value]
+            elif key == "unverified_status":
+                if value not in UNVERIFIED_STATUSES:
+                    return [f"unverified_status: must be one of {list(UNVERIFIED_STATUSES)}"]
+                self.unverified_status = value
             elif key == "extra_models":
                 self.extra_models = [(str(m), int(time.time())) for m in value]
             elif key == "error_share":
@@ -170,8 +190,13 @@ class AccountState:
         return {
             "name": self.name,
             "verified": self.verified,
+            "unverified_status": self.unverified_status,
             "quota_exhausted": self.quota_exhausted,
             "billing_hard_limit": self.billing_hard_limit,
+            "billing_not_active": self.billing_not_active,
+            "region_blocked": self.region_blocked,
+            "images_scope_missing": self.images_scope_missing,
+            "moderation_refuses": self.moderation_refuses,
             "allowed_models": self.allowed_models,
             "revoked_models": self.revoked_models,
             "withdrawn": self.withdrawn,
