@@ -102,7 +102,7 @@ class Scheduler:
         except asyncio.CancelledError:
             if not self.stopping:
                 raise
-            self.log(f"stopping: {what} abandoned; nothing stored for it")
+            self.log(f"stopping: {what} abandoned before it finished")
         finally:
             if task is not None:
                 self.in_flight.discard(task)
