@@ -64,6 +64,7 @@ EnvName = Annotated[str, AfterValidator(_env_name)]
 
 class MonitorSection(Section):
     database_url: str = "sqlite:///imagewatch.db"
+    database_password_env: EnvName | None = None  # put into database_url at load time
     site_dir: str = "public"
     title: str = "GPT Image readiness"
     public_url: str | None = None
@@ -202,11 +203,13 @@ class LoadedConfig:
     accounts: list[Account]
     path: str | None
     channels: list[ChannelTarget] = dataclasses.field(default_factory=list)
+    database_password: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def secrets(self) -> list[str]:
         keys = [s for a in self.accounts for s in (a.api_key, a.admin_key) if s]
-        return keys + [s for c in self.channels for s in (c.url, c.secret) if s]
+        keys += [s for c in self.channels for s in (c.url, c.secret) if s]
+        return keys + ([self.database_password] if self.database_password else [])
 
     def budget(self, name: str) -> Decimal:
         """The account's daily probe budget in USD."""
@@ -309,9 +312,23 @@ def parse(
         if channel.name in {c.name for c in channels}:
             problems.append(f"{where}.name: duplicate channel name {channel.name!r}")
         channels.append(ChannelTarget(channel.name, channel.kind, url or "", secret))
+    password = None
+    if config.monitor.database_password_env:
+        where = "monitor.database_password_env"
+        password = _read_env(environ, where, config.monitor.database_password_env, problems)
+        if password:
+            from monitor.store.engine import StoreError, with_password
+
+            try:
+                url = with_password(config.monitor.database_url, password)
+            except StoreError as exc:
+                problems.append(f"{where}: {exc}")
+            else:
+                monitor = config.monitor.model_copy(update={"database_url": url})
+                config = config.model_copy(update={"monitor": monitor})
     if problems:
         raise ConfigError(problems)
-    return LoadedConfig(config, accounts, path, channels)
+    return LoadedConfig(config, accounts, path, channels, password or None)
 
 
 def _retired(where: str, section: AccountSection, today: date) -> list[str]:

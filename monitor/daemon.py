@@ -5,6 +5,7 @@ step runs, and `run --once` runs `round_once`."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -109,15 +110,18 @@ class Daemon:
             if p.account.name == changed.account.name and p.check == changed.kind.confirms_with
         ]
 
-    async def round_once(self, progress: ProgressCallback | None = None) -> RoundReport:
+    async def round_once(
+        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+    ) -> RoundReport:
         """Every probe of the plan in one round (no slot claims: asked for, not scheduled),
         then what follows the round, as of the moment it ended: heartbeat, incidents and
-        their messages (sent now, not grouped), delivery, the page."""
+        their messages (sent now, not grouped), delivery, the page. Once `stop` is set no
+        probe starts; what follows the round still follows it."""
         from monitor.page import publish
 
-        results = await Round(self.loaded, self.client, self.clock, self.store, progress).run(
-            self.probes
-        )
+        results = await Round(
+            self.loaded, self.client, self.clock, self.store, progress, stop=stop
+        ).run(self.probes)
         now = self.clock.now()
         beat(self.store, self.instance, self.started_at, now)
         process(self.store, self.loaded, results, now, group_wait=0)

@@ -76,6 +76,7 @@ class Round:
         sleep: Sleep | None = None,
         *,
         settings: SettingsFor | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.loaded = loaded
         self.client = client
@@ -90,9 +91,12 @@ class Round:
         self.recorded: dict[str, dict[str, Any]] = {}
         self.results: dict[int, ProbeResult] = {}
         self.gate = asyncio.Semaphore(loaded.config.monitor.concurrency)
+        # Once set (Ctrl-C), no probe starts; those started finish and are stored.
+        self.stop = stop
 
     async def run(self, probes: Sequence[Probe]) -> list[ProbeResult]:
-        """Results in the order of `probes`, whatever order they finished in."""
+        """Results in the order of `probes`, whatever order they finished in; without
+        those `stop` kept from starting."""
         by_account: dict[str, list[tuple[int, Probe]]] = {}
         for index, probe in enumerate(probes):
             by_account.setdefault(probe.account.name, []).append((index, probe))
@@ -150,6 +154,8 @@ class Round:
             sleep=self.sleep,
         )
         async with self.gate:
+            if self.stop is not None and self.stop.is_set():
+                return
             if self.progress:
                 self.progress(probe, None)
             started = self.clock.now()
@@ -207,11 +213,12 @@ async def run_once(
     client: httpx.AsyncClient | None = None,
     progress: ProgressCallback | None = None,
     sleep: Sleep | None = None,
+    stop: asyncio.Event | None = None,
 ) -> list[ProbeResult]:
     if client is not None:
-        return await Round(loaded, client, clock, store, progress, sleep).run(probes)
+        return await Round(loaded, client, clock, store, progress, sleep, stop=stop).run(probes)
     async with make_client(loaded) as owned:
-        return await Round(loaded, owned, clock, store, progress, sleep).run(probes)
+        return await Round(loaded, owned, clock, store, progress, sleep, stop=stop).run(probes)
 
 
 def exit_code(results: Sequence[ProbeResult]) -> int:

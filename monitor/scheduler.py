@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -19,7 +19,9 @@ from monitor.store import StoreError
 
 PRUNE_EVERY = 86_400.0
 DELIVER_EVERY = 5.0
-STOP_TIMEOUT = 30.0
+# How long a stop waits for the probes in flight: past their own deadlines (a request's
+# `timeout`, 60 s by default, twice with a retry wait of up to 30 s between).
+STOP_TIMEOUT = 180.0
 PUBLISH_DEBOUNCE = 5.0  # one publish for a burst of probes, at most this late
 
 
@@ -76,7 +78,7 @@ class Scheduler:
             ("prune", PRUNE_EVERY, self.daemon.prune, "prune", now + timedelta(seconds=60)),
         ):
             self.scheduler.add_job(
-                self._guarded,
+                self._step,
                 IntervalTrigger(seconds=every),
                 args=[step, what],
                 id=job_id,
@@ -108,6 +110,23 @@ class Scheduler:
         await asyncio.gather(*(self._run(p) for p in first), return_exceptions=True)
         await asyncio.gather(*(self._run(p) for p in later), return_exceptions=True)
 
+    @contextlib.contextmanager
+    def _tracked(self, what: str) -> Iterator[None]:
+        """The current task counts as in flight: `stop` waits for it. Cancelled only when
+        a stop gave up waiting; then it ends quietly (a traceback would say nothing)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.in_flight.add(task)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if not self.stopping:
+                raise
+            self.log(f"stopping: {what} abandoned before it finished")
+        finally:
+            if task is not None:
+                self.in_flight.discard(task)
+
     async def _guarded(self, step: Callable[[], None], what: str) -> None:
         from monitor.page import PublishError
 
@@ -118,12 +137,20 @@ class Scheduler:
         except Exception as exc:  # a bug in one step must not end the scheduler: say it
             self.log(f"error: {what}: monitor error: {type(exc).__name__}: {exc}")
 
+    async def _step(self, step: Callable[[], None], what: str) -> None:
+        """A job running one of the daemon's steps (heartbeat, delivery, prune, publish)."""
+        if self.stopping:
+            return
+        with self._tracked(what):
+            await self._guarded(step, what)
+
     async def _run(self, probe: Probe, confirming: bool = False) -> None:
         if self.stopping:
-            return  # submitted just before shutdown: never claim a slot it cannot finish
-        task = asyncio.current_task()
-        if task is not None:
-            self.in_flight.add(task)
+            return  # submitted just before the stop: never claim a slot it cannot finish
+        with self._tracked(probe.label):
+            await self._probe(probe, confirming)
+
+    async def _probe(self, probe: Probe, confirming: bool) -> None:
         try:
             probed = await self.daemon.probe(probe, confirming)
         except StoreError as exc:
@@ -134,9 +161,6 @@ class Scheduler:
             self.failures += 1
             self.log(f"error: {probe.label}: monitor error: {type(exc).__name__}: {exc}")
             return
-        finally:
-            if task is not None:
-                self.in_flight.discard(task)
         with contextlib.suppress(Exception):  # the job may be gone during shutdown
             self.scheduler.modify_job(self.job_id(probe), next_run_time=probed.decision.next_run)
         result = probed.result
@@ -162,23 +186,38 @@ class Scheduler:
         the rest of the burst joins it."""
         if self.scheduler.get_job("publish") is None:
             self.scheduler.add_job(
-                self._guarded,
+                self._step,
                 args=[self.daemon.publish, "publish"],
                 id="publish",
                 next_run_time=self.daemon.clock.now() + timedelta(seconds=PUBLISH_DEBOUNCE),
                 max_instances=1,
             )
 
-    async def stop(self) -> None:
+    async def stop(self, hurry: asyncio.Event | None = None) -> None:
+        """Start nothing new; let what is in flight finish and store its result (up to
+        `STOP_TIMEOUT`, or until `hurry` is set), then shut the scheduler down. The
+        scheduler's shutdown cancels the jobs still running, so it comes last."""
         self.stopping = True
-        self.scheduler.shutdown(wait=False)
-        await asyncio.sleep(0)  # job tasks created before the shutdown start, and see it
+        self.scheduler.pause()
+        await asyncio.sleep(0)  # job tasks submitted before the pause start, and see it
         pending = [t for t in self.in_flight if not t.done()]
         if pending:
-            self.log(f"stopping: waiting for {len(pending)} probe(s) in flight")
-            _done, still = await asyncio.wait(pending, timeout=STOP_TIMEOUT)
+            self.log(
+                f"stopping: waiting for {len(pending)} probe(s) or step(s) in flight "
+                "(signal again to abandon them)"
+            )
+            waiters: set[asyncio.Future[Any]] = {asyncio.ensure_future(asyncio.wait(pending))}
+            if hurry is not None:
+                waiters.add(asyncio.ensure_future(hurry.wait()))
+            await asyncio.wait(waiters, timeout=STOP_TIMEOUT, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+            still = [t for t in pending if not t.done()]
             for task in still:
                 task.cancel()
+            if still:
+                await asyncio.wait(still)
+        self.scheduler.shutdown(wait=False)
 
 
 async def serve(
@@ -190,10 +229,15 @@ async def serve(
     """Run until SIGINT/SIGTERM, `stop` is set or `stop_after` seconds pass, then stop
     gracefully."""
     stopping = stop or asyncio.Event()
+    hurry = asyncio.Event()
+
+    def on_signal() -> None:
+        (hurry if stopping.is_set() else stopping).set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stopping.set)
+            loop.add_signal_handler(signum, on_signal)
     scheduler = Scheduler(daemon, log)
     catching_up = asyncio.create_task(scheduler.catch_up(scheduler.start()))
     log(
@@ -207,7 +251,7 @@ async def serve(
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), stop_after)
     finally:
-        await scheduler.stop()
+        await scheduler.stop(hurry)
         if not catching_up.done():
             # Its probes in flight finish (stop() lets none start); past the limit, cancel.
             try:

@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 
 from checks import REGISTRY
-from monitor.cli.helpers import exits, print_results, report_error
+from monitor.cli.helpers import (
+    exits,
+    interrupted,
+    print_results,
+    report_error,
+    run_interruptible,
+)
 from monitor.cli.options import accounts_option, config_option, json_option
 
 if TYPE_CHECKING:
@@ -41,7 +47,8 @@ def check(
 ) -> int:
     """Run the checks now, store and print the results.
 
-    Exit codes: 0 ready, 1 not ready (a fail), 2 usage or config error, 3 inconclusive.
+    Exit codes: 0 ready, 1 not ready (a fail), 2 usage or config error, 3 inconclusive,
+    130 interrupted (Ctrl-C: probes in flight finish and are stored, no new one starts).
     """
     from monitor.config import ConfigError, load
     from monitor.runner import exit_code
@@ -54,13 +61,13 @@ def check(
     except (ConfigError, StoreError) as exc:
         return report_error(exc)
     try:
-        results = run_round(loaded, store, probes)
+        results, stopped = run_round(loaded, store, probes)
     except StoreError as exc:
         return report_error(exc)
     finally:
         store.close()
     print_results(results, as_json)
-    return exit_code(results)
+    return interrupted(results) if stopped else exit_code(results)
 
 
 def selected_probes(
@@ -82,15 +89,18 @@ def selected_probes(
     return probes
 
 
-def run_round(loaded: LoadedConfig, store: Store, probes: Sequence[Probe]) -> list[ProbeResult]:
-    """One round of `probes` on the system clock, with a live bar on a terminal."""
-    import asyncio
-
+def run_round(
+    loaded: LoadedConfig, store: Store, probes: Sequence[Probe]
+) -> tuple[list[ProbeResult], bool]:
+    """One round of `probes` on the system clock, with a live bar on a terminal; the
+    results, and whether Ctrl-C stopped it."""
     from checks.base import SystemClock
     from monitor import console
     from monitor.runner import run_once
 
     with console.progress(len(probes)) as progress:
-        return asyncio.run(
-            run_once(loaded, probes, clock=SystemClock(), store=store, progress=progress)
+        return run_interruptible(
+            lambda stop: run_once(
+                loaded, probes, clock=SystemClock(), store=store, progress=progress, stop=stop
+            )
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from monitor.cli.helpers import exits, report_error
+from monitor.cli.helpers import EXIT_INTERRUPTED, exits, report_error, run_interruptible
 from monitor.cli.options import accounts_option, config_option, json_option
 
 
@@ -37,7 +37,7 @@ def readiness(
 ) -> int:
     """Go/no-go before a launch: can each account carry it, and why not?
 
-    Exit codes: 0 GO, 1 NO-GO, 2 usage or profile error, 3 INCONCLUSIVE.
+    Exit codes: 0 GO, 1 NO-GO, 2 usage or profile error, 3 INCONCLUSIVE, 130 interrupted.
     """
     import asyncio
     import json
@@ -107,9 +107,9 @@ def readiness(
         return report_error(exc)
     clock = SystemClock()
 
-    async def check_all() -> list[launch.AccountReport]:
+    async def check_all(stop: asyncio.Event) -> list[launch.AccountReport]:
         async with make_client(loaded) as client:
-            runner = launch.Readiness(loaded, profile, store, client, clock)
+            runner = launch.Readiness(loaded, profile, store, client, clock, stop)
             return list(
                 await asyncio.gather(
                     *(
@@ -120,7 +120,10 @@ def readiness(
             )
 
     try:
-        reports = asyncio.run(check_all())
+        reports, stopped = run_interruptible(check_all)
+        if stopped:  # a verdict on half the probes would mislead: the results are stored
+            click.echo("interrupted: no report; the probes that ran are stored", err=True)
+            return EXIT_INTERRUPTED
         now = clock.now()
         document = launch.report_json(profile, reports, planned, now)
         store.add_launch_reports(launch.to_rows(profile, document, now))

@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from monitor.cli.helpers import exits, open_config, print_results, report_error
+from monitor.cli.helpers import (
+    exits,
+    interrupted,
+    open_config,
+    print_results,
+    report_error,
+    run_interruptible,
+)
 from monitor.cli.options import config_option, json_option
 
 if TYPE_CHECKING:
@@ -25,7 +32,8 @@ if TYPE_CHECKING:
 def run(config_path: str | None, once: bool, as_json: bool) -> int:
     """Keep watching: scheduled probes, cost-aware cadence, budgets, retention.
 
-    Stops gracefully on SIGINT/SIGTERM. With --once, exits with the check exit codes.
+    Stops gracefully on SIGINT/SIGTERM (probes in flight finish and are stored), exit 0.
+    With --once, exits with the check exit codes; 130 on Ctrl-C.
     """
     import asyncio
 
@@ -64,18 +72,18 @@ def one_round(
     from monitor.daemon import Daemon, RoundReport
     from monitor.runner import exit_code, make_client
 
-    async def daemon_round() -> RoundReport:
+    async def daemon_round(stop: asyncio.Event) -> RoundReport:
         async with make_client(loaded) as client:
             daemon = Daemon(loaded, store, client, SystemClock(), channels=channels)
             with console.progress(len(daemon.probes)) as progress:
-                return await daemon.round_once(progress)
+                return await daemon.round_once(progress, stop)
 
-    report = asyncio.run(daemon_round())
+    report, stopped = run_interruptible(daemon_round)
     for error in report.delivery.errors:
         click.echo(f"error: alert delivery: {error}", err=True)
     click.echo(f"published {report.published.site_dir / 'index.html'}", err=True)
     print_results(report.results, as_json)
-    return exit_code(report.results)
+    return interrupted(report.results) if stopped else exit_code(report.results)
 
 
 async def watch(loaded: LoadedConfig, store: Store, channels: Mapping[str, Channel]) -> None:

@@ -2,15 +2,22 @@
 into `site_dir`.
 
 The site is rendered into a temporary folder beside `site_dir`, then swapped in, so a crash
-mid-render leaves the previous site intact and readers never see half a site.
+mid-render leaves the previous site intact and readers never see half a site. Swapping in
+replaces the whole folder, so `publish` only ever replaces a folder it owns: one holding its
+marker file, an empty one, or a site a release before the marker wrote. It refuses anything
+else, and any folder that holds (or is) the working folder, the home folder, the config
+file or the SQLite database, before it touches the disk.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import json
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +25,17 @@ from monitor.config import LoadedConfig
 from monitor.page.build import build, read_page_data
 from monitor.page.render import PublishError, render
 from monitor.store import Store
+from monitor.store.engine import sqlite_file
+
+MARKER = ".imagewatch-site"
+MARKER_TEXT = (
+    b"This folder is an imagewatch status site: each `imagewatch publish` replaces all of it.\n"
+)
+# Served as is by any web server, whatever the umask of the process that published it.
+FILE_MODE, FOLDER_MODE = 0o644, 0o755
+# What a release before the marker wrote, and nothing else: such a folder is adopted.
+EARLIER_SITE_FILES = frozenset({"index.html", "status.json", "feed.atom"})
+EARLIER_SITE_FOLDERS = {"accounts": ".html", "badges": ".svg"}
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -27,9 +45,98 @@ class PublishReport:
     bytes: int
 
 
-def write_atomically(files: dict[str, bytes], site_dir: Path) -> PublishReport:
-    """Write `files` into a fresh folder beside `site_dir`, then swap it in."""
+def _plain_file(path: Path, suffix: str | None = None) -> bool:
+    return path.is_file() and not path.is_symlink() and suffix in (None, path.suffix)
+
+
+def _plain_folder(folder: Path, suffix: str) -> bool:
+    """A real folder of plain `*suffix` files only."""
+    if folder.is_symlink() or not folder.is_dir():
+        return False
+    return all(_plain_file(p, suffix) for p in folder.iterdir())
+
+
+def earlier_site(folder: Path) -> bool:
+    """True when `folder` holds exactly a site published before sites carried the marker:
+    index.html, status.json (imagewatch's), feed.atom, accounts/*.html, badges/*.svg."""
+    names = {p.name for p in folder.iterdir()}
+    if not EARLIER_SITE_FILES <= names <= EARLIER_SITE_FILES | set(EARLIER_SITE_FOLDERS):
+        return False
+    if not all(_plain_file(folder / name) for name in EARLIER_SITE_FILES):
+        return False
+    for name, suffix in EARLIER_SITE_FOLDERS.items():
+        if name in names and not _plain_folder(folder / name, suffix):
+            return False
+    try:
+        status = json.loads((folder / "status.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    return isinstance(status, dict) and {"version", "generated_at", "accounts"} <= set(status)
+
+
+def refuse_unowned(site_dir: Path, protected: Sequence[tuple[str, Path]]) -> None:
+    """PublishError when publishing must not replace `site_dir` (see `refusal`)."""
+    refused = refusal(site_dir, protected)
+    if refused is not None:
+        raise PublishError(
+            f"site_dir: will not replace {site_dir}: {refused} (publishing swaps in a whole "
+            "new folder; give the site a folder of its own, new or empty)"
+        )
+
+
+def refusal(site_dir: Path, protected: Sequence[tuple[str, Path]] = ()) -> str | None:
+    """Why publishing must not replace `site_dir` (an absolute, resolved path), or None
+    when it may. `protected` names folders (the working folder, the config's…) that must
+    survive: `site_dir` may be neither one of them nor hold one."""
+    if site_dir == Path(site_dir.anchor):
+        return "it is the root folder"
+    for what, folder in protected:
+        if site_dir == folder:
+            return f"it is {what}"
+        if site_dir in folder.parents:
+            return f"it holds {what} ({folder})"
+    if not site_dir.exists():
+        return None
+    if not site_dir.is_dir():
+        return "it is a file, not a folder imagewatch published"
+    if (site_dir / MARKER).is_file() or not any(site_dir.iterdir()) or earlier_site(site_dir):
+        return None
+    return f"it is not empty and holds no {MARKER} marker"
+
+
+def protected_folders(store: Store, loaded: LoadedConfig) -> list[tuple[str, Path]]:
+    """The folders a site must never replace: the SQLite database's, the config file's,
+    the working folder and the home folder (the first that matches names a refusal)."""
+    folders = []
+    database = sqlite_file(store.engine.url)
+    if database is not None:
+        folders.append(("the database's folder", database.resolve().parent))
+    if loaded.path:
+        folders.append(("the config file's folder", Path(loaded.path).resolve().parent))
+    folders.append(("the working folder", Path.cwd()))
+    with contextlib.suppress(RuntimeError):  # no home folder to find
+        folders.append(("the home folder", Path.home()))
+    return [(what, folder.resolve()) for what, folder in folders]
+
+
+def _write_files(files: dict[str, bytes], staging: Path) -> None:
+    for relative, content in {**files, MARKER: MARKER_TEXT}.items():
+        target = staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
+        os.chmod(target, FILE_MODE)
+    for folder, _subfolders, _files in os.walk(staging):
+        os.chmod(folder, FOLDER_MODE)
+
+
+def write_atomically(
+    files: dict[str, bytes], site_dir: Path, protected: Sequence[tuple[str, Path]] = ()
+) -> PublishReport:
+    """Write `files` (and the marker) into a fresh folder beside `site_dir`, then swap it
+    in; PublishError, with nothing on disk changed, when `site_dir` is not publish's to
+    replace (see `refusal`)."""
     site_dir = site_dir.resolve()
+    refuse_unowned(site_dir, protected)
     parent = site_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -39,11 +146,7 @@ def write_atomically(files: dict[str, bytes], site_dir: Path) -> PublishReport:
             f"site_dir: cannot write beside {site_dir} ({exc.strerror or exc})"
         ) from None
     try:
-        for relative, content in files.items():
-            target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
-        os.chmod(staging, 0o755)
+        _write_files(files, staging)
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(
@@ -78,5 +181,7 @@ def publish(
     """Read → build → render → write: the site as of `now`, into `site_dir` (default: the
     config's)."""
     target = site_dir or Path(loaded.config.monitor.site_dir)
+    protected = protected_folders(store, loaded)
+    refuse_unowned(target.resolve(), protected)  # before reading the store: fail fast
     site = build(read_page_data(store, loaded, now), loaded, now)
-    return write_atomically(render(site), target)
+    return write_atomically(render(site), target, protected)

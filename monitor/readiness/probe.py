@@ -3,6 +3,7 @@ its budget guard, its storage), and judges the account's requirements from the r
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Sequence
 
@@ -31,9 +32,11 @@ class Readiness:
         store: Store,
         client: httpx.AsyncClient,
         clock: Clock,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self.loaded, self.profile, self.store = loaded, profile, store
         self.client, self.clock = client, clock
+        self.stop = stop  # once set (Ctrl-C), no probe starts
 
     async def account(self, account: Account, planned: Sequence[PlannedProbe]) -> AccountReport:
         """Send the account's allowed probes, then judge every requirement."""
@@ -64,6 +67,6 @@ class Readiness:
     async def run(self, probes: Sequence[Probe]) -> list[ProbeResult]:
         """One round of `probes`, with the settings the plan priced them with."""
         settings = functools.partial(probe_settings, self.loaded)
-        return await Round(self.loaded, self.client, self.clock, self.store, settings=settings).run(
-            probes
-        )
+        return await Round(
+            self.loaded, self.client, self.clock, self.store, settings=settings, stop=self.stop
+        ).run(probes)
