@@ -141,6 +141,8 @@ def decide(
     before: Last | None,
     after: Last | None,
     now: datetime,
+    *,
+    confirming: bool = False,
 ) -> Decision:
     """When the probe runs next, and whether the status of a check that has a confirming
     check changed between `before` and `after`, so that check should confirm at once.
@@ -154,7 +156,10 @@ def decide(
         and after is not None
         and before.status != after.status
     )
-    next_at = next_run(key, interval, now)
+    # A confirmation runs off its slot, maybe seconds before the scheduled run: it takes
+    # that run's place (the next slot at least half an interval away) instead of adding a
+    # second paid probe.
+    next_at = next_run(key, interval, now + timedelta(seconds=interval / 2 if confirming else 0))
     # A slot boundary can come seconds after a 429 that asked for more: the wait wins.
     held = not_before(after if after is not None else before)
     return Decision(next_run=max(next_at, held) if held else next_at, confirm=confirm)

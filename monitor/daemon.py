@@ -98,7 +98,13 @@ class Daemon:
         ):
             result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
         decision = cadence.decide(
-            probe.kind, probe.key, settings, before, last_of(result), self.clock.now()
+            probe.kind,
+            probe.key,
+            settings,
+            before,
+            last_of(result),
+            self.clock.now(),
+            confirming=confirming,
         )
         return Probed(result, decision)
 

@@ -175,3 +175,22 @@ def test_wait_hints_are_read_from_real_messages() -> None:
     assert wait_hint("Please retry after 86400 seconds. Please go here") == 86400
     assert wait_hint("Please try again later.") is None
     assert wait_hint("try again in 99999999999h") is None
+
+
+def test_a_confirming_run_replaces_the_next_scheduled_one_instead_of_adding_to_it() -> None:
+    key = PAID_KEY
+    slot = slot_at(key, 3600, NOW)
+    confirmed_at = slot.next_start - timedelta(seconds=2)  # seconds before the scheduled run
+    after = Last("pass", "ok", finished_at=confirmed_at)
+    decision = decide(Generation(), key, GENERATION, None, after, confirmed_at, confirming=True)
+    assert decision.next_run - confirmed_at >= timedelta(seconds=1800)
+    regular = decide(Generation(), key, GENERATION, None, after, confirmed_at)
+    assert regular.next_run == slot.next_start  # what happened before: a second paid probe
+
+
+def test_a_run_at_its_slot_is_next_due_one_interval_later() -> None:
+    slot = slot_at(PAID_KEY, 3600, NOW)
+    ran_at = slot.start + timedelta(seconds=3)
+    after = Last("pass", "ok", finished_at=ran_at)
+    decision = decide(Generation(), PAID_KEY, GENERATION, None, after, ran_at)
+    assert decision.next_run == slot.next_start
