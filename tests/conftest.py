@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from checks import REGISTRY
 from checks.base import Account, Evidence, Outcome, ProbeContext
@@ -242,12 +243,19 @@ def open_store(backend: str, tmp_path: Path) -> Store:
         if os.environ.get("CI"):
             pytest.fail("CI must set IMAGEWATCH_TEST_DATABASE_URL to run the PostgreSQL tests")
         pytest.skip("set IMAGEWATCH_TEST_DATABASE_URL to run against PostgreSQL")
-    from sqlmodel import SQLModel
-
     store = Store(make_engine(PG_URL))
-    SQLModel.metadata.drop_all(store.engine)
-    store.create_schema()
+    drop_every_table(store.engine)
+    store.upgrade_schema()
     return store
+
+
+def drop_every_table(engine: Engine) -> None:
+    """An empty database again: every table goes, the schema's version included."""
+    from sqlalchemy import MetaData
+
+    found = MetaData()
+    found.reflect(engine)
+    found.drop_all(engine)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -35,6 +35,7 @@ COMMANDS: Mapping[str, LazyCommand] = {
     "check": LazyCommand(
         "monitor.cli.check:check", "Run the checks now, store and print the results."
     ),
+    "db": LazyCommand("monitor.cli.db:db", "The database schema: its version, and upgrading it."),
     "demo": LazyCommand(
         "monitor.cli.demo:demo",
         "Run every check against the bundled simulator: no key, no network.",

@@ -20,6 +20,7 @@ from monitor.store.tables import (
     Rollup,
     Silence,
     UTCDateTime,
+    new_message_id,
 )
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "UTCDateTime",
     "describe",
     "make_engine",
+    "new_message_id",
     "rollup_percentile",
 ]

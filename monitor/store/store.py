@@ -8,14 +8,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, col
+from sqlmodel import Session, col
 
 from monitor.store.alerting import AlertQueries
 from monitor.store.engine import StoreError, describe, make_engine, transaction, upsert
 from monitor.store.pruning import PruneQueries
 from monitor.store.rollups import COUNTERS, ROLLUP_KEYS, rollup_increments
+from monitor.store.schema import SchemaChange, upgrade
 from monitor.store.tables import (
     DailySpend,
     Heartbeat,
@@ -41,7 +42,11 @@ def add_spend(new: Any) -> dict[str, Any]:
 
 
 def beat_again(new: Any) -> dict[str, Any]:
-    return {"beat_at": new.beat_at, "pid": new.pid}
+    return {
+        "beat_at": new.beat_at,
+        "pid": new.pid,
+        "last_result_at": func.coalesce(new.last_result_at, Heartbeat.last_result_at),
+    }
 
 
 class Store(AlertQueries, PruneQueries):
@@ -50,15 +55,18 @@ class Store(AlertQueries, PruneQueries):
 
     @classmethod
     def open(cls, database_url: str) -> Store:
+        """The store at `database_url`, its schema brought up to date (StoreError)."""
         store = cls(make_engine(database_url))
-        store.create_schema()
+        try:
+            store.upgrade_schema()
+        except StoreError:
+            store.close()
+            raise
         return store
 
-    def create_schema(self) -> None:
-        try:
-            SQLModel.metadata.create_all(self.engine)
-        except SQLAlchemyError as exc:
-            raise StoreError(f"database: {describe(exc)}") from None
+    def upgrade_schema(self) -> SchemaChange:
+        """Migrate to this imagewatch's schema (see `monitor.store.schema`)."""
+        return upgrade(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -183,8 +191,18 @@ class Store(AlertQueries, PruneQueries):
         return True
 
     def beat(
-        self, instance: str, host: str, pid: int, version: str, started_at: datetime, now: datetime
+        self,
+        instance: str,
+        host: str,
+        pid: int,
+        version: str,
+        started_at: datetime,
+        now: datetime,
+        *,
+        last_result_at: datetime | None = None,
     ) -> None:
+        """Record that `instance` is alive at `now`; `last_result_at` (when it last stored a
+        result) keeps its previous value when None."""
         with transaction(self.engine, "could not record the heartbeat") as session:
             upsert(
                 session,
@@ -197,6 +215,7 @@ class Store(AlertQueries, PruneQueries):
                         "version": version,
                         "started_at": started_at,
                         "beat_at": now,
+                        "last_result_at": last_result_at,
                     }
                 ],
                 ["instance"],

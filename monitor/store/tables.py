@@ -3,6 +3,7 @@ aware datetimes and come back aware, in UTC, whatever the backend keeps."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -187,6 +188,8 @@ class Heartbeat(SQLModel, table=True):
     version: str = Field(max_length=40)
     started_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     beat_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
+    last_result_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """When this instance last stored a result: running but not probing shows here."""
 
 
 class AlertState(SQLModel, table=True):
@@ -227,6 +230,10 @@ class Incident(SQLModel, table=True):
     resolution_request_id: str | None = Field(default=None, max_length=200)
 
 
+def new_message_id() -> str:
+    return str(uuid.uuid4())
+
+
 class OutboxMessage(SQLModel, table=True):
     """Every alert message is written here first, then delivered: a crash or a failing
     channel loses nothing, and an atomic claim sends it once however many daemons run."""
@@ -235,9 +242,13 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         Index("ix_alert_outbox_due", "state", "next_attempt_at"),
         Index("ux_alert_outbox_dedupe", "channel", "dedupe_key", unique=True),
+        Index("ux_alert_outbox_message_id", "message_id", unique=True),
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(default_factory=new_message_id, max_length=36)
+    """Given when the row is written and never changed: a message sent twice (its sender
+    died mid-send) carries the same id, for receivers to de-duplicate on."""
     channel: str = Field(max_length=100)
     kind: str = Field(max_length=20)  # opened | reminder | resolved | provider_wide | test
     incident_id: int | None = None
