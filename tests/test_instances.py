@@ -37,12 +37,11 @@ from monitor.config import ChannelTarget, load
 from monitor.daemon import Daemon, last_of
 from monitor.plan import plan
 from monitor.scheduler import serve
-from monitor.simulator.scenarios import scenario
 from monitor.store import OutboxMessage, ProbeResult, ProbeSlot, Store, make_engine
 from monitor.store.schema import HEAD, current
 from tests.conftest import PG_URL, ServedSimulator, drop_every_table
 from tests.receivers import http_receiver
-from tests.test_daemon import config_for
+from tests.test_daemon import config_for, write_config
 
 DEADLINE = 90.0
 
@@ -93,16 +92,6 @@ def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
             yield url
 
 
-def environment(**extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", "/usr/bin"),
-        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
-        "K_VERIFIED": scenario("verified").api_key,
-        "K_UNVERIFIED": scenario("unverified").api_key,
-        **extra,
-    }
-
-
 # Each instance loads everything `run --once` needs, says it is ready, and waits for the
 # start signal: the three then open the empty database within milliseconds of each other.
 STARTER = """
@@ -122,6 +111,7 @@ main()
 def test_three_instances_started_at_once_on_an_empty_database_all_come_up(
     simulator: ServedSimulator, empty_database: str, tmp_path: Path
 ) -> None:
+    _, env = write_config(tmp_path, simulator.url)
     configs = []
     for index in range(3):
         config = tmp_path / f"instance-{index}.toml"
@@ -137,7 +127,7 @@ def test_three_instances_started_at_once_on_an_empty_database_all_come_up(
     processes = [
         subprocess.Popen(
             [sys.executable, "-c", STARTER, str(tmp_path), str(index), str(config)],
-            env=environment(),
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -239,31 +229,7 @@ def test_two_daemons_send_each_paid_probe_once_across_fail_to_pass_changes(
     assert simulator.control("unverified")["billed_images"] == count("pass") >= 6
 
 
-def write_kill_config(folder: Path, url: str, hook: str) -> Path:
-    path = folder / "imagewatch.toml"
-    path.write_text(
-        f"""
-[monitor]
-database_url = "sqlite:///{folder / "iw.db"}"
-site_dir = "{folder / "public"}"
-[[accounts]]
-name = "unverified"
-base_url = "{url}/v1"
-api_key_env = "K_UNVERIFIED"
-[[accounts]]
-name = "verified"
-base_url = "{url}/v1"
-api_key_env = "K_VERIFIED"
-[checks.generation]
-every = "2s"
-every_when_failing = "1s"
-[checks.model_listing]
-every = "1h"
-[checks.rate_limits]
-every = "1h"
-[checks.pricing]
-every = "1h"
-source = "{url}/_sim/prices/published.json"
+ALERTS = """
 [alerts]
 remind_every = "1s"
 group_wait = 0.01
@@ -272,10 +238,7 @@ name = "hook"
 kind = "webhook"
 url_env = "HOOK_URL"
 secret_env = "HOOK_SECRET"
-""",
-        encoding="utf-8",
-    )
-    return path
+"""
 
 
 class Gate:
@@ -322,8 +285,9 @@ def test_a_daemon_killed_at_random_points_loses_no_alert_and_repeats_carry_one_i
     chance = random.Random(11)
     gate = Gate()
     with http_receiver(on_request=gate) as receiver:
-        config = write_kill_config(tmp_path, simulator.url, receiver.url)
-        env = environment(HOOK_URL=receiver.url, HOOK_SECRET="whsec-kill-test-secret")
+        config, env = write_config(tmp_path, simulator.url)
+        config.write_text(config.read_text(encoding="utf-8") + ALERTS, encoding="utf-8")
+        env.update(HOOK_URL=receiver.url, HOOK_SECRET="whsec-kill-test-secret")
         # The first trial always dies mid-send; the others wherever the dice say: after a
         # result is stored (before its alert is written), after a message is written
         # (before it is sent), or while the receiver holds a message.
