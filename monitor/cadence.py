@@ -6,9 +6,12 @@ it fails with an answer that is not billed (verification, allow-list, key, quota
 access arriving after organization verification (about 15 minutes to propagate) is seen
 within minutes; a `rate_limited` answer backs off as `retry-after` says.
 
-Runs are aligned to slots: every instance computes the same slot for a probe, so a unique
-row per slot lets instances sharing a database run each probe once. A change of a free
-check's status asks its confirming (paid) check to run at once, at most once a minute.
+Runs are aligned to slots, the same on every instance. Instances sharing a database agree
+on one probe per window whatever each knows of the probe's state: before it runs, a probe
+claims the window of its shortest possible interval (`claim_slot`, from the config alone)
+with a unique row, and a run whose slot the latest stored result already covers is not due
+(`due`). A change of a free check's status asks its confirming (paid) check to run at once,
+within the same one-per-window claim.
 """
 
 from __future__ import annotations
@@ -87,7 +90,6 @@ def offset(key: str, interval: float) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class Slot:
-    id: str
     start: datetime
     next_start: datetime
 
@@ -103,7 +105,7 @@ def slot_at(key: str, interval: float, now: datetime) -> Slot:
     shift = round(offset(key, interval) * 1_000_000)
     index = ((now - EPOCH) // MICROSECOND - shift) // step
     start = EPOCH + (index * step + shift) * MICROSECOND
-    return Slot(id=f"{interval:g}s:{index}", start=start, next_start=start + step * MICROSECOND)
+    return Slot(start=start, next_start=start + step * MICROSECOND)
 
 
 def next_run(key: str, interval: float, now: datetime) -> datetime:
@@ -111,17 +113,27 @@ def next_run(key: str, interval: float, now: datetime) -> datetime:
     return slot_at(key, interval, now).next_start
 
 
-def slot_id(key: str, interval: float, now: datetime, *, confirming: bool = False) -> str:
-    """The slot a run at `now` claims. A confirmation claims the minute's confirmation slot:
-    one a minute at most, whoever asks."""
-    if confirming:
-        return f"confirm:{int(now.timestamp() // 60)}"
-    return slot_at(key, interval, now).id
+def shortest_interval(settings: CheckSettings) -> float:
+    """The shortest interval the config lets a probe have; a paid probe's is the interval
+    while it fails (a `retry-after` or a new UTC day may ask for less: then the probe waits
+    for the next window)."""
+    if isinstance(settings, GenerationSettings):
+        return max(MIN_INTERVAL, min(settings.every, settings.every_when_failing))
+    return max(MIN_INTERVAL, settings.every)
+
+
+def claim_slot(key: str, settings: CheckSettings, now: datetime) -> str:
+    """What a run at `now` claims: the start of the window of the probe's shortest interval
+    that `now` falls in. It depends on the config and the clock alone, never on what an
+    instance knows of the probe's state, so every instance names the same window and a
+    probe runs at most once in it: scheduled, confirming, or started on a stale view."""
+    return slot_at(key, shortest_interval(settings), now).start.isoformat()
 
 
 def due(last_finished_at: datetime | None, interval: float, key: str, now: datetime) -> bool:
-    """A probe never run, or whose current slot has not run yet, runs at once when the
-    daemon starts; any other waits for its next slot."""
+    """A probe never run, or whose current slot has not run yet, runs now; any other waits
+    for its next slot. Asked at start, and again when a scheduled run fires, of the latest
+    stored result: a run planned on what another instance has since changed is dropped."""
     return last_finished_at is None or last_finished_at < slot_at(key, interval, now).start
 
 
@@ -132,6 +144,40 @@ def not_before(last: Last | None) -> datetime | None:
         return None
     wait = requested_wait(last.details)
     return None if wait is None else last.finished_at + timedelta(seconds=wait)
+
+
+def in_flight(
+    last_claim: datetime | None, last: Last | None, timeout: float, now: datetime
+) -> bool:
+    """Another run holds the probe: its claim is newer than the latest result, and younger
+    than twice the check's timeout (past that, its instance died mid-run)."""
+    if last_claim is None:
+        return False
+    if last is not None and last.finished_at is not None and last_claim <= last.finished_at:
+        return False
+    return (now - last_claim).total_seconds() < 2 * timeout
+
+
+def runs_now(
+    key: str,
+    settings: CheckSettings,
+    last: Last | None,
+    last_claim: datetime | None,
+    now: datetime,
+    *,
+    confirming: bool = False,
+) -> bool:
+    """Whether a run starting now goes ahead (it must still win its claim window): never
+    while another run is in flight, whose result it would only repeat; and, unless it
+    confirms a change, only while the latest stored result has not covered its slot under
+    the cadence that result sets. So a run scheduled on a view another instance has since
+    changed is dropped, and the next one follows the latest result."""
+    if in_flight(last_claim, last, settings.timeout, now):
+        return False
+    if confirming:
+        return True
+    finished_at = None if last is None else last.finished_at
+    return due(finished_at, next_interval(settings, last, now), key, now)
 
 
 def decide(

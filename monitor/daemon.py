@@ -81,21 +81,19 @@ class Daemon:
         return self.loaded.config.check_settings(probe.check)
 
     async def probe(self, probe: Probe, confirming: bool = False) -> Probed:
-        """Claim the probe's slot, run it, store it, and decide what follows. The result is
-        None when another instance holds the slot."""
+        """Run the probe if `cadence.runs_now` says so and this instance wins its claim
+        window; store it, and decide what follows. The result is None when the probe was
+        not due, in flight elsewhere, or its window taken: the next run then follows the
+        latest stored result."""
         settings = self.settings(probe)
+        pair = (probe.account.name, probe.check, probe.model)
+        last_claim = self.store.latest_claim(*pair)
         before = self.last(probe)
-        claimed_at = self.clock.now()
-        slot = cadence.slot_id(
-            probe.key,
-            cadence.next_interval(settings, before, claimed_at),
-            claimed_at,
-            confirming=confirming,
-        )
+        now = self.clock.now()
         result = None
-        if self.store.claim(
-            probe.account.name, probe.check, probe.model, slot, self.instance, claimed_at
-        ):
+        runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
+        claim = cadence.claim_slot(probe.key, settings, now)
+        if runs and self.store.claim(*pair, claim, self.instance, now):
             result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
         decision = cadence.decide(
             probe.kind,

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
 class HttpReceiver:
-    """Records every POST; answers `fail_first` of them with HTTP 500."""
+    """Records every POST; answers `fail_first` of them with HTTP 500. `on_request` sees each
+    recorded request before it is answered (and may hold the answer back)."""
 
-    def __init__(self, fail_first: int = 0) -> None:
+    def __init__(
+        self, fail_first: int = 0, on_request: Callable[[dict[str, Any]], None] | None = None
+    ) -> None:
         self.requests: list[dict[str, Any]] = []
         self.fail_first = fail_first
         self.lock = threading.Lock()
@@ -27,12 +30,16 @@ class HttpReceiver:
                     if failing:
                         receiver.fail_first -= 1
                     else:
-                        receiver.requests.append(
-                            {"path": self.path, "headers": dict(self.headers), "body": body}
-                        )
-                self.send_response(500 if failing else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
+                        request = {"path": self.path, "headers": dict(self.headers), "body": body}
+                        receiver.requests.append(request)
+                if on_request is not None and not failing:
+                    on_request(request)
+                try:
+                    self.send_response(500 if failing else 200)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                except OSError:  # the sender is gone (killed while its answer was held)
+                    self.close_connection = True
 
             def log_message(self, *args: Any) -> None:
                 return None
@@ -49,8 +56,10 @@ class HttpReceiver:
 
 
 @contextmanager
-def http_receiver(fail_first: int = 0) -> Iterator[HttpReceiver]:
-    receiver = HttpReceiver(fail_first)
+def http_receiver(
+    fail_first: int = 0, on_request: Callable[[dict[str, Any]], None] | None = None
+) -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver(fail_first, on_request)
     receiver.thread.start()
     try:
         yield receiver

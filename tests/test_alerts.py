@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,7 +29,8 @@ from monitor.alerts import (
     silence,
     verify,
 )
-from monitor.alerts.messages import incident_message, trial_message
+from monitor.alerts.messages import Message, incident_message, trial_message
+from monitor.alerts.outbox import STALE_CLAIM
 from monitor.alerts.silencing import silence_reason, window_covers
 from monitor.clock import FrozenClock
 from monitor.config import (
@@ -343,6 +345,123 @@ def test_two_deliverers_send_each_message_once(store: Store, webhooks: httpx.Cli
             "prod",
             "us",
         ]
+
+
+def test_every_attempt_at_a_message_carries_its_one_id(store: Store) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "insufficient_quota", T0)], T0, 0)
+    seen: list[httpx.Request] = []
+
+    def refuse_twice(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(503 if len(seen) <= 2 else 200)
+
+    with mocked(refuse_twice) as client:
+        for minutes in range(5):  # past each backoff
+            deliver(store, loaded, hook(client, HOOK_URL), T0 + timedelta(minutes=minutes), "a")
+    [row] = outbox(store)
+    assert (row.state, row.attempts) == ("sent", 3)
+    keys = {request.headers["Idempotency-Key"] for request in seen}
+    ids = {json.loads(request.content)["id"] for request in seen}
+    assert keys == ids == {row.message_id}
+
+
+def test_a_message_taken_over_from_a_dead_sender_keeps_its_id(
+    store: Store, webhooks: httpx.Client
+) -> None:
+    loaded = config()
+    process(store, loaded, [result(store, "fail", "insufficient_quota", T0)], T0, 0)
+    [row] = outbox(store)
+    assert row.id is not None
+    with http_receiver() as receiver:
+        # A sender claims it, posts it, and dies before recording that it went out.
+        claimed = store.claim_message(row.id, "dead", T0, T0 - STALE_CLAIM)
+        assert claimed is not None
+        hook(webhooks, receiver.url)["hook"].send(
+            Message(claimed.kind, claimed.title, claimed.body, claimed.payload, claimed.message_id)
+        )
+        assert deliver(store, loaded, hook(webhooks, receiver.url), T0, "b").sent == 0
+        later = T0 + STALE_CLAIM + timedelta(seconds=1)
+        assert deliver(store, loaded, hook(webhooks, receiver.url), later, "b").sent == 1
+    first, again = receiver.requests
+    assert first["body"] == again["body"]
+    assert first["headers"]["Idempotency-Key"] == again["headers"]["Idempotency-Key"]
+    assert json.loads(again["body"])["id"] == row.message_id
+
+
+def test_each_channels_copy_of_a_message_has_an_id_of_its_own(store: Store) -> None:
+    two = [
+        {"name": name, "kind": "webhook", "url_env": "HOOK_URL", "secret_env": "HOOK_SECRET"}
+        for name in ("hook", "backup")
+    ]
+    loaded = config(channels=two)
+    process(store, loaded, [result(store, "fail", "insufficient_quota", T0)], T0, 0)
+    process(store, loaded, [result(store, "pass", "ok", T0 + timedelta(minutes=5))], T0, 0)
+    rows = outbox(store)
+    assert len(rows) == 4
+    assert len({uuid.UUID(r.message_id) for r in rows}) == 4
+
+
+def test_an_apprise_message_ends_with_its_id(webhooks: httpx.Client) -> None:
+    sent = trial_message("json", T0)
+    assert sent.id is not None
+    with http_receiver() as receiver:
+        json_url = receiver.url.replace("http://", "json://") + "/alerts"
+        Channel(ChannelTarget("json", "apprise", json_url), webhooks, CLOCK).send(sent)
+        [posted] = receiver.json()
+    assert posted["message"].splitlines()[-1] == f"Message id: {sent.id}"
+
+
+def test_instances_evaluating_one_pair_at_once_open_one_incident(store: Store) -> None:
+    loaded = config()
+    rows = [
+        result(store, "fail", "insufficient_quota", T0 + timedelta(seconds=i)) for i in range(4)
+    ]
+    start = threading.Barrier(len(rows))
+    errors: list[BaseException] = []
+
+    def evaluate_one(row: ProbeResult) -> None:
+        start.wait(timeout=30)
+        try:
+            process(store, loaded, [row], T0, 0)
+        except Exception as exc:  # reported below, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=evaluate_one, args=(row,)) for row in rows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(store.incidents(None, 10)) == 1
+    assert [m.kind for m in outbox(store)] == ["opened"]
+
+
+def test_two_deliverers_grouping_at_once_send_one_provider_wide_message(
+    store: Store, webhooks: httpx.Client
+) -> None:
+    loaded = config(accounts=("prod", "eu"))
+    rows = [result(store, "fail", "model_not_found", T0, account=a) for a in ("prod", "eu")]
+    process(store, loaded, rows, T0, 0)
+    errors: list[BaseException] = []
+    with http_receiver() as receiver:
+        channels = hook(webhooks, receiver.url)
+        start = threading.Barrier(2)
+
+        def deliver_as(name: str) -> None:
+            start.wait(timeout=30)
+            try:
+                deliver(store, loaded, channels, T0, name)
+            except Exception as exc:  # reported below, not lost in the thread
+                errors.append(exc)
+
+        threads = [threading.Thread(target=deliver_as, args=(n,)) for n in ("a", "b")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert errors == []
+        assert receiver.events() == ["provider_wide"]
 
 
 # --- silencing: a pure rule ---------------------------------------------------------------

@@ -10,14 +10,15 @@ from checks.retries import wait_hint
 from checks.settings import GenerationSettings, ModelListingSettings
 from monitor.cadence import (
     Last,
+    claim_slot,
     decide,
     due,
     next_interval,
     next_run,
     not_before,
     offset,
+    shortest_interval,
     slot_at,
-    slot_id,
 )
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -65,7 +66,7 @@ def test_free_checks_keep_their_interval_whatever_happened() -> None:
 def test_slots_agree_across_instances_and_spread_across_probes() -> None:
     a = slot_at("prod/generation/gpt-image-2", 3600, NOW)
     again = slot_at("prod/generation/gpt-image-2", 3600, NOW + timedelta(seconds=1))
-    assert a.id == again.id
+    assert a == again
     assert a.start <= NOW < a.next_start
     assert offset("prod/generation/gpt-image-2", 3600) != offset("eu/generation/gpt-image-2", 3600)
     assert 0 <= offset("x", 3600) < 300  # jitter stays within five minutes
@@ -88,7 +89,7 @@ def test_a_run_at_a_slot_start_is_in_that_slot_and_moves_on_by_one_interval(
         assert upcoming > when
         assert (upcoming - when).total_seconds() <= interval + 1e-3
         assert slot_at(key, interval, upcoming).start == upcoming
-        assert slot_at(key, interval, upcoming).id != slot_at(key, interval, when).id
+        assert slot_at(key, interval, upcoming) != slot_at(key, interval, when)
         when = upcoming
 
 
@@ -124,17 +125,34 @@ def test_a_check_with_no_confirming_check_never_asks_for_confirmation() -> None:
     assert decide(Generation(), PAID_KEY, GENERATION, passed, refused, NOW).confirm is False
 
 
-def test_a_probe_claims_the_slot_its_interval_puts_now_in() -> None:
-    assert slot_id(PAID_KEY, 3600, NOW) == slot_at(PAID_KEY, 3600, NOW).id
-    assert slot_id(PAID_KEY, 3600, NOW) != slot_id(PAID_KEY, 300, NOW)
+def test_the_claim_window_is_the_shortest_interval_the_config_allows() -> None:
+    assert shortest_interval(GENERATION) == 300
+    assert shortest_interval(GenerationSettings(every=60, every_when_failing=300)) == 60
+    assert shortest_interval(LISTING) == 300
 
 
-def test_confirmations_share_one_slot_a_minute_whoever_asks() -> None:
-    minute = NOW.replace(second=0)
-    first = slot_id(PAID_KEY, 3600, minute, confirming=True)
-    assert slot_id(PAID_KEY, 300, minute + timedelta(seconds=59), confirming=True) == first
-    assert slot_id(PAID_KEY, 3600, minute + timedelta(seconds=60), confirming=True) != first
-    assert first != slot_id(PAID_KEY, 3600, minute)
+def test_every_instance_claims_the_same_window_whatever_it_knows_of_the_probe() -> None:
+    # Old slot ids named the interval, so an instance still on the failing cadence (300 s)
+    # and one already on the passing cadence (3600 s) claimed different slots and both paid.
+    # The claim names the window of the shortest interval: the same for both views.
+    window = slot_at(PAID_KEY, 300, NOW)
+    claims = {
+        claim_slot(PAID_KEY, GENERATION, moment)
+        for moment in (window.start, NOW, window.next_start - timedelta(microseconds=1))
+    }
+    assert claims == {window.start.isoformat()}
+    assert claim_slot(PAID_KEY, GENERATION, window.next_start) not in claims
+
+
+def test_runs_at_their_own_slot_starts_never_share_a_claim_window() -> None:
+    for interval in (300.0, 3600.0):
+        when = NOW
+        for _ in range(200):
+            upcoming = next_run(PAID_KEY, interval, when)
+            assert claim_slot(PAID_KEY, GENERATION, upcoming) != claim_slot(
+                PAID_KEY, GENERATION, when
+            )
+            when = upcoming
 
 
 def test_a_probe_never_run_or_whose_slot_has_not_run_is_due_at_start() -> None:

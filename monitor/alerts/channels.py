@@ -1,6 +1,7 @@
 """Where messages go: an explicit registry of channel kinds. `apprise` takes any Apprise URL
 (Slack, Teams, Discord, email, ntfy, PagerDuty, …); `webhook` posts imagewatch's versioned
-JSON signed with HMAC-SHA256 over `<timestamp>.<body>`."""
+JSON signed with HMAC-SHA256 over `<timestamp>.<body>`. Every message carries its stable
+id: `id` in the JSON and the `Idempotency-Key` header, a last line of an Apprise body."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from monitor.config import ChannelTarget, LoadedConfig
 SIGNATURE_HEADER = "X-Imagewatch-Signature"
 TIMESTAMP_HEADER = "X-Imagewatch-Timestamp"
 EVENT_HEADER = "X-Imagewatch-Event"
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 WEBHOOK_TIMEOUT = 15.0
 
 
@@ -69,7 +71,8 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str) -> bool:
 
 
 def send_webhook(channel: Channel, message: Message) -> None:
-    body = json.dumps(message.payload, separators=(",", ":"), sort_keys=True).encode()
+    payload = message.payload if message.id is None else {**message.payload, "id": message.id}
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = str(int(channel.clock.now().timestamp()))
     headers = {
         "Content-Type": "application/json",
@@ -77,6 +80,9 @@ def send_webhook(channel: Channel, message: Message) -> None:
         EVENT_HEADER: message.kind,
         "User-Agent": "imagewatch/0.1",
     }
+    if message.id is not None:
+        # A sender that died mid-send sends the message again: same id, same key.
+        headers[IDEMPOTENCY_HEADER] = message.id
     if channel.target.secret:
         headers[SIGNATURE_HEADER] = sign(channel.target.secret, timestamp, body)
     try:
@@ -89,6 +95,11 @@ def send_webhook(channel: Channel, message: Message) -> None:
         raise ChannelError(f"webhook answered HTTP {response.status_code}")
 
 
+def with_reference(message: Message) -> str:
+    """The body a person reads, ending with the message's id: a repeat shows as one."""
+    return message.body if message.id is None else f"{message.body}\nMessage id: {message.id}"
+
+
 def send_apprise(channel: Channel, message: Message) -> None:
     import apprise  # heavy: only when a message goes out
 
@@ -96,7 +107,7 @@ def send_apprise(channel: Channel, message: Message) -> None:
     if not notifier.add(channel.target.url):
         raise ChannelError("not a valid Apprise URL")
     with apprise.LogCapture(level=apprise.logging.WARNING) as logs:  # type: ignore[no-untyped-call]
-        delivered = notifier.notify(title=message.title, body=message.body)
+        delivered = notifier.notify(title=message.title, body=with_reference(message))
     if not delivered:
         detail = " ".join(line.strip() for line in logs.getvalue().splitlines()[-3:])
         raise ChannelError(f"apprise: {detail or 'delivery failed'}")

@@ -10,7 +10,7 @@ from typing import Any
 
 from checks.durations import format_duration
 from checks.reasons import REASONS, words
-from monitor.store import Incident
+from monitor.store import Incident, new_message_id
 
 PAYLOAD_VERSION = 1
 HEADLINE = {
@@ -28,6 +28,9 @@ class Message:
     title: str
     body: str
     payload: dict[str, Any]
+    id: str | None = None
+    """The outbox row's `message_id` (None until written there): the same on every attempt,
+    for a receiver to de-duplicate on."""
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -132,4 +135,5 @@ def trial_message(channel: str, now: datetime) -> Message:
         f"[imagewatch] TEST message to {channel}",
         f"imagewatch can reach the channel {channel!r}. No action needed.",
         {"version": PAYLOAD_VERSION, "event": "test", "channel": channel, "created_at": iso(now)},
+        new_message_id(),
     )

@@ -47,8 +47,8 @@ def enqueue(
     suppressed: str | None,
     delay: float = 0.0,
 ) -> None:
-    for channel in channels:
-        work.add(
+    work.add_messages(
+        [
             OutboxMessage(
                 channel=channel,
                 kind=message.kind,
@@ -62,7 +62,9 @@ def enqueue(
                 next_attempt_at=now + timedelta(seconds=delay),
                 created_at=now,
             )
-        )
+            for channel in channels
+        ]
+    )
 
 
 @dataclasses.dataclass
@@ -253,7 +255,7 @@ def _send(
     try:
         if channel is None:
             raise ChannelError(f"channel {row.channel!r} is no longer configured")
-        channel.send(Message(row.kind, row.title, row.body, row.payload))
+        channel.send(Message(row.kind, row.title, row.body, row.payload, row.message_id))
     except ChannelError as exc:
         row.last_error = str(exc)
         report.errors.append(f"{row.channel}: {exc}")

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, CursorResult, Engine, and_, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from monitor.store.engine import transaction
+from monitor.store.engine import insert_missing, transaction
 from monitor.store.tables import AlertState, Incident, OutboxMessage, Silence
 
 DELIVERY_FAILED = "alert delivery failed"
@@ -28,9 +28,17 @@ class AlertWork:
         self._session = session
 
     def pair(self, account: str, check: str, model: str) -> AlertState:
-        """The run of failures or passes of one (account, check, model); new if none."""
-        found = self._session.get(AlertState, (account, check, model))
-        return found or AlertState(account=account, check=check, model=model)
+        """The run of failures or passes of one (account, check, model), locked until the
+        transaction ends: of instances evaluating results of one pair at once, one goes
+        first and the other sees what it did (the row is made first if missing, so there
+        is always a row to lock; on SQLite that write takes the database's write lock)."""
+        key = {"account": account, "check": check, "model": model}
+        insert_missing(self._session, AlertState, [{**key, "failures": 0, "successes": 0}], [*key])
+        found = self._session.get(
+            AlertState, (account, check, model), with_for_update=True, populate_existing=True
+        )
+        assert found is not None
+        return found
 
     def incident(self, incident_id: int | None) -> Incident | None:
         return None if incident_id is None else self._session.get(Incident, incident_id)
@@ -42,6 +50,12 @@ class AlertWork:
 
     def add(self, *rows: AlertState | OutboxMessage) -> None:
         self._session.add_all(rows)
+
+    def add_messages(self, messages: list[OutboxMessage]) -> None:
+        """Write messages to the outbox; one another deliverer already wrote (the same
+        channel and dedupe key: a provider-wide message grouped by two at once) is kept."""
+        rows = [m.model_dump(exclude={"id"}) for m in messages]
+        insert_missing(self._session, OutboxMessage, rows, ["channel", "dedupe_key"])
 
     def silences(self, account: str, now: datetime) -> list[Silence]:
         """The account's silences that have not ended."""

@@ -201,3 +201,15 @@ def upsert(
         table, tuple(rows[0]), tuple(keys), update, only_if_newer, dialect
     )
     session.connection().execute(statement, rows)
+
+
+def insert_missing(
+    session: Session, table: type[SQLModel], rows: list[dict[str, Any]], keys: list[str]
+) -> None:
+    """INSERT … ON CONFLICT (keys) DO NOTHING, on SQLite and PostgreSQL alike: rows another
+    transaction (another instance) wrote first are left as they are."""
+    if not rows:
+        return
+    target = table.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    session.connection().execute(insert(target).on_conflict_do_nothing(index_elements=keys), rows)

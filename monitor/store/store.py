@@ -167,10 +167,21 @@ class Store(AlertQueries, PruneQueries):
                 statement = statement.where(col(DailySpend.day) >= since)
             return list(session.scalars(statement).all())
 
+    def latest_claim(self, account: str, check: str, model: str) -> datetime | None:
+        """When the probe was last claimed, by any instance."""
+        with Session(self.engine) as session:
+            statement = select(func.max(col(ProbeSlot.claimed_at))).where(
+                col(ProbeSlot.account) == account,
+                col(ProbeSlot.check) == check,
+                col(ProbeSlot.model) == model,
+            )
+            return session.scalar(statement)
+
     def claim(
         self, account: str, check: str, model: str, slot: str, instance: str, now: datetime
     ) -> bool:
-        """True when this instance won the slot; False when another already holds it."""
+        """True when this instance won the slot (a claim window, `cadence.claim_slot`);
+        False when another already holds it. The unique row is the lock."""
         try:
             with Session(self.engine) as session:
                 session.add(

@@ -120,8 +120,8 @@ class DailySpend(SQLModel, table=True):
 
 
 class ProbeSlot(SQLModel, table=True):
-    """A claim on one scheduled run of a probe: the unique row is the lock, so a probe
-    runs once however many instances share the database."""
+    """A claim on one window of a probe (`cadence.claim_slot`): the unique row is the lock,
+    so a probe runs once a window however many instances share the database."""
 
     __tablename__ = "probe_slots"
     __table_args__ = (Index("ix_probe_slots_claimed_at", "claimed_at"),)
