@@ -49,7 +49,6 @@ from monitor.store import (
     ProbeResult,
     Silence,
     Store,
-    StoreError,
 )
 from tests.receivers import http_receiver, smtp_server
 
@@ -678,25 +677,20 @@ def test_resolved_says_how_long_and_what_cleared_it(store: Store) -> None:
     assert resolved.payload["incident"]["duration_seconds"] == 1020
 
 
-def test_an_incident_and_its_messages_land_together_or_not_at_all(store: Store) -> None:
-    taken = OutboxMessage(
-        channel="hook",
-        kind="opened",
-        dedupe_key=f"incident:1:opened:{T0.timestamp():.0f}",
-        title="in the way",
-        body="",
-        next_attempt_at=T0,
-        created_at=T0,
-    )
-    with Session(store.engine) as session:
-        session.add(taken)
-        session.commit()
-    with pytest.raises(StoreError, match="could not record incidents"):
+def test_an_incident_and_its_messages_land_together_or_not_at_all(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Writing the message fails after the incident was added in the same transaction.
+    def broken(*args: object, **kwargs: object) -> Message:
+        raise RuntimeError("message could not be built")
+
+    monkeypatch.setattr("monitor.alerts.outbox.incident_message", broken)
+    with pytest.raises(RuntimeError, match="could not be built"):
         process(store, config(), [result(store, "fail", "insufficient_quota", T0)], T0, 0)
     with Session(store.engine) as session:
         assert session.scalars(select(Incident)).all() == []
         assert session.scalars(select(AlertState)).all() == []
-    assert [m.title for m in outbox(store)] == ["in the way"]
+    assert outbox(store) == []
 
 
 def test_results_are_evaluated_once(store: Store) -> None:

@@ -49,8 +49,12 @@ class SchemaChange:
         return self.before != self.after
 
 
+class NewerSchema(StoreError):
+    """The database was made by a newer imagewatch: refused, never touched."""
+
+
 def newer(found: str) -> StoreError:
-    return StoreError(
+    return NewerSchema(
         f"database schema {found} is newer than this imagewatch ({HEAD}); upgrade imagewatch"
     )
 
@@ -89,9 +93,9 @@ def upgrade(engine: Engine) -> SchemaChange:
             if before != HEAD:
                 _alembic(connection, "upgrade", HEAD)
             connection.commit()
-    except StoreError:
+    except NewerSchema:
         raise
-    except Exception as exc:  # SQLAlchemy's and Alembic's errors alike: one line, no change
+    except Exception as exc:  # the store's, SQLAlchemy's and Alembic's errors: one line
         raise StoreError(
             f"database: schema upgrade to {HEAD} failed, nothing was changed: {describe(exc)}"
         ) from None
