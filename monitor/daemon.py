@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
@@ -71,6 +72,8 @@ class Daemon:
         self.clock = clock
         self.instance = instance or instance_name()
         self.started_at = clock.now()
+        self.last_result_at: datetime | None = None
+        """When this instance last stored a result; the heartbeat records it."""
         self.probes = plan(loaded)
 
     def last(self, probe: Probe) -> cadence.Last | None:
@@ -95,6 +98,8 @@ class Daemon:
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
             result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
+        if result is not None:
+            self.last_result_at = result.finished_at
         decision = cadence.decide(
             probe.kind,
             probe.key,
@@ -127,14 +132,15 @@ class Daemon:
             self.loaded, self.client, self.clock, self.store, progress, stop=stop
         ).run(self.probes)
         now = self.clock.now()
-        beat(self.store, self.instance, self.started_at, now)
+        self.last_result_at = max((r.finished_at for r in results), default=None)
+        beat(self.store, self.instance, self.started_at, now, self.last_result_at)
         process(self.store, self.loaded, results, now, group_wait=0)
         delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
         published = publish(self.store, self.loaded, now)
         return RoundReport(results=results, delivery=delivery, published=published)
 
     def beat(self) -> None:
-        beat(self.store, self.instance, self.started_at, self.clock.now())
+        beat(self.store, self.instance, self.started_at, self.clock.now(), self.last_result_at)
 
     def not_probing(self) -> bool:
         """No instance has stored a result for twice the shortest interval."""

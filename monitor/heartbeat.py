@@ -28,8 +28,24 @@ def package_version() -> str:
         return "unknown"
 
 
-def beat(store: Store, instance: str, started_at: datetime, now: datetime) -> None:
-    store.beat(instance, socket.gethostname(), os.getpid(), package_version(), started_at, now)
+def beat(
+    store: Store,
+    instance: str,
+    started_at: datetime,
+    now: datetime,
+    last_result_at: datetime | None = None,
+) -> None:
+    """Record that this instance lives, and when it last stored a result (kept as it was
+    when None)."""
+    store.beat(
+        instance,
+        socket.gethostname(),
+        os.getpid(),
+        package_version(),
+        started_at,
+        now,
+        last_result_at=last_result_at,
+    )
 
 
 def latest(beats: Sequence[Heartbeat]) -> Heartbeat | None:

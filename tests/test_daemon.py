@@ -388,3 +388,23 @@ def test_the_daemon_says_when_it_runs_but_stores_nothing(store: Store) -> None:
     scheduler.beat()
     scheduler.beat()
     assert lines[1:] == ["probing again: results are being stored"]
+
+
+def test_the_heartbeat_records_when_the_instance_last_stored_a_result(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified")
+
+    async def go() -> Daemon:
+        async with httpx.AsyncClient() as client:
+            daemon = Daemon(loaded, store, client, clock, "a")
+            await daemon.probe(probe(loaded, "verified", "model_listing"))
+            return daemon
+
+    daemon = asyncio.run(go())
+    clock.advance(30)
+    daemon.beat()
+    [heartbeat] = store.heartbeats()
+    assert heartbeat.last_result_at == daemon.last_result_at
+    assert heartbeat.last_result_at is not None
+    assert heartbeat.beat_at == clock.now()
