@@ -9,7 +9,6 @@ import importlib
 from collections.abc import Mapping
 
 import click
-from click.utils import make_default_short_help
 
 from monitor.cli.options import config_option
 
@@ -69,6 +68,19 @@ COMMANDS: Mapping[str, LazyCommand] = {
 }
 
 
+def short_help(summary: str, limit: int) -> str:
+    """A summary cut at a word to fit `limit`, as click cuts a command's help (click 8.5
+    deprecates its own helper for this)."""
+    if len(summary) <= limit:
+        return summary
+    words: list[str] = []
+    for word in summary.split():
+        if len(" ".join([*words, word])) + 3 > limit:
+            break
+        words.append(word)
+    return " ".join(words) + "..."
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported on first use, listed from `COMMANDS`."""
 
@@ -83,7 +95,7 @@ class LazyGroup(click.Group):
         """As click lists commands, from the summaries: no command module is imported."""
         names = self.list_commands(ctx)
         limit = formatter.width - 6 - max(len(name) for name in names)
-        rows = [(name, make_default_short_help(COMMANDS[name].summary, limit)) for name in names]
+        rows = [(name, short_help(COMMANDS[name].summary, limit)) for name in names]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
