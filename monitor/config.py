@@ -7,6 +7,7 @@ variable OPENAI_KEY_EU is not set`); unknown keys are errors so typos cannot pas
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -204,6 +205,12 @@ class LoadedConfig:
     path: str | None
     channels: list[ChannelTarget] = dataclasses.field(default_factory=list)
     database_password: str | None = dataclasses.field(default=None, repr=False)
+
+    @functools.cached_property
+    def watched_models(self) -> list[str]:
+        """Every model and snapshot any account probes, sorted; computed once, as every
+        probe's settings carry it."""
+        return sorted({m for a in self.accounts for m in (*a.models, *a.snapshots)})
 
     @property
     def secrets(self) -> list[str]:

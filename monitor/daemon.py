@@ -19,7 +19,7 @@ from monitor import cadence
 from monitor.alerts import Channel, Delivery, deliver, process
 from monitor.config import LoadedConfig
 from monitor.heartbeat import beat, instance_name, not_probing
-from monitor.plan import Probe, plan, shortest_interval
+from monitor.plan import Probe, plan, shortest_every
 from monitor.retention import prune
 from monitor.runner import ProgressCallback, Round
 from monitor.store import ProbeResult, Store
@@ -147,7 +147,7 @@ class Daemon:
         return not_probing(
             self.store.newest_result_at(),
             self.started_at,
-            shortest_interval(self.loaded),
+            shortest_every(self.loaded),
             self.clock.now(),
         )
 

@@ -38,6 +38,16 @@ def evidence_first(probes: Sequence[Probe]) -> tuple[list[Probe], list[Probe]]:
     return first, [p for p in probes if p.kind.reads_evidence is not None]
 
 
+def scheduled(loaded: LoadedConfig) -> list[str]:
+    """The checks a round runs unless told otherwise: scheduled by their class, enabled by
+    the config."""
+    return [
+        name
+        for name, check in REGISTRY.items()
+        if check.scheduled and loaded.config.check_settings(name).enabled
+    ]
+
+
 def plan(
     loaded: LoadedConfig,
     accounts: Sequence[str] = (),
@@ -46,24 +56,15 @@ def plan(
 ) -> list[Probe]:
     """Every (account, check, model) the selection asks for, in round order."""
     selected = [loaded.account(name) for name in accounts] if accounts else loaded.accounts
+    names = [name for name in REGISTRY if name in checks] if checks else scheduled(loaded)
     probes = []
     for account in selected:
-        for name, check in REGISTRY.items():
-            if checks and name not in checks:
-                continue
-            if not checks and not (check.scheduled and loaded.config.check_settings(name).enabled):
-                continue
-            for model in check.targets(account):
+        for name in names:
+            for model in REGISTRY[name].targets(account):
                 if models and model not in models:
                     continue
                 probes.append(Probe(account, name, model))
     return probes
-
-
-def watched_models(loaded: LoadedConfig) -> list[str]:
-    """Every model and snapshot any account of the config probes, sorted: what is not among
-    them (nor of their families) is a model nobody watches yet."""
-    return sorted({m for a in loaded.accounts for m in (*a.models, *a.snapshots)})
 
 
 def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]:
@@ -75,17 +76,12 @@ def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]
     prices = loaded.config.baseline(model)
     settings["prices"] = prices
     settings["baseline"] = {model: prices}
-    settings["watched_models"] = watched_models(loaded)
+    settings["watched_models"] = loaded.watched_models
     settings["price_source"] = loaded.config.checks.pricing.source
     return settings
 
 
-def shortest_interval(loaded: LoadedConfig) -> float:
-    """The shortest regular interval of any scheduled, enabled check: the daemon stores
-    at least one result that often while it probes."""
-    everies = [
-        loaded.config.check_settings(name).every
-        for name, check in REGISTRY.items()
-        if check.scheduled and loaded.config.check_settings(name).enabled
-    ]
-    return min(everies, default=3600.0)
+def shortest_every(loaded: LoadedConfig) -> float:
+    """The shortest `every` of any check a round runs: the daemon stores at least one
+    result that often while it probes."""
+    return min((loaded.config.check_settings(n).every for n in scheduled(loaded)), default=3600.0)

@@ -19,7 +19,7 @@ from monitor.heartbeat import is_stale, latest, not_probing
 from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history
 from monitor.page.panels import change_view, feed, headroom, incident_view, prices
 from monitor.page.views import NO_DATA, AccountView, Cell, HeartbeatView, SiteView, ago, iso
-from monitor.plan import Probe, plan, shortest_interval
+from monitor.plan import Probe, plan, shortest_every
 from monitor.store import Heartbeat, Incident, ProbeResult, Store
 
 CHANGES_PER_ACCOUNT = 20
@@ -114,7 +114,7 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
         heartbeat=heartbeat_view(
             data.heartbeats,
             max((r.finished_at for r in data.latest), default=None),
-            shortest_interval(loaded),
+            shortest_every(loaded),
             now,
         ),
         public_url=loaded.config.monitor.public_url,
