@@ -180,6 +180,18 @@ def runs_now(
     return due(finished_at, next_interval(settings, last, now), key, now)
 
 
+def on_start(key: str, interval: float, last: Last | None, now: datetime) -> tuple[bool, datetime]:
+    """When a starting daemon first runs a probe: at once when it is due (never run, or its
+    current slot not run), else at its next slot; never before the wait the API asked for,
+    which a restart does not skip."""
+    due_now = due(None if last is None else last.finished_at, interval, key, now)
+    first = next_run(key, interval, now)
+    held = not_before(last)
+    if held is not None and held > now:
+        return False, max(first, held)
+    return due_now, first
+
+
 def decide(
     check: Check,
     key: str,

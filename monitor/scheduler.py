@@ -52,12 +52,7 @@ class Scheduler:
         for probe in self.daemon.probes:
             last = self.daemon.last(probe)
             interval = cadence.next_interval(self.daemon.settings(probe), last, now)
-            finished_at = None if last is None else last.finished_at
-            due = cadence.due(finished_at, interval, probe.key, now)
-            first = cadence.next_run(probe.key, interval, now)
-            held = cadence.not_before(last)
-            if held is not None and held > now:  # a restart does not skip the API's wait
-                due, first = False, max(first, held)
+            due, first = cadence.on_start(probe.key, interval, last, now)
             if due:
                 due_now.append(probe)
             self.scheduler.add_job(

@@ -17,6 +17,7 @@ from monitor.cadence import (
     next_run,
     not_before,
     offset,
+    on_start,
     shortest_interval,
     slot_at,
 )
@@ -212,3 +213,16 @@ def test_a_run_at_its_slot_is_next_due_one_interval_later() -> None:
     after = Last("pass", "ok", finished_at=ran_at)
     decision = decide(Generation(), PAID_KEY, GENERATION, None, after, ran_at)
     assert decision.next_run == slot.next_start
+
+
+def test_a_restart_runs_a_due_probe_at_once_but_never_inside_the_apis_wait() -> None:
+    assert on_start(PAID_KEY, 3600, None, NOW) == (True, next_run(PAID_KEY, 3600, NOW))
+    asked = Last(
+        "warn",
+        "rate_limited",
+        {"headers": {"retry_after_seconds": 7200.0}},
+        finished_at=NOW - timedelta(hours=2, minutes=-1),
+    )
+    due_now, first = on_start(PAID_KEY, 300, asked, NOW)
+    assert due_now is False
+    assert first >= NOW + timedelta(minutes=1)
