@@ -1,0 +1,163 @@
+"""The config's sections: what each TOML table may hold, with its defaults and limits.
+
+`monitor.config` validates a file against `Config` and resolves its secrets; the shapes live
+here so that each new key is one field in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, field_validator
+
+from checks.images import family
+from checks.prices import CATEGORIES, PUBLISHED, PriceTable
+from checks.settings import (
+    CheckSettings,
+    Duration,
+    EditSettings,
+    GenerationSettings,
+    ModelListingSettings,
+    PricingSettings,
+    RateLimitsSettings,
+    Section,
+    SnapshotSettings,
+    TransparencySettings,
+)
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"{value!r} is not an environment variable name")
+    return value
+
+
+EnvName = Annotated[str, AfterValidator(_env_name)]
+
+
+class MonitorSection(Section):
+    database_url: str = "sqlite:///imagewatch.db"
+    database_password_env: EnvName | None = None  # put into database_url at load time
+    site_dir: str = "public"
+    title: str = "GPT Image readiness"
+    public_url: str | None = None
+    retention_days: int = Field(default=30, ge=1)
+    concurrency: int = Field(default=64, ge=1, le=1000)
+    request_timeout: Duration = 60.0
+
+
+class AccountSection(Section):
+    name: str
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: EnvName
+    organization: str | None = None
+    project: str | None = None
+    admin_key_env: EnvName | None = None
+    models: list[str] = Field(default_factory=lambda: ["gpt-image-2"], min_length=1)
+    snapshots: list[str] = Field(default_factory=list)
+    daily_probe_budget_usd: Decimal = Field(default=Decimal("0.25"), ge=0)
+    required_images_per_minute: int | None = Field(default=None, ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class ChecksSection(Section):
+    # One key per registered check, typed by the check's own settings class; a test keeps
+    # these in step with the registry.
+    model_listing: ModelListingSettings = ModelListingSettings()
+    snapshot: SnapshotSettings = SnapshotSettings()
+    generation: GenerationSettings = GenerationSettings()
+    edit: EditSettings = EditSettings()
+    transparency: TransparencySettings = TransparencySettings()
+    rate_limits: RateLimitsSettings = RateLimitsSettings()
+    pricing: PricingSettings = PricingSettings()
+
+
+class PriceBaseline(Section):
+    text_input: Decimal | None = Field(default=None, ge=0)
+    cached_text_input: Decimal | None = Field(default=None, ge=0)
+    image_input: Decimal | None = Field(default=None, ge=0)
+    cached_image_input: Decimal | None = Field(default=None, ge=0)
+    image_output: Decimal | None = Field(default=None, ge=0)
+
+    def table(self) -> PriceTable:
+        return {c: v for c in CATEGORIES if (v := getattr(self, c)) is not None}
+
+
+class PricingConfig(Section):
+    baseline: dict[str, PriceBaseline] = Field(default_factory=dict)
+
+
+class ChannelSection(Section):
+    name: str
+    kind: Literal["apprise", "webhook"] = "apprise"
+    url_env: EnvName
+    secret_env: EnvName | None = None
+
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class MaintenanceSection(Section):
+    """A recurring window (UTC) in which incidents are recorded but not sent."""
+
+    name: str
+    accounts: list[str] = Field(default_factory=list)  # empty: every account
+    checks: list[str] = Field(default_factory=list)  # empty: every check
+    days: list[Day] = Field(default_factory=lambda: list(DAYS))
+    start: str
+    duration: Duration
+
+    @field_validator("start")
+    @classmethod
+    def _start(cls, value: str) -> str:
+        if not re.match(r"^([01]\d|2[0-3]):[0-5]\d$", value):
+            raise ValueError(f"{value!r} must be HH:MM (UTC)")
+        return value
+
+
+class AlertsSection(Section):
+    failure_threshold: int = Field(default=2, ge=1)
+    success_threshold: int = Field(default=1, ge=1)
+    remind_every: Duration = 21600.0
+    group_wait: Duration = 30.0
+    """How long a new incident's message waits for the same reason on other accounts, to
+    send one provider-wide message instead of one per account."""
+    channels: list[ChannelSection] = Field(default_factory=list)
+    maintenance: list[MaintenanceSection] = Field(default_factory=list)
+
+
+class Config(Section):
+    monitor: MonitorSection = MonitorSection()
+    accounts: list[AccountSection] = Field(min_length=1)
+    checks: ChecksSection = ChecksSection()
+    pricing: PricingConfig = PricingConfig()
+    alerts: AlertsSection = AlertsSection()
+
+    def check_settings(self, name: str) -> CheckSettings:
+        section: CheckSettings = getattr(self.checks, name)
+        return section
+
+    def baseline(self, model: str) -> PriceTable:
+        for key in (model, family(model)):
+            if key in self.pricing.baseline:
+                return self.pricing.baseline[key].table()
+        return dict(PUBLISHED.get(family(model), {}))
