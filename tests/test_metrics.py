@@ -507,3 +507,10 @@ def test_promtool_accepts_a_scrape(store: Store) -> None:
 def test_health_lines_are_one_line() -> None:
     for answer in (readiness(None), readiness(NOW), Health(200, "ok: probing")):
         assert "\n" not in answer.line
+
+
+def test_the_readme_metric_table_lists_every_exposed_family() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    table = readme.split("| metric | labels | what |", 1)[1].split("\n\n", 1)[0]
+    documented = set(re.findall(r"`(imagewatch_[a-z_]+)`", table))
+    assert documented == set(FAMILIES)
