@@ -159,7 +159,10 @@ class Listener:
                 return PlainTextResponse(f"metrics unavailable: {type(exc).__name__}\n", 503)
             return Response(body, 200, media_type=METRICS_TYPE)
         if path in ("/healthz", "/readyz"):
-            answer = await asyncio.to_thread(self.health if path == "/healthz" else self.ready)
+            try:
+                answer = await asyncio.to_thread(self.health if path == "/healthz" else self.ready)
+            except Exception as exc:  # the store is down: not healthy, and say why in a word
+                answer = Health(503, f"unhealthy: {type(exc).__name__}")
             return PlainTextResponse(answer.line + "\n", answer.code)
         found = site_file(self.site_dir, path)
         if found is None:

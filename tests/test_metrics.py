@@ -6,6 +6,7 @@ names (promtool when installed; under CI it must be)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from click.testing import CliRunner
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from checks.base import SystemClock
 from checks.generation import Generation
 from checks.model_listing import ModelListing
 from checks.pricing import Pricing
@@ -33,6 +35,7 @@ from monitor.cli import main
 from monitor.cli.export import integration_text
 from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
+from monitor.daemon import Daemon
 from monitor.listener import (
     Health,
     Listener,
@@ -43,7 +46,10 @@ from monitor.listener import (
     site_file,
 )
 from monitor.metrics import FAMILIES, Collector
+from monitor.scheduler import serve
 from monitor.store import Incident, OutboxMessage, ProbeResult, Store
+from tests.conftest import ServedSimulator, free_port
+from tests.test_daemon import config_for
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PINNED = "gpt-image-2-2026-04-21"
@@ -514,3 +520,60 @@ def test_the_readme_metric_table_lists_every_exposed_family() -> None:
     table = readme.split("| metric | labels | what |", 1)[1].split("\n\n", 1)[0]
     documented = set(re.findall(r"`(imagewatch_[a-z_]+)`", table))
     assert documented == set(FAMILIES)
+
+
+def test_a_store_that_fails_makes_metrics_and_healthz_503_without_its_message(
+    tmp_path: Path,
+) -> None:
+    def broken() -> Health:
+        raise RuntimeError(f"password={SECRET}")
+
+    class Broken:
+        def collect(self) -> Any:
+            raise RuntimeError(f"password={SECRET}")
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Broken())  # type: ignore[arg-type]
+    app = Listener(registry, health=broken, ready=broken, site_dir=make_site(tmp_path))
+
+    async def go() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://iw") as client:
+            return [await client.get(p) for p in ("/metrics", "/healthz", "/readyz")]
+
+    for answer in asyncio.run(go()):
+        assert answer.status_code == 503
+        assert SECRET not in answer.text
+
+
+def test_the_listener_starts_and_stops_with_the_daemon(
+    simulator: ServedSimulator, store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the daemon publishes to the default site_dir
+    loaded = config_for(simulator.url, "verified")
+    port = free_port()
+    logged: list[str] = []
+
+    async def go() -> tuple[int, int]:
+        stop = asyncio.Event()
+        async with httpx.AsyncClient() as client:
+            daemon = Daemon(loaded, store, client, SystemClock())
+            serving = asyncio.create_task(
+                serve(daemon, logged.append, stop=stop, listening=open_socket(f"127.0.0.1:{port}"))
+            )
+            base = f"http://127.0.0.1:{port}"
+            deadline = asyncio.get_running_loop().time() + 30
+            ready = 0
+            while ready != 200 and asyncio.get_running_loop().time() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    ready = (await client.get(f"{base}/readyz")).status_code
+                await asyncio.sleep(0.05)
+            health = (await client.get(f"{base}/healthz")).status_code
+            stop.set()
+            await serving
+        return ready, health
+
+    assert asyncio.run(go()) == (200, 200)
+    assert logged[-1] == "stopped"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
