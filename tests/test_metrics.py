@@ -577,3 +577,98 @@ def test_the_listener_starts_and_stops_with_the_daemon(
     assert logged[-1] == "stopped"
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+# (alert, input series, minutes evaluated, labels each firing alert carries)
+RULE_CASES: list[tuple[str, dict[str, str], int, list[dict[str, str]]]] = [
+    ("ImagewatchNotProbing", {"imagewatch_daemon_probing": "0x10"}, 6, [{}]),
+    ("ImagewatchNotProbing", {"imagewatch_daemon_probing": "1x10"}, 6, []),
+    ("ImagewatchDown", {"imagewatch_outbox_pending": "0x10"}, 6, [{}]),
+    ("ImagewatchDown", {"imagewatch_daemon_up": "1x10"}, 6, []),
+    (
+        "ImagewatchAccountNotReady",
+        {
+            'imagewatch_check_status{account="unverified",check="generation",'
+            'model="gpt-image-2",status="fail"}': "1x10",
+            'imagewatch_check_status{account="verified",check="generation",'
+            'model="gpt-image-2",status="fail"}': "0x10",
+        },
+        3,
+        [{"account": "unverified", "check": "generation", "model": "gpt-image-2"}],
+    ),
+    (
+        "ImagewatchBudgetNearlySpent",
+        {
+            'imagewatch_budget_usd{account="low"}': "0.25x10",
+            'imagewatch_budget_remaining_usd{account="low"}': "0.01x10",
+            'imagewatch_budget_usd{account="fine"}': "0.25x10",
+            'imagewatch_budget_remaining_usd{account="fine"}': "0.2x10",
+        },
+        2,
+        [{"account": "low"}],
+    ),
+    (
+        "ImagewatchPriceChanged",
+        {
+            'imagewatch_check_reason_info{account="a",check="pricing",model="gpt-image-2",'
+            'reason="price_changed"}': "1x3",
+        },
+        1,
+        [{"account": "a", "check": "pricing", "model": "gpt-image-2", "reason": "price_changed"}],
+    ),
+    (
+        "ImagewatchSnapshotShutdownSoon",
+        {
+            # promtool's clock starts at 0: ten days away fires, a hundred does not
+            f'imagewatch_model_shutdown_timestamp_seconds{{account="a",model="{PINNED}"}}': (
+                f"{10 * 86400}x3"
+            ),
+            'imagewatch_model_shutdown_timestamp_seconds{account="a",model="later"}': (
+                f"{100 * 86400}x3"
+            ),
+        },
+        1,
+        [{"account": "a", "model": PINNED}],
+    ),
+]
+
+
+def expanded(template: str, labels: dict[str, str]) -> str:
+    return re.sub(r"\{\{ \$labels\.(\w+) \}\}", lambda m: labels[m.group(1)], template)
+
+
+def test_promtool_fires_each_rule_on_the_series_it_is_for(tmp_path: Path) -> None:
+    text = integration_text("prometheus-rules")
+    (tmp_path / "rules.yml").write_text(text, encoding="utf-8")
+    rules = {r["alert"]: r for r in yaml.safe_load(text)["groups"][0]["rules"]}
+    tests = []
+    for alert, series, minutes, firing in RULE_CASES:
+        rule = rules[alert]
+        tests.append(
+            {
+                "interval": "1m",
+                "input_series": [{"series": s, "values": v} for s, v in series.items()],
+                "alert_rule_test": [
+                    {
+                        "eval_time": f"{minutes}m",
+                        "alertname": alert,
+                        "exp_alerts": [
+                            {
+                                "exp_labels": {**labels, **rule["labels"]},
+                                "exp_annotations": {
+                                    k: expanded(v, labels) for k, v in rule["annotations"].items()
+                                },
+                            }
+                            for labels in firing
+                        ],
+                    }
+                ],
+            }
+        )
+    unit = tmp_path / "rules_test.yml"
+    unit.write_text(yaml.safe_dump({"rule_files": ["rules.yml"], "tests": tests}), "utf-8")
+    checked = subprocess.run(
+        [promtool(), "test", "rules", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert {alert for alert, *_ in RULE_CASES} == set(rules)
