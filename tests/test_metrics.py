@@ -672,3 +672,11 @@ def test_promtool_fires_each_rule_on_the_series_it_is_for(tmp_path: Path) -> Non
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert {alert for alert, *_ in RULE_CASES} == set(rules)
+
+
+def test_listen_with_once_is_refused_in_one_line() -> None:
+    answer = CliRunner().invoke(main, ["run", "--once", "--listen", "127.0.0.1:9464"])
+    assert answer.exit_code == 2
+    assert answer.output.strip().splitlines() == [
+        "error: --listen: the listener serves the daemon; --once runs one round"
+    ]

@@ -50,6 +50,8 @@ def run(config_path: str | None, once: bool, as_json: bool, listen: str | None) 
     from monitor.page import PublishError
     from monitor.store import StoreError
 
+    if once and listen:
+        return report_error(["--listen: the listener serves the daemon; --once runs one round"])
     try:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
