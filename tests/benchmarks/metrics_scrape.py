@@ -12,12 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from prometheus_client import CollectorRegistry, generate_latest
-from publish_site import ACCOUNTS, CHECKS, DAYS, NOW, PINNED, fill
+from publish_site import ACCOUNTS, CHECKS, DAYS, NOW, filled_store
 
 from monitor.clock import FrozenClock
-from monitor.config import parse
 from monitor.metrics import Collector
-from monitor.store import Store
 
 RAW_ROWS = 100_000
 RUNS = 5
@@ -25,17 +23,7 @@ RUNS = 5
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
-        fill(path, RAW_ROWS)
-        accounts = [
-            {"name": f"acct-{a:03d}", "api_key_env": "KEY", "snapshots": [PINNED]}
-            for a in range(ACCOUNTS)
-        ]
-        loaded = parse(
-            {"monitor": {"database_url": f"sqlite:///{path}"}, "accounts": accounts},
-            {"KEY": "sk-bench-000000000000"},
-        )
-        store = Store.open(loaded.config.monitor.database_url)
+        loaded, store = filled_store(Path(folder), RAW_ROWS)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(Collector(store, loaded, FrozenClock(NOW), lambda: True))
         times, body = [], b""
