@@ -74,6 +74,8 @@ class Daemon:
         self.started_at = clock.now()
         self.last_result_at: datetime | None = None
         """When this instance last stored a result; the heartbeat records it."""
+        self.first_round_at: datetime | None = None
+        """When this instance's first round (its catch-up at start) ended: `/readyz`."""
         self.probes = plan(loaded)
 
     def last(self, probe: Probe) -> cadence.Last | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -104,6 +105,7 @@ class Scheduler:
         # _run reports its own failures; one must not keep the later probes from running
         await asyncio.gather(*(self._run(p) for p in first), return_exceptions=True)
         await asyncio.gather(*(self._run(p) for p in later), return_exceptions=True)
+        self.daemon.first_round_at = self.daemon.clock.now()
 
     @contextlib.contextmanager
     def _tracked(self, what: str) -> Iterator[None]:
@@ -220,11 +222,14 @@ async def serve(
     log: Callable[[str], None] = print,
     stop_after: float | None = None,
     stop: asyncio.Event | None = None,
+    listening: socket.socket | None = None,
 ) -> None:
     """Run until SIGINT/SIGTERM, `stop` is set or `stop_after` seconds pass, then stop
-    gracefully."""
+    gracefully. On a `listening` socket, `monitor.listener` serves until the daemon has
+    stopped."""
     stopping = stop or asyncio.Event()
     hurry = asyncio.Event()
+    stopped = asyncio.Event()
 
     def on_signal() -> None:
         (hurry if stopping.is_set() else stopping).set()
@@ -235,6 +240,11 @@ async def serve(
             loop.add_signal_handler(signum, on_signal)
     scheduler = Scheduler(daemon, log)
     catching_up = asyncio.create_task(scheduler.catch_up(scheduler.start()))
+    listener = None
+    if listening is not None:
+        from monitor.listener import serve_daemon
+
+        listener = asyncio.create_task(serve_daemon(daemon, listening, stopped))
     log(
         f"imagewatch {package_version()} running as {daemon.instance}: "
         f"{len(daemon.probes)} probes over {len(daemon.loaded.accounts)} accounts"
@@ -255,4 +265,7 @@ async def serve(
                 log("stopping: the first round did not finish in time")
         with contextlib.suppress(StoreError):
             daemon.beat()
+        stopped.set()
+        if listener is not None:
+            await listener
         log("stopped")

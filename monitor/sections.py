@@ -40,6 +40,15 @@ def _env_name(value: str) -> str:
 EnvName = Annotated[str, AfterValidator(_env_name)]
 
 
+def listen_address(value: str) -> tuple[str, int]:
+    """`HOST:PORT` (`[::1]:9464` for IPv6) as a host and a port; ValueError otherwise."""
+    host, colon, port = value.rpartition(":")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} must be HOST:PORT, e.g. 127.0.0.1:9464")
+    return host, int(port)
+
+
 class MonitorSection(Section):
     database_url: str = "sqlite:///imagewatch.db"
     database_password_env: EnvName | None = None  # put into database_url at load time
@@ -49,6 +58,16 @@ class MonitorSection(Section):
     retention_days: int = Field(default=30, ge=1)
     concurrency: int = Field(default=64, ge=1, le=1000)
     request_timeout: Duration = 60.0
+    listen: str | None = None
+    """HOST:PORT for `/metrics`, `/healthz`, `/readyz` and the site (`monitor.listener`);
+    off when unset."""
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str | None) -> str | None:
+        if value is not None:
+            listen_address(value)
+        return value
 
 
 class AccountSection(Section):

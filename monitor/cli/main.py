@@ -43,6 +43,10 @@ COMMANDS: Mapping[str, LazyCommand] = {
         "monitor.cli.explain:explain",
         "Print the error rules, or say which rule decides one answer and whether it is retried.",
     ),
+    "export": LazyCommand(
+        "monitor.cli.export:export",
+        "Print Prometheus alerting rules or a Grafana dashboard for the daemon's /metrics.",
+    ),
     "init": LazyCommand("monitor.cli.init:init", "Write a commented example config."),
     "prune": LazyCommand(
         "monitor.cli.prune:prune",

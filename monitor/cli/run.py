@@ -19,6 +19,8 @@ from monitor.cli.helpers import (
 from monitor.cli.options import config_option, json_option
 
 if TYPE_CHECKING:
+    import socket
+
     from monitor.alerts import Channel
     from monitor.config import LoadedConfig
     from monitor.store import Store
@@ -28,8 +30,13 @@ if TYPE_CHECKING:
 @config_option
 @click.option("--once", is_flag=True, help="Run one full round of every check, then exit.")
 @json_option("With --once: print results as JSON.")
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Serve /metrics, /healthz, /readyz and the site here ([monitor] listen).",
+)
 @exits
-def run(config_path: str | None, once: bool, as_json: bool) -> int:
+def run(config_path: str | None, once: bool, as_json: bool, listen: str | None) -> int:
     """Keep watching: scheduled probes, cost-aware cadence, budgets, retention.
 
     Stops gracefully on SIGINT/SIGTERM (probes in flight finish and are stored), exit 0.
@@ -43,18 +50,24 @@ def run(config_path: str | None, once: bool, as_json: bool) -> int:
     from monitor.page import PublishError
     from monitor.store import StoreError
 
+    if once and listen:
+        return report_error(["--listen: the listener serves the daemon; --once runs one round"])
     try:
         loaded, store = open_config(config_path)
     except (ConfigError, StoreError) as exc:
         return report_error(exc)
+    from monitor.listener import ListenError, open_socket
+
     webhooks = webhook_client()
     try:
         channels = channels_from(loaded, webhooks, SystemClock())
         if once:
             return one_round(loaded, store, channels, as_json)
-        asyncio.run(watch(loaded, store, channels))
+        address = listen or loaded.config.monitor.listen
+        listening = None if address is None else open_socket(address)
+        asyncio.run(watch(loaded, store, channels, listening))
         return 0
-    except (ConfigError, StoreError, PublishError) as exc:
+    except (ConfigError, StoreError, PublishError, ListenError) as exc:
         return report_error(exc)
     finally:
         store.close()
@@ -86,8 +99,13 @@ def one_round(
     return interrupted(report.results) if stopped else exit_code(report.results)
 
 
-async def watch(loaded: LoadedConfig, store: Store, channels: Mapping[str, Channel]) -> None:
-    """The daemon, until SIGINT/SIGTERM."""
+async def watch(
+    loaded: LoadedConfig,
+    store: Store,
+    channels: Mapping[str, Channel],
+    listening: socket.socket | None = None,
+) -> None:
+    """The daemon, until SIGINT/SIGTERM; serving its listener on `listening` if given."""
     from checks.base import SystemClock
     from monitor.daemon import Daemon
     from monitor.runner import make_client
@@ -97,4 +115,5 @@ async def watch(loaded: LoadedConfig, store: Store, channels: Mapping[str, Chann
         await serve(
             Daemon(loaded, store, client, SystemClock(), channels=channels),
             log=lambda line: click.echo(line, err=True),
+            listening=listening,
         )

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import LATEST_FROM_RAW, RAW_INSERT
 
-from monitor.config import parse
+from monitor.config import LoadedConfig, parse
 from monitor.page import publish
 from monitor.store import Store
 
@@ -106,19 +106,24 @@ def fill(path: Path, raw_rows: int) -> None:
         db.execute(LATEST_FROM_RAW)
 
 
+def filled_store(folder: Path, raw_rows: int) -> tuple[LoadedConfig, Store]:
+    """A config of the benchmark's accounts and its store, filled by `fill`."""
+    path = folder / "bench.db"
+    fill(path, raw_rows)
+    accounts = [
+        {"name": f"acct-{a:03d}", "api_key_env": "KEY", "snapshots": [PINNED]}
+        for a in range(ACCOUNTS)
+    ]
+    loaded = parse(
+        {"monitor": {"database_url": f"sqlite:///{path}"}, "accounts": accounts},
+        {"KEY": "sk-bench-000000000000"},
+    )
+    return loaded, Store.open(loaded.config.monitor.database_url)
+
+
 def timed_publish(raw_rows: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.db"
-        fill(path, raw_rows)
-        accounts = [
-            {"name": f"acct-{a:03d}", "api_key_env": "KEY", "snapshots": [PINNED]}
-            for a in range(ACCOUNTS)
-        ]
-        loaded = parse(
-            {"monitor": {"database_url": f"sqlite:///{path}"}, "accounts": accounts},
-            {"KEY": "sk-bench-000000000000"},
-        )
-        store = Store.open(loaded.config.monitor.database_url)
+        loaded, store = filled_store(Path(folder), raw_rows)
         times, files = [], 0
         for _ in range(RUNS):
             start = time.perf_counter()
