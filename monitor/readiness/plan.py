@@ -97,7 +97,7 @@ def probe_settings(loaded: LoadedConfig, probe: Probe) -> dict[str, Any]:
     `[checks.generation]` settings (quality, format, retry wait, timeout), as readiness
     always has: the launch asks whether the account generates as it is configured to."""
     section = Generation.name if probe.kind.paid else probe.check
-    return settings_for(loaded, section, probe.model)
+    return settings_for(loaded, section, probe.model, probe.account)
 
 
 def probe_cost(loaded: LoadedConfig, probe: Probe) -> Decimal:
