@@ -108,7 +108,10 @@ class ResponsesTool(Capability):
     async def run(self, ctx: ProbeContext) -> Outcome:
         responses_model = ctx.account.responses_model or ctx.settings.get("responses_model")
         if not responses_model:
-            raise ValueError(f"account {ctx.account.name} has no responses_model")
+            raise ValueError(
+                f"account {ctx.account.name} has no responses_model: set it on the account "
+                "(or in the launch profile)"
+            )
         request = tool_request(ctx.model, str(responses_model), ctx.settings)
         tool = request["tools"][0]
         what = (
