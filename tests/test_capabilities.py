@@ -38,8 +38,8 @@ from monitor.config import ConfigError, parse
 from monitor.plan import plan
 from monitor.readiness.plan import launch_probes, probe_settings
 from monitor.readiness.plan import plan as readiness_plan
-from monitor.store import Store
 from monitor.simulator.scenarios import scenario
+from monitor.store import Store
 from tests.conftest import (
     Api,
     ServedSimulator,
@@ -154,7 +154,8 @@ def test_transparency_fails_unsupported_for_an_opaque_image_and_keeps_its_cost(
     outcome = probe(simulator, "opaque-background", Transparency.name, model="gpt-image-1.5")
     assert (outcome.status, outcome.reason) == ("fail", "transparency_unsupported")
     assert "no pixel of it is transparent" in outcome.summary
-    assert outcome.cost_usd is not None and outcome.cost_usd > 0
+    assert outcome.cost_usd is not None
+    assert outcome.cost_usd > 0
 
 
 def test_an_alpha_channel_that_is_opaque_everywhere_is_not_a_transparent_background() -> None:
@@ -191,7 +192,8 @@ def test_streaming_passes_when_a_partial_and_a_final_image_arrive(
     tokens = (output_tokens("gpt-image-2", "1408x480", "low") or 0) + PARTIAL_IMAGE_TOKENS
     assert outcome.details["usage"]["output_tokens"] == tokens
     expected = Streaming().expected_cost("gpt-image-2", StreamingSettings().model_dump())
-    assert expected is not None and outcome.cost_usd is not None
+    assert expected is not None
+    assert outcome.cost_usd is not None
     assert abs(Decimal(str(outcome.cost_usd)) - expected) < Decimal("0.0005")
 
 
@@ -268,7 +270,8 @@ def test_responses_tool_passes_with_an_image_generation_call(simulator: ServedSi
     cost = outcome.details["cost"]
     assert cost["mainline"]["tokens"] == {"text_input": 1200, "text_output": 160}
     assert cost["image_tokens_estimated"] is True
-    assert outcome.cost_usd is not None and outcome.cost_usd > 0
+    assert outcome.cost_usd is not None
+    assert outcome.cost_usd > 0
 
 
 def test_responses_tool_fails_when_the_tool_is_refused(simulator: ServedSimulator) -> None:
