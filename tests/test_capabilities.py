@@ -463,3 +463,73 @@ def test_a_profile_refuses_an_unknown_capability() -> None:
 
     with pytest.raises(ValidationError):
         launch(capabilities=["teleport"])
+
+
+# --- the page ---------------------------------------------------------------------------
+
+
+def test_the_capability_matrix_shows_each_door_per_account_and_model() -> None:
+    from monitor.page import PageData, build, render
+    from tests.test_page_build import healthy
+    from tests.test_publish import NOW as PAGE_NOW
+    from tests.test_publish import row
+
+    accounts = [
+        {"name": "prod", "api_key_env": "KEY", "capabilities": ["streaming", "responses_tool"],
+         "responses_model": MINI},
+        {"name": "eu", "api_key_env": "KEY"},
+    ]  # fmt: skip
+    loaded = parse({"accounts": accounts}, {"KEY": "sk-test-0000000011112222"})
+    at = PAGE_NOW - timedelta(minutes=1)
+    latest = [
+        *healthy("prod", at),
+        row("prod", Streaming.name, "fail", "streaming_unsupported", "refused <b>", at),
+        row("prod", ResponsesTool.name, "pass", "ok", "JPEG 1408x480", at),
+    ]
+    site = build(PageData(latest=latest), loaded, PAGE_NOW)
+    assert Streaming.name not in site.checks  # the capabilities have their own matrix
+    files = render(site)
+    status = json.loads(files["status.json"])
+    assert status["capabilities"] == [
+        {
+            "account": "prod",
+            "model": "gpt-image-2",
+            "doors": {
+                "generation": {"check": "generation", "status": "pass", "reason": "ok"},
+                "edit": {"check": "edit", "status": "none", "reason": "not_probed"},
+                "transparency": {"check": "transparency", "status": "none", "reason": "not_probed"},
+                "streaming": {"check": "streaming", "status": "fail",
+                              "reason": "streaming_unsupported"},
+                "responses_tool": {"check": "responses_tool", "status": "pass", "reason": "ok"},
+            },
+        },
+        {
+            "account": "eu",
+            "model": "gpt-image-2",
+            "doors": {
+                "generation": {"check": "generation", "status": "none", "reason": "no_data"},
+                **{
+                    name: {"check": name, "status": "none", "reason": "not_probed"}
+                    for name in CAPABILITIES
+                },
+            },
+        },
+    ]  # fmt: skip
+    index = files["index.html"].decode()
+    assert 'id="capabilities"' in index
+    assert "Responses tool" in index
+    assert "refused &lt;b&gt;" in index  # API text is escaped
+    prod = files["accounts/prod.html"].decode()
+    assert prod.count('<th scope="row">prod</th>') == 1
+    eu = files["accounts/eu.html"].decode()
+    assert 'id="capabilities"' in eu  # a row of doors not probed, for the account not opting in
+
+
+def test_no_capability_matrix_when_no_account_opts_in() -> None:
+    from monitor.page import PageData, build, render
+    from tests.test_publish import NOW as PAGE_NOW
+    from tests.test_publish import loaded_config
+
+    files = render(build(PageData(), loaded_config(), PAGE_NOW))
+    assert json.loads(files["status.json"])["capabilities"] == []
+    assert 'id="capabilities"' not in files["index.html"].decode()
