@@ -533,3 +533,85 @@ def test_no_capability_matrix_when_no_account_opts_in() -> None:
     files = render(build(PageData(), loaded_config(), PAGE_NOW))
     assert json.loads(files["status.json"])["capabilities"] == []
     assert 'id="capabilities"' not in files["index.html"].decode()
+
+
+# --- the simulator's answers and the probes' requests, against the published schemas ------
+
+
+@pytest.fixture(scope="module")
+def schemas() -> dict[str, Any]:
+    from tests.conftest import FIXTURES
+
+    document: dict[str, Any] = json.loads((FIXTURES / "openapi_schemas.json").read_text())
+    return document
+
+
+def test_streamed_events_match_the_published_stream_schemas(
+    simulator: ServedSimulator, schemas: dict[str, Any]
+) -> None:
+    from tests.test_simulator import violations
+
+    key = {"Authorization": f"Bearer {scenario('every-door').api_key}"}
+    request = {"model": "gpt-image-1.5", "prompt": "x", "size": "1024x1024", "quality": "low"}
+    generated = httpx.post(
+        f"{simulator.url}/v1/images/generations",
+        headers=key,
+        json={**request, "stream": True, "partial_images": 2},
+        timeout=30,
+    )
+    assert generated.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(generated.content)
+    assert [e["type"] for e in events] == [
+        "image_generation.partial_image",
+        "image_generation.partial_image",
+        "image_generation.completed",
+    ]
+    for event in events:
+        assert violations(schemas, "ImageGenStreamEvent", event) == []
+    from checks.edit import edit_files
+
+    edited = httpx.post(
+        f"{simulator.url}/v1/images/edits",
+        headers=key,
+        data={**request, "stream": "true", "partial_images": "1"},
+        files=edit_files(),
+        timeout=30,
+    )
+    events = sse_events(edited.content)
+    assert [e["type"] for e in events] == ["image_edit.partial_image", "image_edit.completed"]
+    for event in events:
+        assert violations(schemas, "ImageEditStreamEvent", event) == []
+
+
+def test_the_responses_answer_and_the_probes_tool_match_the_published_schemas(
+    simulator: ServedSimulator, schemas: dict[str, Any]
+) -> None:
+    from checks.responses_tool import tool_request
+    from tests.test_simulator import violations
+
+    request = tool_request("gpt-image-2", MINI, ResponsesTool.settings_type().model_dump())
+    assert violations(schemas, "ImageGenTool", request["tools"][0]) == []
+    transparent = tool_request("gpt-image-1.5", MINI, {"background": "transparent"})
+    assert violations(schemas, "ImageGenTool", transparent["tools"][0]) == []
+    answer = httpx.post(
+        f"{simulator.url}/v1/responses",
+        headers={"Authorization": f"Bearer {scenario('every-door').api_key}"},
+        json=request,
+        timeout=30,
+    ).json()
+    item = next(i for i in answer["output"] if i["type"] == "image_generation_call")
+    assert violations(schemas, "ImageGenToolCall", item) == []
+    assert violations(schemas, "ResponseUsage", answer["usage"]) == []
+
+
+def test_the_simulator_refuses_an_image_model_as_the_responses_model(
+    simulator: ServedSimulator,
+) -> None:
+    answer = httpx.post(
+        f"{simulator.url}/v1/responses",
+        headers={"Authorization": f"Bearer {scenario('every-door').api_key}"},
+        json={"model": "gpt-image-2", "input": "x", "tools": [{"type": "image_generation"}]},
+        timeout=30,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"]["param"] == "model"
