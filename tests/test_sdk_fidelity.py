@@ -255,7 +255,7 @@ def test_sdk_creates_a_response_with_the_image_generation_tool(clients: Clients)
                 "model": "gpt-image-2",
                 "quality": "low",
                 "size": "1408x480",
-            }  # fmt: skip
+            }
         ],
         tool_choice={"type": "image_generation"},
         store=False,
