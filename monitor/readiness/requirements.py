@@ -52,8 +52,9 @@ class Requirement:
 
 CAPABILITY_REQUIREMENTS = {
     Edit.name: ("edits", "Edits work (image and mask)"),
-    Streaming.name: ("streaming", "Streaming works (a partial and a final image)"),
-    ResponsesTool.name: ("responses_tool", "The Responses API's image tool works"),
+    # a requirement one check decides alone is keyed by the check's name
+    Streaming.name: (Streaming.name, "Streaming works (a partial and a final image)"),
+    ResponsesTool.name: (ResponsesTool.name, "The Responses API's image tool works"),
 }
 """The requirement each capability decides alone (transparency has its own reading)."""
 
