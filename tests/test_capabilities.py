@@ -615,3 +615,43 @@ def test_the_simulator_refuses_an_image_model_as_the_responses_model(
     )
     assert answer.status_code == 400
     assert answer.json()["error"]["param"] == "model"
+
+
+def test_the_daemon_probes_the_capabilities_at_once_when_generation_passes_again(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    from monitor.daemon import Daemon
+
+    env = {"KEY": scenario("unverified").api_key}
+    account = {
+        "name": "late",
+        "base_url": f"{simulator.url}/v1",
+        "api_key_env": "KEY",
+        "capabilities": [Edit.name, Streaming.name],
+    }
+    loaded = parse(
+        {"monitor": {"database_url": f"sqlite:///{tmp_path / 'd.db'}"}, "accounts": [account]},
+        env,
+    )
+    store = Store.open(loaded.config.monitor.database_url)
+    clock = FrozenClock(NOW)
+
+    async def steps() -> tuple[Any, Any, list[Any]]:
+        async with httpx.AsyncClient() as client:
+            daemon = Daemon(loaded, store, client, clock, instance="a")
+            generation = next(p for p in daemon.probes if p.check == Generation.name)
+            refused = await daemon.probe(generation)
+            simulator.control("unverified", verified=True)
+            clock._now = NOW + timedelta(minutes=10)
+            passed = await daemon.probe(generation)
+            followers = daemon.following_probes(generation)
+            results = [(await daemon.probe(p, confirming=True)).result for p in followers]
+            return refused, passed, results
+
+    refused, passed, results = asyncio.run(steps())
+    store.close()
+    assert refused.result.reason == "org_verification_required"
+    assert refused.decision.follow is False
+    assert passed.result.reason == "ok"
+    assert passed.decision.follow is True
+    assert [(r.check, r.reason) for r in results] == [(Edit.name, "ok"), (Streaming.name, "ok")]
