@@ -655,3 +655,26 @@ def test_the_daemon_probes_the_capabilities_at_once_when_generation_passes_again
     assert passed.result.reason == "ok"
     assert passed.decision.follow is True
     assert [(r.check, r.reason) for r in results] == [(Edit.name, "ok"), (Streaming.name, "ok")]
+
+
+def test_readiness_dry_run_prices_the_capabilities_from_the_same_tables(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    from tests.test_readiness import readiness, setup
+
+    config, profile, env = setup(tmp_path, simulator.url)
+    text = profile.read_text().replace(
+        "needs_edits = false",
+        'needs_edits = false\ncapabilities = ["streaming", "responses_tool"]\n'
+        f'responses_model = "{MINI}"',
+    )
+    profile.write_text(text)
+    run = readiness(config, profile, env, "--account", "verified", "--dry-run")
+    assert run.returncode == 0, run.stderr
+    settings = {"quality": "low", "responses_model": MINI}
+    for check in (Streaming(), ResponsesTool()):
+        cost = check.expected_cost("gpt-image-2", settings)
+        assert cost is not None
+        assert f"{check.name:<14} gpt-image-2" in run.stdout
+        assert f"${cost:.4f}" in run.stdout
+    assert simulator.control("verified")["requests"] == 0
