@@ -37,6 +37,17 @@ REGISTRY: dict[str, Check] = {
 CAPABILITIES: tuple[str, ...] = tuple(name for name, check in REGISTRY.items() if check.opt_in)
 """The checks an account opts in to with `capabilities = [...]`, in round order."""
 
+
+def known_capabilities(names: list[str]) -> list[str]:
+    """`names` when each is a capability, once (a config or profile validator)."""
+    for name in names:
+        if name not in CAPABILITIES:
+            raise ValueError(f"{name!r} is not a capability (one of {', '.join(CAPABILITIES)})")
+    if len(set(names)) != len(names):
+        raise ValueError("lists a capability twice")
+    return names
+
+
 __all__ = [
     "CAPABILITIES",
     "REGISTRY",
@@ -47,4 +58,5 @@ __all__ = [
     "Outcome",
     "ProbeContext",
     "Status",
+    "known_capabilities",
 ]

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from checks.base import Account, Outcome, ProbeContext
-from checks.http import Answer, call, failure_outcome, unexpected
+from checks.http import Answer, call, json_object, unexpected
 from checks.images import (
     ImageDecodeError,
     cheapest_size,
@@ -147,11 +147,9 @@ class Generation:
     def _judge(
         self, ctx: ProbeContext, answer: Answer, what: str, request: dict[str, Any]
     ) -> Outcome:
-        if not answer.ok:
-            return failure_outcome(answer, what)
-        payload = answer.json()
-        if not isinstance(payload, dict):
-            return unexpected(answer, what, "answer is not a JSON object")
+        payload = json_object(answer, what)
+        if isinstance(payload, Outcome):
+            return payload
         if "data" not in payload and ("error" in payload or "code" in payload):
             return error_in_success(answer, what)
         return self.judge_image(ctx, answer, what, request, payload)

@@ -21,7 +21,7 @@ from checks.generation import (
     probe_request,
     refusal,
 )
-from checks.http import Answer, call, failure_outcome, unexpected
+from checks.http import Answer, call, json_object, unexpected
 from checks.images import ImageDecodeError, decode_b64_image, family, output_tokens
 from checks.prices import MAINLINE, PUBLISHED, mainline_cost, priced
 from checks.settings import CheckSettings, ResponsesToolSettings
@@ -127,11 +127,9 @@ class ResponsesTool(Capability):
     def _judge_response(
         self, ctx: ProbeContext, answer: Answer, what: str, request: dict[str, Any]
     ) -> Outcome:
-        if not answer.ok:
-            return failure_outcome(answer, what)
-        payload = answer.json()
-        if not isinstance(payload, dict):
-            return unexpected(answer, what, "answer is not a JSON object")
+        payload = json_object(answer, what)
+        if isinstance(payload, Outcome):
+            return payload
         if payload.get("error"):
             return error_in_success(answer, what)
         output = payload.get("output")

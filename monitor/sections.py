@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from checks import CAPABILITIES
+from checks import known_capabilities
 from checks.images import family, image_family
 from checks.prices import CATEGORIES, PUBLISHED, PriceTable
 from checks.settings import (
@@ -71,15 +71,7 @@ class AccountSection(Section):
     """The mainline model the Responses image tool is probed behind; required with the
     `responses_tool` capability, never defaulted (a default would silently go stale)."""
 
-    @field_validator("capabilities")
-    @classmethod
-    def _capabilities(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in CAPABILITIES:
-                raise ValueError(f"{name!r} is not a capability (one of {', '.join(CAPABILITIES)})")
-        if len(set(value)) != len(value):
-            raise ValueError("lists a capability twice")
-        return value
+    _capabilities = field_validator("capabilities")(known_capabilities)
 
     @field_validator("responses_model")
     @classmethod

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from checks import CAPABILITIES
+from checks import CAPABILITIES, known_capabilities
 from checks.edit import Edit
 from checks.images import FIXED_SIZES, flexible_size_error, has_flexible_sizes, parse_size
 from checks.transparency import Transparency
@@ -45,13 +45,7 @@ class LaunchProfile(BaseModel):
     max_cost_per_image_usd: Decimal = Field(gt=0)
     monthly_images: int = Field(default=0, ge=0)
 
-    @field_validator("capabilities")
-    @classmethod
-    def _capabilities(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if name not in CAPABILITIES:
-                raise ValueError(f"{name!r} is not a capability (one of {', '.join(CAPABILITIES)})")
-        return value
+    _capabilities = field_validator("capabilities")(known_capabilities)
 
     def needed(self) -> list[str]:
         """Every capability the launch needs, in round order."""
