@@ -642,7 +642,7 @@ def test_the_daemon_probes_the_capabilities_at_once_when_generation_passes_again
             generation = next(p for p in daemon.probes if p.check == Generation.name)
             refused = await daemon.probe(generation)
             simulator.control("unverified", verified=True)
-            clock._now = NOW + timedelta(minutes=10)
+            clock.advance(600)
             passed = await daemon.probe(generation)
             followers = daemon.following_probes(generation)
             results = [(await daemon.probe(p, confirming=True)).result for p in followers]
@@ -678,3 +678,40 @@ def test_readiness_dry_run_prices_the_capabilities_from_the_same_tables(
         assert f"{check.name:<14} gpt-image-2" in run.stdout
         assert f"${cost:.4f}" in run.stdout
     assert simulator.control("verified")["requests"] == 0
+
+
+def test_the_scheduler_queues_the_capability_probes_when_generation_passes_again(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    from monitor.daemon import Daemon
+    from monitor.scheduler import Scheduler
+
+    account = {
+        "name": "late",
+        "base_url": f"{simulator.url}/v1",
+        "api_key_env": "KEY",
+        "capabilities": [Streaming.name],
+    }
+    data = {
+        "monitor": {"database_url": f"sqlite:///{tmp_path / 'd.db'}", "site_dir": str(tmp_path)},
+        "accounts": [account],
+    }
+    loaded = parse(data, {"KEY": scenario("unverified").api_key})
+    store = Store.open(loaded.config.monitor.database_url)
+    clock = FrozenClock(NOW)
+    lines: list[str] = []
+
+    async def steps() -> list[str]:
+        async with httpx.AsyncClient() as client:
+            scheduler = Scheduler(Daemon(loaded, store, client, clock, "a"), lines.append)
+            generation = next(p for p in scheduler.daemon.probes if p.check == Generation.name)
+            await scheduler._probe(generation, False)
+            simulator.control("unverified", verified=True)
+            clock.advance(600)
+            await scheduler._probe(generation, False)
+            return [job.id for job in scheduler.scheduler.get_jobs()]
+
+    jobs = asyncio.run(steps())
+    store.close()
+    assert "confirm:late/streaming/gpt-image-2" in jobs
+    assert any("passes again: probing late · streaming · gpt-image-2 now" in line for line in lines)
