@@ -12,7 +12,9 @@ from checks.generation import Generation
 from checks.model_listing import ModelListing
 from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
+from checks.responses_tool import ResponsesTool
 from checks.snapshot import Snapshot
+from checks.streaming import Streaming
 from checks.transparency import Transparency
 
 # Order is the order of a round for one account: free evidence first, then the paid probes,
@@ -25,12 +27,29 @@ REGISTRY: dict[str, Check] = {
         Generation(),
         Edit(),
         Transparency(),
+        Streaming(),
+        ResponsesTool(),
         RateLimits(),
         Pricing(),
     )
 }
 
+CAPABILITIES: tuple[str, ...] = tuple(name for name, check in REGISTRY.items() if check.opt_in)
+"""The checks an account opts in to with `capabilities = [...]`, in round order."""
+
+
+def known_capabilities(names: list[str]) -> list[str]:
+    """`names` when each is a capability, once (a config or profile validator)."""
+    for name in names:
+        if name not in CAPABILITIES:
+            raise ValueError(f"{name!r} is not a capability (one of {', '.join(CAPABILITIES)})")
+    if len(set(names)) != len(names):
+        raise ValueError("lists a capability twice")
+    return names
+
+
 __all__ = [
+    "CAPABILITIES",
     "REGISTRY",
     "Account",
     "Check",
@@ -39,4 +58,5 @@ __all__ = [
     "Outcome",
     "ProbeContext",
     "Status",
+    "known_capabilities",
 ]

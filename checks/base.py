@@ -96,6 +96,11 @@ class Account:
     models: tuple[str, ...] = ("gpt-image-2",)
     snapshots: tuple[str, ...] = ()
     required_images_per_minute: int | None = None
+    capabilities: tuple[str, ...] = ()
+    """The capability checks the account opts in to (`edit`, `transparency`, `streaming`,
+    `responses_tool`); the others never run for it."""
+    responses_model: str | None = None
+    """The mainline model the `responses_tool` probe calls the Responses API with."""
 
     def headers(self, *, admin: bool = False) -> dict[str, str]:
         key = self.admin_key if admin else self.api_key
@@ -179,6 +184,11 @@ class Check(Protocol):
     """The (paid) check that confirms at once a change of this check's status."""
     settings_type: ClassVar[type[CheckSettings]]
     """The typed `[checks.<name>]` section."""
+    opt_in: ClassVar[bool]
+    """A capability: runs only for the accounts that list it in `capabilities`."""
+    follows_recovery_of: ClassVar[str | None]
+    """The check whose turn from fail to pass makes this one run at once (the door it
+    shares with it has just opened)."""
 
     def targets(self, account: Account) -> tuple[str, ...]:
         """The model ids this check probes for the account."""
@@ -204,6 +214,8 @@ class FreeCheck:
     scheduled: ClassVar[bool] = True
     reads_evidence: ClassVar[str | None] = None
     confirms_with: ClassVar[str | None] = None
+    opt_in: ClassVar[bool] = False
+    follows_recovery_of: ClassVar[str | None] = None
 
     def expected_cost(self, model: str, settings: Mapping[str, Any]) -> Decimal | None:
         return None

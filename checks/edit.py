@@ -1,5 +1,5 @@
-"""`edit`: can this account edit an image (multipart, with a mask)? A probe for launch
-readiness, not part of every round."""
+"""`edit`: can this account edit an image (multipart, with a mask)? A capability, probed
+daily for the accounts that list it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from checks.base import ProbeContext
-from checks.generation import Generation
+from checks.generation import Capability
 from checks.http import Answer, call
 from checks.images import EDIT_INPUT_TOKENS, family
 from checks.prices import MILLION, PUBLISHED
@@ -37,16 +37,28 @@ def edit_inputs(side: int = EDIT_SIDE) -> tuple[bytes, bytes]:
     return image, buffer.getvalue()
 
 
-class Edit(Generation):
+def edit_files() -> list[tuple[str, tuple[str, bytes, str]]]:
+    """The multipart files of an edit probe: the image and its mask."""
+    image, mask = edit_inputs()
+    return [
+        ("image", ("probe.png", image, "image/png")),
+        ("mask", ("mask.png", mask, "image/png")),
+    ]
+
+
+def edit_input_cost(model: str, settings: Mapping[str, Any]) -> Decimal:
+    """What the edit probe's input image adds to the output's cost."""
+    table = settings.get("prices") or PUBLISHED.get(family(model), {})
+    return Decimal(table.get("image_input", Decimal(0))) * EDIT_INPUT_TOKENS / MILLION
+
+
+class Edit(Capability):
     """Calls POST /v1/images/edits once (multipart: a generated 512x512 PNG and a mask) with
     the cheapest valid output (paid: the generation's output tokens plus about 200 input
     image tokens). Passes `ok` when a real image of the answered size comes back; every
     other answer is classified as for generation."""
 
     name: ClassVar[str] = "edit"
-    paid: ClassVar[bool] = True
-    # Run when asked for (a launch profile, `--check edit`), not in every round.
-    scheduled: ClassVar[bool] = False
     settings_type: ClassVar[type[CheckSettings]] = EditSettings
     endpoint: ClassVar[str] = "images/edits"
     verb: ClassVar[str] = "edited"
@@ -56,20 +68,9 @@ class Edit(Generation):
         output = super().expected_cost(model, settings)
         if output is None:
             return None
-        table = settings.get("prices") or PUBLISHED.get(family(model), {})
-        return output + table.get("image_input", Decimal(0)) * EDIT_INPUT_TOKENS / MILLION
+        return output + edit_input_cost(model, settings)
 
     async def send(self, ctx: ProbeContext, request: dict[str, Any]) -> Answer:
-        image, mask = edit_inputs()
         fields = {k: str(v) for k, v in request.items() if k != "prompt"}
         fields["prompt"] = EDIT_PROMPT
-        return await call(
-            ctx,
-            "POST",
-            self.endpoint,
-            data=fields,
-            files=[
-                ("image", ("probe.png", image, "image/png")),
-                ("mask", ("mask.png", mask, "image/png")),
-            ],
-        )
+        return await call(ctx, "POST", self.endpoint, data=fields, files=edit_files())

@@ -233,6 +233,13 @@ RULES: tuple[Rule, ...] = (
       "A third wording, param model and code null.",
       ("model-not-found-llmtornado-144.json",),
       statuses=(400, 404), message=r"\bmodel not found\b"),
+    # --- The Responses API's image tool ---
+    _R("image_tool_refused", "responses_tool_unsupported",
+      "The mainline model does not take the image_generation tool, or the account's tools "
+      "were stripped of it (a forced tool_choice then names a tool that is not there).",
+      ("image-tool-refused-codex-22637.json", "image-tool-choice-not-found-400-codex2api-89.json"),
+      message=r"tool 'image_generation' is not supported with|"
+              r"tool choice 'image_generation' not found in 'tools'"),
     # --- The probe's prompt: a refusal says nothing about access ---
     _R("moderation_by_code", "moderation_blocked",
       "GPT image models say moderation_blocked, DALL·E content_policy_violation, Azure "

@@ -3,12 +3,13 @@ access; only a real generation proves it."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, ClassVar
 
 from checks.base import Account, Outcome, ProbeContext
-from checks.http import Answer, call, failure_outcome, unexpected
+from checks.http import Answer, call, json_object, unexpected
 from checks.images import (
     ImageDecodeError,
     cheapest_size,
@@ -89,6 +90,8 @@ class Generation:
     scheduled: ClassVar[bool] = True
     reads_evidence: ClassVar[str | None] = None
     confirms_with: ClassVar[str | None] = None
+    opt_in: ClassVar[bool] = False
+    follows_recovery_of: ClassVar[str | None] = None
     settings_type: ClassVar[type[CheckSettings]] = GenerationSettings
 
     def targets(self, account: Account) -> tuple[str, ...]:
@@ -144,13 +147,23 @@ class Generation:
     def _judge(
         self, ctx: ProbeContext, answer: Answer, what: str, request: dict[str, Any]
     ) -> Outcome:
-        if not answer.ok:
-            return failure_outcome(answer, what)
-        payload = answer.json()
-        if not isinstance(payload, dict):
-            return unexpected(answer, what, "answer is not a JSON object")
+        payload = json_object(answer, what)
+        if isinstance(payload, Outcome):
+            return payload
         if "data" not in payload and ("error" in payload or "code" in payload):
-            return _error_in_success(answer, what)
+            return error_in_success(answer, what)
+        return self.judge_image(ctx, answer, what, request, payload)
+
+    def judge_image(
+        self,
+        ctx: ProbeContext,
+        answer: Answer,
+        what: str,
+        request: dict[str, Any],
+        payload: Mapping[str, Any],
+    ) -> Outcome:
+        """An Images API answer's `data[0].b64_json` (or a stream's final event, in that
+        shape): a real image of the answered size passes, with its usage and cost."""
         data = payload.get("data")
         first = data[0] if isinstance(data, list) and data else None
         b64 = first.get("b64_json") if isinstance(first, dict) else None
@@ -167,12 +180,6 @@ class Generation:
             return unexpected(
                 answer, what, f"image is {actual_size}, the answer says {expected_size}"
             )
-        if request.get("background") == "transparent" and not image.has_alpha:
-            return unexpected(
-                answer,
-                what,
-                "a transparent background was asked for; the image has no alpha channel",
-            )
         usage = payload.get("usage")
         prices = ctx.settings.get("prices") or PUBLISHED.get(family(ctx.model), {})
         cost = usage_cost(usage, prices) if isinstance(usage, dict) else None
@@ -184,6 +191,7 @@ class Generation:
                 "height": image.height,
                 "bytes": image.bytes,
                 "has_alpha": image.has_alpha,
+                "transparent_pixels": image.transparent_pixels,
             },
             "size": actual_size,
             "quality": payload.get("quality")
@@ -203,7 +211,7 @@ class Generation:
         )
 
 
-def _error_in_success(answer: Answer, what: str) -> Outcome:
+def error_in_success(answer: Answer, what: str) -> Outcome:
     """An error inside an HTTP 200 (OpenRouter sends a provider's 429 that way once an answer
     has started): classified like any error answer, with the status it came with."""
     assert answer.response is not None
@@ -219,3 +227,33 @@ def _error_in_success(answer: Answer, what: str) -> Outcome:
 
 def _public(request: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in request.items() if k != "prompt"}
+
+
+class Capability(Generation):
+    """A door beyond a plain generation (an edit, a transparent background, a stream, the
+    Responses API's image tool): paid like the generation, probed daily, and only for the
+    accounts that list it in `capabilities`. It runs at once when `generation` turns from
+    fail to pass: whatever kept the account out may have kept it from this door too."""
+
+    opt_in: ClassVar[bool] = True
+    follows_recovery_of: ClassVar[str | None] = Generation.name
+
+
+def refusal(outcome: Outcome, code: str, note: str | None = None) -> Outcome:
+    """The outcome re-read as the capability's own reason: the answer, its evidence and
+    its cost stay; the status follows the reason."""
+    reason = REASONS[code]
+    summary = f"{reason.words}: {note or outcome.summary}"
+    return dataclasses.replace(outcome, status=reason.status, reason=code, summary=summary)
+
+
+def error_fields(outcome: Outcome) -> tuple[str, str, str]:
+    """The (param, type, lowercased message) of an error outcome's parsed answer."""
+    error = outcome.details.get("error")
+    if not isinstance(error, Mapping):
+        return "", "", ""
+    return (
+        str(error.get("param") or ""),
+        str(error.get("type") or ""),
+        str(error.get("message") or "").lower(),
+    )

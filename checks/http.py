@@ -182,3 +182,14 @@ def unexpected(answer: Answer, what: str, problem: str) -> Outcome:
         f"{what}: {problem}",
         {"problem": problem, "headers": answer.meta.as_dict()},
     )
+
+
+def json_object(answer: Answer, what: str) -> dict[str, Any] | Outcome:
+    """A successful answer's JSON object, or the Outcome of an answer that is not one (an
+    error answer, or a 2xx whose body is not a JSON object)."""
+    if not answer.ok:
+        return failure_outcome(answer, what)
+    payload = answer.json()
+    if not isinstance(payload, dict):
+        return unexpected(answer, what, "answer is not a JSON object")
+    return payload

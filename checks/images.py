@@ -237,6 +237,9 @@ class DecodedImage:
     height: int
     bytes: int
     has_alpha: bool = False
+    transparent_pixels: bool = False
+    """Some pixel is at least partly see-through: an alpha channel alone (an opaque RGBA
+    image) is not a transparent background."""
 
 
 class ImageDecodeError(ValueError):
@@ -259,6 +262,10 @@ def decode_b64_image(b64: str) -> DecodedImage:
             fmt = (image.format or "unknown").lower()
             width, height = image.size
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+            transparent = False
+            if has_alpha:
+                lowest = image.convert("RGBA").getchannel("A").getextrema()[0]
+                transparent = isinstance(lowest, int | float) and lowest < 255
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageDecodeError(f"image bytes do not decode: {exc}") from exc
-    return DecodedImage(format=fmt, width=width, height=height, bytes=len(raw), has_alpha=has_alpha)
+    return DecodedImage(fmt, width, height, len(raw), has_alpha, transparent)

@@ -175,7 +175,12 @@ def usage_tokens(usage: object) -> dict[str, int]:
 
 
 def usage_cost(usage: object, prices: Mapping[str, Decimal]) -> Cost:
-    tokens = usage_tokens(usage)
+    return priced(usage_tokens(usage), prices)
+
+
+def priced(tokens: dict[str, int], prices: Mapping[str, Decimal]) -> Cost:
+    """Tokens per category at `prices`; a cached category without a rate of its own is
+    billed at the full one, a category without any rate is listed as unpriced."""
     total = Decimal(0)
     unpriced = []
     for category, count in tokens.items():
@@ -187,3 +192,40 @@ def usage_cost(usage: object, prices: Mapping[str, Decimal]) -> Cost:
             continue
         total += price * count / MILLION
     return Cost(total=total, tokens=tokens, unpriced=tuple(unpriced))
+
+
+# Mainline models the Responses API's image_generation tool runs behind: USD per 1M text
+# tokens in, cached in, out. Read on https://developers.openai.com/api/docs/pricing (the
+# figures every price table built from it repeats); a model not here is unpriced, and its
+# probe's expected cost is unknown until it is added.
+MAINLINE_PRICING_PAGE = "https://developers.openai.com/api/docs/pricing"
+MAINLINE: dict[str, PriceTable] = {
+    model: {
+        "text_input": Decimal(text_in),
+        "cached_text_input": Decimal(cached),
+        "text_output": Decimal(text_out),
+    }
+    for model, text_in, cached, text_out in (
+        ("gpt-5", "1.25", "0.125", "10.00"),
+        ("gpt-5.1", "1.25", "0.125", "10.00"),
+        ("gpt-5.2", "1.75", "0.175", "14.00"),
+        ("gpt-5-mini", "0.25", "0.025", "2.00"),
+        ("gpt-5-nano", "0.05", "0.005", "0.40"),
+        ("gpt-4.1", "2.00", "0.50", "8.00"),
+        ("gpt-4.1-mini", "0.40", "0.10", "1.60"),
+        ("gpt-4.1-nano", "0.10", "0.025", "0.40"),
+    )
+}
+
+
+def mainline_cost(usage: object, prices: Mapping[str, Decimal]) -> Cost:
+    """The cost of a Responses API `usage` object (ResponseUsage: input_tokens with
+    input_tokens_details.cached_tokens, output_tokens) at a mainline model's rates."""
+    details = usage.get("input_tokens_details") if isinstance(usage, Mapping) else None
+    cached = _count(details, "cached_tokens")
+    tokens = {
+        "text_input": max(0, _count(usage, "input_tokens") - cached),
+        "cached_text_input": cached,
+        "text_output": _count(usage, "output_tokens"),
+    }
+    return priced({k: v for k, v in tokens.items() if v}, prices)

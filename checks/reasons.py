@@ -218,6 +218,47 @@ _ALL = [
         "The monitor itself failed on this probe — see the details",
         "A fault in imagewatch, not an answer from the API: report it with the details.",
     ),
+    # capabilities: the doors beyond a plain generation (a refusal is a fact, not weather)
+    Reason(
+        "transparency_unsupported",
+        _F,
+        "Transparent background refused, or the image came back opaque",
+        "Use a model whose transparent backgrounds work on this account (the GPT image "
+        "models' support varies; gpt-image-2's is a preview), or cut the background out "
+        "after generation.",
+        structural=True,
+    ),
+    Reason(
+        "streaming_unsupported",
+        _F,
+        "Streaming image generation refused (stream=true)",
+        "Generate without streaming (no partial previews), or use a model and account that "
+        "stream; an unverified organization is told so by its own reason.",
+        structural=True,
+    ),
+    Reason(
+        "responses_tool_unsupported",
+        _F,
+        "The Responses API refused the image_generation tool for this mainline model",
+        "Set responses_model to a mainline model that takes the image_generation tool "
+        "(gpt-5, gpt-4.1…), or call the Images API directly.",
+        structural=True,
+    ),
+    Reason(
+        "tool_image_model_refused",
+        _F,
+        "The image_generation tool refused the image model",
+        "Check the tool's model (it goes in the tool, not in the request's `model`) and "
+        "the organization's access to it; OpenAI has answered this during incidents too.",
+    ),
+    Reason(
+        "tool_transparency_unsupported",
+        _F,
+        "Transparent background refused through the Responses image tool",
+        "Ask for an opaque background through the tool, or generate transparent images "
+        "with the Images API where the model supports it.",
+        structural=True,
+    ),
     # rate limits
     Reason(
         "headroom_low",

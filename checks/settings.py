@@ -64,11 +64,28 @@ class EditSettings(GenerationSettings):
 
 
 class TransparencySettings(GenerationSettings):
-    # A rarer door, like the edit: probed when asked for, daily at most.
+    # A rarer door, like the edit: probed daily.
     every: Duration = 86400.0
     every_when_failing: Duration = 3600.0
     background: Literal["transparent"] = "transparent"
-    output_format: Literal["png"] = "png"
+    output_format: Literal["png", "webp"] = "png"
+    """A format that carries alpha: a JPEG would flatten the transparency asked for."""
+
+
+class StreamingSettings(GenerationSettings):
+    # A rarer door, like the edit: probed daily.
+    every: Duration = 86400.0
+    every_when_failing: Duration = 3600.0
+    partial_images: int = Field(default=1, ge=1, le=3)
+    """Partial images asked for; each is billed as extra output tokens."""
+
+
+class ResponsesToolSettings(GenerationSettings):
+    # A mainline model's tokens on top of an image: probed daily.
+    every: Duration = 86400.0
+    every_when_failing: Duration = 3600.0
+    background: Literal["auto", "opaque", "transparent"] = "auto"
+    """`transparent` also asks whether the tool gives this account transparent images (PNG)."""
 
 
 class RateLimitsSettings(CheckSettings):

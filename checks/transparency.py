@@ -1,33 +1,60 @@
-"""`transparency`: does the model give this account a PNG with a transparent background? A
-probe for launch readiness, not part of every round."""
+"""`transparency`: does the model give this account an image with a transparent background?
+A capability, probed daily for the accounts that list it."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import Any, ClassVar
 
-from checks.base import Outcome, ProbeContext
-from checks.generation import Generation
+from checks.base import Outcome, ProbeContext, as_mapping
+from checks.generation import Capability, error_fields, refusal
 from checks.settings import CheckSettings, TransparencySettings
 
-# Whatever settings the probe is handed, these make it the question it exists to ask.
-TRANSPARENT_PNG: dict[str, Any] = {"background": "transparent", "output_format": "png"}
+# Whatever the settings say, the probe asks the question it exists to ask: a transparent
+# background, in a format that carries alpha (a JPEG would flatten it).
+ALPHA_FORMATS = ("png", "webp")
 
 
-class Transparency(Generation):
+def transparent_request(settings: Any) -> dict[str, Any]:
+    chosen = str(as_mapping(settings).get("output_format", "png"))
+    return {
+        "background": "transparent",
+        "output_format": chosen if chosen in ALPHA_FORMATS else "png",
+    }
+
+
+def refuses_transparency(outcome: Outcome) -> bool:
+    """A 400 about `background`, or the API's words for it ("Transparent background is not
+    supported for this model.", tests/fixtures/openai_answers/
+    invalid-request-400-transparent-sub2api-7150.json)."""
+    if outcome.reason != "invalid_request":
+        return False
+    param, _, message = error_fields(outcome)
+    return param == "background" or "transparent background" in message
+
+
+def opaque(outcome: Outcome) -> bool:
+    """A real image came back with no see-through pixel: the parameter was ignored."""
+    image = as_mapping(outcome.details.get("image"))
+    return outcome.reason == "ok" and not image.get("transparent_pixels")
+
+
+class Transparency(Capability):
     """Calls POST /v1/images/generations once, as `generation` does, asking for
-    `background=transparent` and a PNG (paid: the generation's cost). Passes `ok` when a
-    real PNG of the answered size comes back with an alpha channel; an image without one is
-    `unknown: unexpected_response`. A model that refuses the parameter answers 400 on
-    `background` (`unknown: invalid_request`, the refusal in the details); every other
-    answer is classified as for generation."""
+    `background=transparent` and a PNG (or WebP) (paid: the generation's cost). Passes `ok`
+    only when the image that comes back really has transparent pixels. Fails
+    `transparency_unsupported` when the API refuses the parameter (400 on `background`) or
+    answers an opaque image (billed); every other answer is classified as for generation."""
 
     name: ClassVar[str] = "transparency"
-    # Run when asked for (a launch profile, `--check transparency`), not in every round.
-    scheduled: ClassVar[bool] = False
     settings_type: ClassVar[type[CheckSettings]] = TransparencySettings
 
     async def run(self, ctx: ProbeContext) -> Outcome:
-        return await super().run(
-            dataclasses.replace(ctx, settings={**ctx.settings, **TRANSPARENT_PNG})
-        )
+        settings = {**ctx.settings, **transparent_request(ctx.settings)}
+        outcome = await super().run(dataclasses.replace(ctx, settings=settings))
+        if refuses_transparency(outcome):
+            return refusal(outcome, "transparency_unsupported")
+        if opaque(outcome):
+            note = f"{outcome.summary}, but no pixel of it is transparent"
+            return refusal(outcome, "transparency_unsupported", note)
+        return outcome

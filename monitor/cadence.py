@@ -22,12 +22,15 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from checks import REGISTRY
 from checks.base import Check, Status
 from checks.reasons import REASONS
 from checks.retries import requested_wait
 from checks.settings import CheckSettings, GenerationSettings
 
 MIN_INTERVAL = 1.0
+FOLLOWED = {c.follows_recovery_of for c in REGISTRY.values() if c.follows_recovery_of}
+"""The checks whose recovery others follow at once."""
 MAX_JITTER = 300.0
 
 
@@ -48,6 +51,9 @@ class Decision:
 
     next_run: datetime
     confirm: bool = False
+    follow: bool = False
+    """The checks that follow this one's recovery (the capabilities after `generation`)
+    should run now."""
 
 
 def seconds_to_midnight(now: datetime) -> float:
@@ -76,7 +82,9 @@ def next_interval(settings: CheckSettings, last: Last | None, now: datetime) -> 
     if last.reason == "rate_limited":
         wait = requested_wait(last.details) or settings.every_when_failing
         return max(MIN_INTERVAL, min(wait, every))
-    if unbilled_failure(last.reason):
+    # A failure that was billed anyway (an opaque image where a transparent one was asked
+    # for) would be paid for again at every fast re-probe: it waits its usual interval.
+    if unbilled_failure(last.reason) and "cost" not in last.details:
         return max(MIN_INTERVAL, min(settings.every_when_failing, every))
     return every
 
@@ -192,6 +200,16 @@ def on_start(key: str, interval: float, last: Last | None, now: datetime) -> tup
     return due_now, first
 
 
+def recovered(before: Last | None, after: Last | None) -> bool:
+    """A probe that failed now passes: the door it proves has just opened."""
+    return (
+        before is not None
+        and after is not None
+        and before.status == Status.FAIL
+        and after.status == Status.PASS
+    )
+
+
 def decide(
     check: Check,
     key: str,
@@ -220,4 +238,7 @@ def decide(
     next_at = next_run(key, interval, now + timedelta(seconds=interval / 2 if confirming else 0))
     # A slot boundary can come seconds after a 429 that asked for more: the wait wins.
     held = not_before(after if after is not None else before)
-    return Decision(next_run=max(next_at, held) if held else next_at, confirm=confirm)
+    follow = check.name in FOLLOWED and recovered(before, after)
+    return Decision(
+        next_run=max(next_at, held) if held else next_at, confirm=confirm, follow=follow
+    )

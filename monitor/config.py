@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from checks.base import Account
 from checks.images import retired_reason
+from checks.responses_tool import ResponsesTool
 from monitor.sections import (
     DAYS,
     AccountSection,
@@ -173,6 +174,12 @@ def parse(
         if len(set(section.models)) != len(section.models):
             problems.append(f"{where}.models: lists a model twice")
         problems.extend(_retired(where, section, today or datetime.now(UTC).date()))
+        if ResponsesTool.name in section.capabilities and not section.responses_model:
+            problems.append(
+                f"{where}.responses_model: required when capabilities lists "
+                f"{ResponsesTool.name} (the mainline model the image tool runs behind; there "
+                "is no default, which would silently go stale)"
+            )
         accounts.append(
             Account(
                 name=section.name,
@@ -184,6 +191,8 @@ def parse(
                 models=tuple(section.models),
                 snapshots=tuple(section.snapshots),
                 required_images_per_minute=section.required_images_per_minute,
+                capabilities=tuple(section.capabilities),
+                responses_model=section.responses_model,
             )
         )
     channels: list[ChannelTarget] = []

@@ -121,6 +121,17 @@ class Daemon:
             if p.account.name == changed.account.name and p.check == changed.kind.confirms_with
         ]
 
+    def following_probes(self, recovered: Probe) -> list[Probe]:
+        """The probes that follow the recovery of `recovered` (the same account and model's
+        capability probes after its generation passes again)."""
+        return [
+            p
+            for p in self.probes
+            if p.account.name == recovered.account.name
+            and p.model == recovered.model
+            and p.kind.follows_recovery_of == recovered.check
+        ]
+
     async def round_once(
         self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
     ) -> RoundReport:

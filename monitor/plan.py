@@ -60,6 +60,8 @@ def plan(
     probes = []
     for account in selected:
         for name in names:
+            if not runs_for(REGISTRY[name], account):
+                continue
             for model in REGISTRY[name].targets(account):
                 if models and model not in models:
                     continue
@@ -67,7 +69,16 @@ def plan(
     return probes
 
 
-def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]:
+def runs_for(check: Check, account: Account) -> bool:
+    """A capability check runs only for the accounts that list it (asked for by name or
+    not: each costs money and needs what only such an account configures); every other
+    check runs for every account."""
+    return not check.opt_in or check.name in account.capabilities
+
+
+def settings_for(
+    loaded: LoadedConfig, check: str, model: str, account: Account | None = None
+) -> dict[str, Any]:
     """The check's section, plus what any check may need from the rest of the config: the
     model's price baseline (paid checks estimate and record their cost with it, `pricing`
     compares the published prices against it), every watched model and the price source
@@ -78,6 +89,9 @@ def settings_for(loaded: LoadedConfig, check: str, model: str) -> dict[str, Any]
     settings["baseline"] = {model: prices}
     settings["watched_models"] = loaded.watched_models
     settings["price_source"] = loaded.config.checks.pricing.source
+    if account is not None and account.responses_model:
+        # the Responses probe's mainline model: its cost is known before it is sent
+        settings["responses_model"] = account.responses_model
     return settings
 
 

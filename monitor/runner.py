@@ -84,7 +84,9 @@ class Round:
         self.store = store
         self.progress = progress
         self.sleep = sleep or asyncio.sleep
-        self.settings = settings or (lambda probe: settings_for(loaded, probe.check, probe.model))
+        self.settings = settings or (
+            lambda probe: settings_for(loaded, probe.check, probe.model, probe.account)
+        )
         self.redactor = Redactor(loaded.secrets)
         self.shared: dict[str, Any] = {}
         # What each probe of this round recorded, for the checks that read it.

@@ -170,13 +170,21 @@ class Scheduler:
         if probed.decision.confirm:
             for confirmer in self.daemon.confirming_probes(probe):
                 self.log(f"{probe.label} changed: confirming with {confirmer.label}")
-                self.scheduler.add_job(
-                    self._run,
-                    args=[confirmer, True],
-                    id=f"confirm:{self.job_id(confirmer)}",
-                    replace_existing=True,
-                    max_instances=1,
-                )
+                self.run_now(confirmer)
+        if probed.decision.follow:
+            for follower in self.daemon.following_probes(probe):
+                self.log(f"{probe.label} passes again: probing {follower.label} now")
+                self.run_now(follower)
+
+    def run_now(self, probe: Probe) -> None:
+        """Run the probe off its slot, within its claim window (never twice in it)."""
+        self.scheduler.add_job(
+            self._run,
+            args=[probe, True],
+            id=f"confirm:{self.job_id(probe)}",
+            replace_existing=True,
+            max_instances=1,
+        )
 
     def schedule_publish(self) -> None:
         """Debounced: the first probe of a burst schedules one publish a few seconds later;

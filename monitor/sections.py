@@ -12,7 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from checks.images import family
+from checks import known_capabilities
+from checks.images import family, image_family
 from checks.prices import CATEGORIES, PUBLISHED, PriceTable
 from checks.settings import (
     CheckSettings,
@@ -22,8 +23,10 @@ from checks.settings import (
     ModelListingSettings,
     PricingSettings,
     RateLimitsSettings,
+    ResponsesToolSettings,
     Section,
     SnapshotSettings,
+    StreamingSettings,
     TransparencySettings,
 )
 
@@ -81,6 +84,23 @@ class AccountSection(Section):
     snapshots: list[str] = Field(default_factory=list)
     daily_probe_budget_usd: Decimal = Field(default=Decimal("0.25"), ge=0)
     required_images_per_minute: int | None = Field(default=None, ge=1)
+    capabilities: list[str] = Field(default_factory=list)
+    """The capability checks this account opts in to; the others never run for it."""
+    responses_model: str | None = Field(default=None, min_length=1)
+    """The mainline model the Responses image tool is probed behind; required with the
+    `responses_tool` capability, never defaulted (a default would silently go stale)."""
+
+    _capabilities = field_validator("capabilities")(known_capabilities)
+
+    @field_validator("responses_model")
+    @classmethod
+    def _responses_model(cls, value: str | None) -> str | None:
+        if value is not None and (image_family(value) or value.startswith(("gpt-image", "dall-e"))):
+            raise ValueError(
+                f"{value!r} is an image model: the Responses API takes a mainline model "
+                "(gpt-5, gpt-4.1…) here, and the image model goes in the tool"
+            )
+        return value
 
     @field_validator("name")
     @classmethod
@@ -105,6 +125,8 @@ class ChecksSection(Section):
     generation: GenerationSettings = GenerationSettings()
     edit: EditSettings = EditSettings()
     transparency: TransparencySettings = TransparencySettings()
+    streaming: StreamingSettings = StreamingSettings()
+    responses_tool: ResponsesToolSettings = ResponsesToolSettings()
     rate_limits: RateLimitsSettings = RateLimitsSettings()
     pricing: PricingSettings = PricingSettings()
 

@@ -87,6 +87,10 @@ def write_config(
             f'snapshots = ["{PINNED}"]\n'
             f"required_images_per_minute = {DEMO_REQUIRED_IMAGES_PER_MINUTE}\n"
         )
+        if scenario.capabilities:
+            block += f"capabilities = {json.dumps(list(scenario.capabilities))}\n"
+        if scenario.responses_model:
+            block += f'responses_model = "{scenario.responses_model}"\n'
         if scenario.admin_key:
             env[var + "_ADMIN"] = scenario.admin_key
             block += f'admin_key_env = "{var}_ADMIN"\n'

@@ -60,6 +60,7 @@ def test_generation_records_usage_cost_latency_and_headers() -> None:
         "height": 480,
         "bytes": outcome.details["image"]["bytes"],
         "has_alpha": False,
+        "transparent_pixels": False,
     }
 
 

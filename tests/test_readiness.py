@@ -550,7 +550,7 @@ def test_the_transparency_probe_asks_for_a_transparent_png_whatever_its_settings
     assert (outcome.status, outcome.reason) == ("pass", "ok")
 
 
-def test_the_transparency_probe_is_unknown_when_the_png_has_no_alpha_channel() -> None:
+def test_the_transparency_probe_fails_when_the_png_has_no_transparent_pixel() -> None:
     outcome = run_check("transparency", answering_a_png(alpha=False), model="gpt-image-1.5")
-    assert (outcome.status, outcome.reason) == ("unknown", "unexpected_response")
-    assert "no alpha channel" in outcome.summary
+    assert (outcome.status, outcome.reason) == ("fail", "transparency_unsupported")
+    assert "no pixel of it is transparent" in outcome.summary

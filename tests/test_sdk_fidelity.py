@@ -188,3 +188,109 @@ def test_sdk_raises_the_real_error_for_each_new_scenario_and_retries_only_the_42
     assert error.request_id is not None
     assert error.request_id.startswith("req_")
     assert requests_seen(simulator, name) == requests
+
+
+# --- the other doors: streamed images and the Responses image tool -------------------------
+
+
+def test_sdk_streams_a_generation_as_partial_and_completed_events(clients: Clients) -> None:
+    stream = clients("every-door").images.generate(
+        model="gpt-image-2",
+        prompt="A grey square",
+        size="1408x480",  # type: ignore[arg-type]
+        quality="low",
+        output_format="jpeg",
+        stream=True,
+        partial_images=1,
+    )
+    events = list(stream)
+    assert [type(e).__name__ for e in events] == [
+        "ImageGenPartialImageEvent",
+        "ImageGenCompletedEvent",
+    ]
+    partial, completed = events
+    assert partial.type == "image_generation.partial_image"
+    assert partial.partial_image_index == 0
+    assert completed.type == "image_generation.completed"
+    image = Image.open(io.BytesIO(base64.b64decode(completed.b64_json)))
+    assert image.size == (1408, 480)
+    assert completed.usage.output_tokens == 54 + 100  # each partial image: 100 more tokens
+
+
+def test_sdk_streams_an_edit_with_a_mask(clients: Clients) -> None:
+    stream = clients("every-door").images.edit(
+        model="gpt-image-1.5",
+        prompt="Add a dot",
+        image=("in.png", png(1024, 1024)),
+        mask=("mask.png", png(1024, 1024, "RGBA")),
+        size="1024x1024",
+        quality="low",
+        stream=True,
+        partial_images=2,
+    )
+    events = list(stream)
+    assert [e.type for e in events] == [
+        "image_edit.partial_image",
+        "image_edit.partial_image",
+        "image_edit.completed",
+    ]
+    assert events[-1].usage.input_tokens_details.image_tokens > 0
+
+
+def test_sdk_raises_bad_request_when_streaming_is_refused(clients: Clients) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        clients("no-streaming").images.generate(
+            model="gpt-image-2", prompt="x", size="1024x1024", quality="low", stream=True
+        )
+    assert caught.value.param == "stream"
+
+
+def test_sdk_creates_a_response_with_the_image_generation_tool(clients: Clients) -> None:
+    response = clients("every-door").responses.create(
+        model="gpt-5-mini",
+        input="A grey square",
+        tools=[
+            {
+                "type": "image_generation",
+                "model": "gpt-image-2",
+                "quality": "low",
+                "size": "1408x480",
+            }
+        ],
+        tool_choice={"type": "image_generation"},
+        store=False,
+    )
+    calls = [item for item in response.output if item.type == "image_generation_call"]
+    assert len(calls) == 1
+    assert calls[0].status == "completed"
+    assert calls[0].result is not None
+    image = Image.open(io.BytesIO(base64.b64decode(calls[0].result)))
+    assert image.size == (1408, 480)
+    assert response.usage is not None
+    assert response.usage.input_tokens_details.cached_tokens == 0
+    assert response.output_text == "Here is the image."
+
+
+@pytest.mark.parametrize(
+    ("account", "tool", "message"),
+    [
+        ("no-image-tool", {}, "Tool choice 'image_generation' not found in 'tools' parameter."),
+        ("tool-model-refused", {}, "The model 'gpt-image-2' does not exist."),
+        (
+            "every-door",
+            {"background": "transparent", "output_format": "png"},
+            "Transparent background is not supported for this model.",
+        ),
+    ],
+)
+def test_sdk_raises_the_image_tools_refusals(
+    clients: Clients, account: str, tool: dict[str, str], message: str
+) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        clients(account).responses.create(
+            model="gpt-5-mini",
+            input="x",
+            tools=[{"type": "image_generation", "model": "gpt-image-2", **tool}],  # type: ignore[list-item]
+            tool_choice={"type": "image_generation"},
+        )
+    assert message in str(caught.value)

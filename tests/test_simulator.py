@@ -95,6 +95,7 @@ def test_every_scenario_has_a_key_and_an_expected_reason_per_check() -> None:
             "generation",
             "rate_limits",
             "pricing",
+            *item.capabilities,
         }
 
 

@@ -115,6 +115,10 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
             "snapshots": [PINNED],
             "required_images_per_minute": DEMO_REQUIRED_IMAGES_PER_MINUTE,
         }
+        if scenario.capabilities:
+            account["capabilities"] = list(scenario.capabilities)
+        if scenario.responses_model:
+            account["responses_model"] = scenario.responses_model
         if scenario.admin_key:
             environ[env + "_ADMIN"] = scenario.admin_key
             account["admin_key_env"] = env + "_ADMIN"

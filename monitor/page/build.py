@@ -109,7 +109,8 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
         generated_at=now,
         generated_text=now.strftime("%Y-%m-%d %H:%M UTC"),
         verdict=verdict_sentence(accounts),
-        checks=[name for name, check in REGISTRY.items() if check.scheduled],
+        # the capabilities have their own matrix (monitor/page/capabilities.py)
+        checks=[name for name, c in REGISTRY.items() if c.scheduled and not c.opt_in],
         accounts=accounts,
         heartbeat=heartbeat_view(
             data.heartbeats,

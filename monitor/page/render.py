@@ -12,6 +12,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from monitor.page.capabilities import capability_matrix
 from monitor.page.views import Chart, SiteView, iso
 
 STATUS_SCHEMA_VERSION = 1
@@ -24,8 +25,12 @@ class PublishError(Exception):
 
 
 def site_root() -> Path:
-    """site/ as installed from the wheel (the namespace package `imagewatch_site`), or in
-    the source checkout."""
+    """site/ of the source checkout this code runs from, or as installed from the wheel (the
+    namespace package `imagewatch_site`). The checkout's own comes first: another checkout
+    installed in editable mode must not lend this code its templates."""
+    beside = Path(__file__).resolve().parents[2] / "site"
+    if (beside / "templates").is_dir():
+        return beside
     with contextlib.suppress(ImportError, ValueError):
         spec = importlib.util.find_spec("imagewatch_site")
         for location in (spec.submodule_search_locations or []) if spec else []:
@@ -100,6 +105,7 @@ def status_json(site: SiteView) -> dict[str, Any]:
             }
             for account in site.accounts
         ],
+        "capabilities": capability_matrix(site).as_json(),
     }
 
 
@@ -107,10 +113,13 @@ def render(site: SiteView) -> dict[str, bytes]:
     """Every file of the site, by relative path."""
     env = environment()
     files: dict[str, bytes] = {}
+    matrix = capability_matrix(site)
 
     def page(template: str, path: str, **context: Any) -> None:
         depth = path.count("/")
-        text = env.get_template(template).render(site=site, root="../" * depth, **context)
+        text = env.get_template(template).render(
+            site=site, root="../" * depth, capabilities=matrix, **context
+        )
         files[path] = text.encode("utf-8")
 
     page("index.html", "index.html")

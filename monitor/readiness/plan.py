@@ -10,7 +10,6 @@ from typing import Any
 
 from checks import REGISTRY
 from checks.base import Account
-from checks.edit import Edit
 from checks.generation import Generation
 from checks.model_listing import ModelListing
 from checks.pricing import Pricing
@@ -55,12 +54,15 @@ class PlannedProbe:
 
 
 def launch_account(account: Account, profile: LaunchProfile) -> Account:
-    """The account as the launch uses it: the profile's model, snapshot and peak."""
+    """The account as the launch uses it: the profile's model, snapshot, peak and
+    capabilities (with the profile's mainline model for the Responses tool, if it names one)."""
     return dataclasses.replace(
         account,
         models=(profile.model,),
         snapshots=(profile.snapshot,) if profile.snapshot else (),
         required_images_per_minute=profile.peak_images_per_minute,
+        capabilities=tuple(profile.needed()),
+        responses_model=profile.responses_model or account.responses_model,
     )
 
 
@@ -68,15 +70,11 @@ def launch_checks(profile: LaunchProfile) -> list[str]:
     """The checks a launch needs, in the order they are listed: the listing, the pinned
     snapshot, a real generation, the capabilities the profile asks for, then the checks that
     read what the generation recorded."""
-    capabilities = {
-        Edit.name: profile.needs_edits,
-        Transparency.name: profile.needs_transparent_background,
-    }
     return [
         ModelListing.name,
         Snapshot.name,
         Generation.name,
-        *(name for name, needed in capabilities.items() if needed),
+        *profile.needed(),
         RateLimits.name,
         Pricing.name,
     ]
@@ -97,7 +95,7 @@ def probe_settings(loaded: LoadedConfig, probe: Probe) -> dict[str, Any]:
     `[checks.generation]` settings (quality, format, retry wait, timeout), as readiness
     always has: the launch asks whether the account generates as it is configured to."""
     section = Generation.name if probe.kind.paid else probe.check
-    return settings_for(loaded, section, probe.model)
+    return settings_for(loaded, section, probe.model, probe.account)
 
 
 def probe_cost(loaded: LoadedConfig, probe: Probe) -> Decimal:

@@ -42,11 +42,11 @@ class Readiness:
         """Send the account's allowed probes, then judge every requirement."""
         launch = launch_account(account, self.profile)
         sent = [Probe(launch, p.check, p.model) for p in planned if p.allowed]
-        rows = await self.run([p for p in sent if p.kind.scheduled])
+        rows = await self.run([p for p in sent if not p.kind.opt_in])
         # The capability probes follow, one at a time, as they always have: on an account
         # near its images-per-minute limit, which image is refused must not depend on timing.
         for probe in sent:
-            if not probe.kind.scheduled:
+            if probe.kind.opt_in:
                 rows += await self.run([probe])
         results = {row.check: row for row in rows}
         judged = requirements(

@@ -1,5 +1,6 @@
 """The launch profile: what a launch needs (model, snapshot, peak images per minute, quality
-and size, edits, transparency, cost per image), read from its TOML file."""
+and size, the capabilities — edits, transparency, streaming, the Responses image tool —, cost
+per image), read from its TOML file."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from checks import CAPABILITIES, known_capabilities
+from checks.edit import Edit
 from checks.images import FIXED_SIZES, flexible_size_error, has_flexible_sizes, parse_size
+from checks.transparency import Transparency
 from monitor.config import ConfigError, key_path
 
 
@@ -29,9 +33,28 @@ class LaunchProfile(BaseModel):
     quality: str = "medium"
     size: str = "1024x1024"
     needs_edits: bool = False
+    """The same as listing `edit` in `capabilities` (kept from before the list)."""
     needs_transparent_background: bool = False
+    """The same as listing `transparency` in `capabilities`."""
+    capabilities: list[str] = Field(default_factory=list)
+    """The capability checks the launch needs (`edit`, `transparency`, `streaming`,
+    `responses_tool`), run through the runner like every probe."""
+    responses_model: str | None = None
+    """The mainline model the launch calls the Responses image tool behind; by default
+    each account's own `responses_model`."""
     max_cost_per_image_usd: Decimal = Field(gt=0)
     monthly_images: int = Field(default=0, ge=0)
+
+    _capabilities = field_validator("capabilities")(known_capabilities)
+
+    def needed(self) -> list[str]:
+        """Every capability the launch needs, in round order."""
+        wanted = set(self.capabilities)
+        if self.needs_edits:
+            wanted.add(Edit.name)
+        if self.needs_transparent_background:
+            wanted.add(Transparency.name)
+        return [name for name in CAPABILITIES if name in wanted]
 
     @field_validator("quality")
     @classmethod

@@ -15,7 +15,9 @@ from checks.prices import MILLION, to_decimal
 from checks.pricing import Pricing
 from checks.rate_limits import TIERS, RateLimits, next_tier_for
 from checks.reasons import REASONS, words
+from checks.responses_tool import ResponsesTool
 from checks.snapshot import Snapshot
+from checks.streaming import Streaming
 from checks.transparency import Transparency
 from monitor.readiness.profile import LaunchProfile
 from monitor.store import Incident, ProbeResult
@@ -46,6 +48,15 @@ class Requirement:
 
     def as_json(self) -> dict[str, str]:
         return dataclasses.asdict(self)
+
+
+CAPABILITY_REQUIREMENTS = {
+    Edit.name: ("edits", "Edits work (image and mask)"),
+    # a requirement one check decides alone is keyed by the check's name
+    Streaming.name: (Streaming.name, "Streaming works (a partial and a final image)"),
+    ResponsesTool.name: (ResponsesTool.name, "The Responses API's image tool works"),
+}
+"""The requirement each capability decides alone (transparency has its own reading)."""
 
 
 def verdict(requirements: Iterable[Requirement]) -> str:
@@ -219,14 +230,12 @@ def requirements(
             SKIPPED_FOR_SPEND,
         )
     )
-    if profile.needs_edits:
-        judged.append(
-            from_outcome(
-                "edits", "Edits work (image and mask)", results.get(Edit.name), SKIPPED_FOR_SPEND
-            )
-        )
-    if profile.needs_transparent_background:
-        judged.append(transparent_requirement(results.get(Transparency.name), SKIPPED_FOR_SPEND))
+    for name in profile.needed():
+        if name == Transparency.name:
+            judged.append(transparent_requirement(results.get(name), SKIPPED_FOR_SPEND))
+            continue
+        key, title = CAPABILITY_REQUIREMENTS[name]
+        judged.append(from_outcome(key, title, results.get(name), SKIPPED_FOR_SPEND))
     judged.append(rate_requirement(profile, results.get(RateLimits.name)))
     judged.append(cost_requirement(profile, results.get(Pricing.name)))
     judged.append(incident_requirement(incidents))

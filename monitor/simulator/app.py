@@ -23,13 +23,20 @@ from starlette.routing import Route
 from checks.prices import LITELLM_KEYS
 from monitor.simulator.errors import ApiFailure, model_not_found, unknown_route
 from monitor.simulator.gate import authenticate, reserve_images, slow_down
-from monitor.simulator.images import expected_tokens, input_image_tokens, make_images
+from monitor.simulator.images import (
+    expected_tokens,
+    image_stream,
+    input_image_tokens,
+    make_images,
+)
+from monitor.simulator.responses import create_response
 from monitor.simulator.scenarios import IMAGE_MODELS, PRICE_FILES
 from monitor.simulator.state import AccountState, SimulatorState, moved_prices, request_id
 from monitor.simulator.validation import GENERATION_PARAMS, edit_params, json_params, validate
 
-# An account route's answer: the JSON body and the headers it adds to the usual ones.
-Reply = tuple[dict[str, Any], dict[str, str]]
+# An account route's answer: the JSON body and the headers it adds to the usual ones, or a
+# whole response (a stream of server-sent events).
+Reply = tuple[dict[str, Any], dict[str, str]] | Response
 AccountHandler = Callable[[Request, AccountState], Awaitable[Reply]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -64,6 +71,23 @@ def model_object(account: AccountState, model: str, created: int) -> dict[str, A
     }
 
 
+def sse(body: bytes, headers: dict[str, str]) -> Response:
+    return Response(body, media_type="text/event-stream", headers=headers)
+
+
+def refuse_stream(account: AccountState, spec: dict[str, Any]) -> None:
+    """A scenario whose account may not stream images. The wording is ours: no real refusal
+    of an image stream is published; it names `stream`, as the API names the parameter it
+    refuses."""
+    if spec["stream"] and account.scenario.streaming_refused:
+        raise ApiFailure(
+            400,
+            f"Streaming is not supported for model '{spec['model']}' on this account.",
+            param="stream",
+            code="unsupported_value",
+        )
+
+
 class Simulator:
     """The routes, all answering from one `SimulatorState`."""
 
@@ -81,7 +105,11 @@ class Simulator:
             try:
                 account = authenticate(self.state, request)
                 await slow_down(account)
-                body, headers = await handle(request, account)
+                reply = await handle(request, account)
+                if isinstance(reply, Response):
+                    reply.headers.update(api_headers(account, started))
+                    return reply
+                body, headers = reply
                 return JSONResponse(body, headers=api_headers(account, started) | headers)
             except ApiFailure as exc:
                 return failure(exc, account, started)
@@ -107,17 +135,26 @@ class Simulator:
     async def generate(self, request: Request, account: AccountState) -> Reply:
         spec = validate(json_params(await request.body()), GENERATION_PARAMS)
         expected = expected_tokens(spec)
+        refuse_stream(account, spec)
         headers = reserve_images(self.state, account, spec["model"], spec["n"], expected)
+        if spec["stream"]:
+            return sse(image_stream(account, spec, 0, "image_generation"), headers)
         return make_images(account, spec, 0), headers
 
     async def edit(self, request: Request, account: AccountState) -> Reply:
         spec, sizes = await edit_params(request)
         input_tokens = sum(input_image_tokens(w, h) for w, h in sizes)
         expected = expected_tokens(spec)
+        refuse_stream(account, spec)
         headers = reserve_images(
             self.state, account, spec["model"], spec["n"], expected + input_tokens
         )
+        if spec["stream"]:
+            return sse(image_stream(account, spec, input_tokens, "image_edit"), headers)
         return make_images(account, spec, input_tokens), headers
+
+    async def responses(self, request: Request, account: AccountState) -> Reply:
+        return create_response(self.state, account, json_params(await request.body()))
 
     # --- Admin API ----------------------------------------------------------------------
 
@@ -226,6 +263,7 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/v1/models/{model:path}", gated(sim.get_model), methods=["GET"]),
         Route("/v1/images/generations", gated(sim.generate), methods=["POST"]),
         Route("/v1/images/edits", gated(sim.edit), methods=["POST"]),
+        Route("/v1/responses", gated(sim.responses), methods=["POST"]),
         Route(
             "/v1/organization/projects/{project_id}/rate_limits",
             sim.project_rate_limits,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import math
 import time
 from typing import Any
@@ -16,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from checks.images import family, output_tokens, parse_size
 from checks.prices import PUBLISHED, usage_cost
+from checks.streaming import PARTIAL_IMAGE_TOKENS
 from monitor.simulator.state import AccountState
 
 
@@ -41,16 +43,20 @@ def input_image_tokens(width: int, height: int) -> int:
 def make_images(account: AccountState, spec: dict[str, Any], image_inputs: int) -> dict[str, Any]:
     """The body of a successful image answer; bills the account for it as the API would.
 
-    `image_inputs` is the input image tokens of an edit's uploads (0 for a generation)."""
+    `image_inputs` is the input image tokens of an edit's uploads (0 for a generation); a
+    streamed answer's partial images are billed as extra output tokens."""
     size = answered_size(spec)
     quality = spec["quality"] if spec["quality"] != "auto" else "medium"
     width, height = parse_size(size) or (1024, 1024)
     per_image = output_tokens(spec["model"], size, quality) or 0
+    partials = (
+        PARTIAL_IMAGE_TOKENS * int(spec.get("partial_images", 0)) if spec.get("stream") else 0
+    )
     text_tokens = max(1, math.ceil(len(spec["prompt"]) / 4))
     usage = {
         "input_tokens": text_tokens + image_inputs,
-        "output_tokens": per_image * spec["n"],
-        "total_tokens": text_tokens + image_inputs + per_image * spec["n"],
+        "output_tokens": per_image * spec["n"] + partials,
+        "total_tokens": text_tokens + image_inputs + per_image * spec["n"] + partials,
         "input_tokens_details": {
             "text_tokens": text_tokens,
             "image_tokens": image_inputs,
@@ -59,14 +65,15 @@ def make_images(account: AccountState, spec: dict[str, Any], image_inputs: int) 
     prices = PUBLISHED.get(family(spec["model"]), {})
     account.spend_usd += usage_cost(usage, prices).total
     account.billed_images += spec["n"]
+    transparent = spec["background"] == "transparent" and not account.scenario.opaque_backgrounds
     encoded = render_image(
         width,
         height,
         spec["output_format"],
-        transparent=spec["background"] == "transparent",
+        transparent=transparent,
         compression=spec["output_compression"],
     )
-    background = "transparent" if spec["background"] == "transparent" else "opaque"
+    background = "transparent" if transparent else "opaque"
     return {
         "created": int(time.time()),
         "data": [{"b64_json": encoded} for _ in range(spec["n"])],
@@ -104,3 +111,36 @@ def render_image(
     else:
         image.save(buffer, format="WEBP", quality=max(5, quality))
     return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def image_stream(
+    account: AccountState, spec: dict[str, Any], image_inputs: int, prefix: str
+) -> bytes:
+    """A streamed image answer as server-sent events (openai-openapi.yaml ImageGenStreamEvent,
+    ImageEditStreamEvent; `prefix` is `image_generation` or `image_edit`): one partial image
+    per `partial_images`, then the final image with its usage."""
+    body = make_images(account, spec, image_inputs)
+    shared = {k: body[k] for k in ("size", "quality", "background", "output_format")}
+    encoded = body["data"][0]["b64_json"]
+    events: list[tuple[str, dict[str, Any]]] = [
+        (
+            f"{prefix}.partial_image",
+            {
+                "b64_json": encoded,
+                "created_at": body["created"],
+                **shared,
+                "partial_image_index": i,
+            },
+        )
+        for i in range(int(spec["partial_images"]))
+    ]
+    events.append(
+        (
+            f"{prefix}.completed",
+            {"b64_json": encoded, "created_at": body["created"], **shared, "usage": body["usage"]},
+        )
+    )
+    return b"".join(
+        f"event: {name}\ndata: {json.dumps({'type': name, **data})}\n\n".encode()
+        for name, data in events
+    )

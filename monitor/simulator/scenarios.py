@@ -65,6 +65,17 @@ class Scenario:
     admin_key: str | None = None
     registered: bool = True
     """False: the key is unknown to the simulator (a revoked key)."""
+    capabilities: tuple[str, ...] = ()
+    """The capability checks the demo config opts the account in to."""
+    responses_model: str | None = None
+    streaming_refused: bool = False
+    """`stream=true` refused with a 400 on `stream` (our wording: no real one is published)."""
+    image_tool_refused: bool = False
+    """The account's tools lack image_generation: a forced tool_choice is refused."""
+    tool_refuses_image_model: bool = False
+    """The image_generation tool refuses the image model inside it."""
+    opaque_backgrounds: bool = False
+    """A transparent background is accepted and ignored: the image comes back opaque."""
 
     def listing(self) -> dict[str, Any]:
         return {
@@ -245,6 +256,75 @@ SCENARIOS: tuple[Scenario, ...] = (
         unverified_status=400,
     ),
 )
+
+# --- Capability doors: an account per door that is closed, and one with every door -------
+# Kept apart from the generation scenarios above. The expectations name capability checks,
+# which run only for the accounts that opt in (the demo config lists `capabilities`).
+DOORS = ("edit", "transparency", "streaming", "responses_tool")
+DOORS_MAINLINE = "gpt-5-mini"
+CAPABILITY_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="every-door",
+        api_key="sk-sim-doors-3e5a7c9b1d",
+        description="Verified, probed at every door: edits with a mask, streaming and the "
+        "Responses image tool work; gpt-image-2 refuses a transparent background (400 "
+        "'Transparent background is not supported for this model.').",
+        expect=_expect(
+            edit="ok", transparency="transparency_unsupported", streaming="ok", responses_tool="ok"
+        ),
+        organization="org-sim-doors",
+        project="proj_sim_doors",
+        capabilities=DOORS,
+        responses_model=DOORS_MAINLINE,
+    ),
+    Scenario(
+        name="no-streaming",
+        api_key="sk-sim-nostream-6c8e0a2b4d",
+        description="Generates, but `stream=true` is refused with a 400 on `stream`.",
+        expect=_expect(streaming="streaming_unsupported"),
+        organization="org-sim-nostream",
+        project="proj_sim_nostream",
+        capabilities=("streaming",),
+        streaming_refused=True,
+    ),
+    Scenario(
+        name="no-image-tool",
+        api_key="sk-sim-notool-9d1f3b5c7e",
+        description="Generates through the Images API, but its Responses tools lack "
+        "image_generation: 400 \"Tool choice 'image_generation' not found in 'tools' "
+        'parameter."',
+        expect=_expect(responses_tool="responses_tool_unsupported"),
+        organization="org-sim-notool",
+        project="proj_sim_notool",
+        capabilities=("responses_tool",),
+        responses_model=DOORS_MAINLINE,
+        image_tool_refused=True,
+    ),
+    Scenario(
+        name="tool-model-refused",
+        api_key="sk-sim-toolmodel-2b4d6f8a0c",
+        description="The Responses image tool refuses gpt-image-2 inside it: 400 "
+        "image_generation_user_error \"The model 'gpt-image-2' does not exist.\" (param tools).",
+        expect=_expect(responses_tool="tool_image_model_refused"),
+        organization="org-sim-toolmodel",
+        project="proj_sim_toolmodel",
+        capabilities=("responses_tool",),
+        responses_model=DOORS_MAINLINE,
+        tool_refuses_image_model=True,
+    ),
+    Scenario(
+        name="opaque-background",
+        api_key="sk-sim-opaque-4d6f8b0c2e",
+        description="Accepts background=transparent (gpt-image-1.5 and older) and answers an "
+        "opaque image anyway; gpt-image-2 refuses the parameter outright.",
+        expect=_expect(transparency="transparency_unsupported"),
+        organization="org-sim-opaque",
+        project="proj_sim_opaque",
+        capabilities=("transparency",),
+        opaque_backgrounds=True,
+    ),
+)
+SCENARIOS += CAPABILITY_SCENARIOS
 
 PRICE_FILES = {
     "published": "The LiteLLM cost map as published (gpt-image-2 image output $30/1M).",

@@ -85,30 +85,7 @@ def validate(params: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
             param="prompt",
             code="string_above_max_length",
         )
-    n = params.get("n", 1)
-    # Multipart (edit) fields arrive as strings; JSON ones as numbers.
-    if isinstance(n, str) and n.isdigit():
-        n = int(n)
-    if not isinstance(n, int) or isinstance(n, bool):
-        raise ApiFailure(
-            400, "Invalid type for 'n': expected an integer.", param="n", code="invalid_type"
-        )
-    if n < 1:
-        raise ApiFailure(
-            400,
-            f"Invalid 'n': integer below minimum value. Expected a value "
-            f">= 1, but got {n} instead.",
-            param="n",
-            code="integer_below_min_value",
-        )
-    if n > 10:
-        raise ApiFailure(
-            400,
-            f"Invalid 'n': integer above maximum value. Expected a value "
-            f"<= 10, but got {n} instead.",
-            param="n",
-            code="integer_above_max_value",
-        )
+    n = bounded_int(params, "n", 1, 10)
     quality = params.get("quality", "auto")
     if quality not in ("low", "medium", "high", "auto"):
         raise invalid_value("quality", quality, ["low", "medium", "high", "auto"])
@@ -169,14 +146,20 @@ def validate(params: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
                 param="background",
                 code="invalid_value",
             )
-    if params.get("stream") not in (None, False, "false"):
+    stream = params.get("stream", False)
+    if stream in ("true", "false"):  # a multipart (edit) field
+        stream = stream == "true"
+    if not isinstance(stream, bool):
         raise ApiFailure(
             400,
-            "Streaming is not supported by this simulator.",
+            "Invalid type for 'stream': expected a boolean.",
             param="stream",
-            code="invalid_value",
+            code="invalid_type",
         )
+    partials = bounded_int(params, "partial_images", 0, 3)
     return {
+        "stream": stream,
+        "partial_images": partials,
         "model": model,
         "prompt": prompt,
         "n": n,
@@ -186,6 +169,34 @@ def validate(params: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
         "background": background,
         "output_compression": compression,
     }
+
+
+def bounded_int(params: dict[str, Any], name: str, low: int, high: int) -> int:
+    """An integer parameter within [low, high] (default `low`), in the API's wordings."""
+    value = params.get(name, low)
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ApiFailure(
+            400, f"Invalid type for '{name}': expected an integer.", param=name, code="invalid_type"
+        )
+    if value < low:
+        raise ApiFailure(
+            400,
+            f"Invalid '{name}': integer below minimum value. Expected a value >= {low}, but "
+            f"got {value} instead.",
+            param=name,
+            code="integer_below_min_value",
+        )
+    if value > high:
+        raise ApiFailure(
+            400,
+            f"Invalid '{name}': integer above maximum value. Expected a value <= {high}, but "
+            f"got {value} instead.",
+            param=name,
+            code="integer_above_max_value",
+        )
+    return value
 
 
 async def edit_params(request: Request) -> tuple[dict[str, Any], list[tuple[int, int]]]:

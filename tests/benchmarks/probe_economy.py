@@ -1,6 +1,9 @@
 """Probe economy: simulated USD per account per day under the default config, for a healthy
-account and for an unverified one. A day is replayed through the daemon's own decisions
-(cadence, slot claims, budget) with a frozen clock against the in-process simulator."""
+account and for an unverified one, and the daily cost of the capability probes (edit,
+transparency, streaming, the Responses tool) under their default cadence for a healthy
+account opting in to every door and for a failing (unverified) one. A day is replayed
+through the daemon's own decisions (cadence, slot claims, budget) with a frozen clock
+against the in-process simulator."""
 
 from __future__ import annotations
 
@@ -9,9 +12,12 @@ import heapq
 import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 
+from checks import CAPABILITIES
+from checks.generation import Generation
 from monitor.clock import FrozenClock
 from monitor.config import parse
 from monitor.daemon import Daemon
@@ -23,19 +29,32 @@ START = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 
 
-async def replay(folder: Path) -> dict[str, tuple[float, int, int]]:
-    env = {n.upper(): scenario(n).api_key for n in ("verified", "unverified")}
+# (account, scenario, capabilities): the last two opt in to every door.
+ACCOUNTS = (
+    ("verified", "verified", ()),
+    ("unverified", "unverified", ()),
+    ("doors-healthy", "every-door", CAPABILITIES),
+    ("doors-failing", "unverified", CAPABILITIES),
+)
+
+
+def account(name: str, capabilities: tuple[str, ...]) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "name": name,
+        "base_url": "http://sim/v1",
+        "api_key_env": name.upper().replace("-", "_"),
+        "snapshots": [PINNED],
+    }
+    if capabilities:
+        block |= {"capabilities": list(capabilities), "responses_model": "gpt-5-mini"}
+    return block
+
+
+async def replay(folder: Path) -> dict[str, tuple[float, int, int, float, int]]:
+    env = {n.upper().replace("-", "_"): scenario(s).api_key for n, s, _ in ACCOUNTS}
     data = {
         "monitor": {"database_url": f"sqlite:///{folder / 'economy.db'}"},
-        "accounts": [
-            {
-                "name": n,
-                "base_url": "http://sim/v1",
-                "api_key_env": n.upper(),
-                "snapshots": [PINNED],
-            }
-            for n in ("verified", "unverified")
-        ],
+        "accounts": [account(n, c) for n, _, c in ACCOUNTS],
         "checks": {"pricing": {"source": "http://sim/_sim/prices/published.json"}},
     }
     loaded = parse(data, env)  # every interval and budget at its default
@@ -56,15 +75,16 @@ async def replay(folder: Path) -> dict[str, tuple[float, int, int]]:
             heapq.heappush(queue, (probed.decision.next_run, index, probe))
             runs += 1
     out = {}
-    for account in ("verified", "unverified"):
-        spend = store.spend(account, START.date())
-        generations = [
-            r for r in store.results(100_000) if r.account == account and r.check == "generation"
-        ]
-        out[account] = (
-            spend,
-            len(generations),
-            sum(1 for r in store.results(100_000) if r.account == account),
+    rows = store.results(100_000)
+    for name, _, _ in ACCOUNTS:
+        mine = [r for r in rows if r.account == name]
+        doors = [r for r in mine if r.check in CAPABILITIES]
+        out[name] = (
+            store.spend(name, START.date()),
+            sum(1 for r in mine if r.check == Generation.name),
+            len(mine),
+            sum(r.cost_usd or 0.0 for r in doors),
+            len(doors),
         )
     store.close()
     return out
@@ -73,12 +93,20 @@ async def replay(folder: Path) -> dict[str, tuple[float, int, int]]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         figures = asyncio.run(replay(Path(folder)))
-    for account, (usd, generations, probes) in figures.items():
-        label = "healthy (verified)" if account == "verified" else "unverified organization"
-        print(
-            f"{label:<26} ${usd:.4f} per day: {generations} generation probes, "
+    labels = {
+        "verified": "healthy (verified)",
+        "unverified": "unverified organization",
+        "doors-healthy": "healthy, every door",
+        "doors-failing": "unverified, every door",
+    }
+    for name, (usd, generations, probes, doors_usd, doors) in figures.items():
+        line = (
+            f"{labels[name]:<26} ${usd:.4f} per day: {generations} generation probes, "
             f"{probes} probes in all"
         )
+        if doors:
+            line += f"; capability probes {doors} for ${doors_usd:.4f}"
+        print(line)
 
 
 if __name__ == "__main__":
