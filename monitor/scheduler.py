@@ -254,5 +254,5 @@ async def serve(
             except (TimeoutError, asyncio.CancelledError):
                 log("stopping: the first round did not finish in time")
         with contextlib.suppress(StoreError):
-            daemon.beat()
+            daemon.beat(stopped=True)
         log("stopped")

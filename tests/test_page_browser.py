@@ -1,4 +1,6 @@
-"""The published page in a real browser: headless Chromium (Debian's), opened from disk."""
+"""The published page in a real browser: headless Chromium (Debian's), opened from disk,
+checked for overflow on a phone, dark mode, a page complete without JavaScript, and
+accessibility with axe-core (npm's, installed into .ci/node_modules by .ci/run)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from monitor.store import Store
 from tests.test_publish import NOW, fill, loaded_config
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
+AXE = Path(__file__).parents[1] / ".ci" / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -24,6 +27,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+PAGES = ["index.html", "accounts/eu.html"]
 
 
 def chromium_path() -> str:
@@ -33,6 +37,14 @@ def chromium_path() -> str:
     if os.environ.get("CI"):
         pytest.fail("CI must install Debian's chromium for the browser test")
     pytest.skip("chromium is not installed (apt-get install chromium)")
+
+
+def axe_source() -> str:
+    if AXE.is_file():
+        return AXE.read_text(encoding="utf-8")
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must install axe-core ({AXE} is missing; see .ci/run)")
+    pytest.skip("axe-core is not installed (npm install --prefix .ci --no-save axe-core@4)")
 
 
 @pytest.fixture(scope="module")
@@ -56,8 +68,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "public"
 
 
+def scroll_width(page: Any) -> int:
+    return int(page.evaluate("document.documentElement.scrollWidth"))
+
+
 @pytest.mark.parametrize("width", [390, 1280])
-@pytest.mark.parametrize("page_path", ["index.html", "accounts/eu.html"])
+@pytest.mark.parametrize("page_path", PAGES)
 def test_the_page_renders_cleanly_from_disk(
     browser: Any, site: Path, width: int, page_path: str
 ) -> None:
@@ -76,21 +92,52 @@ def test_the_page_renders_cleanly_from_disk(
     assert problems == []
     assert all(url.startswith("file://") for url in requests), requests  # self-contained
     assert page.title() != "owned"  # API text stayed text
+    assert scroll_width(page) <= width  # no sideways scrolling, on a phone either
     table = page.locator("table").first
     assert table.is_visible()
     box = table.bounding_box()
     assert box is not None
-    assert box["x"] >= 0
-    assert box["x"] < width
-    first_row = page.locator("tbody tr").first
-    assert first_row.is_visible()
+    assert 0 <= box["x"] < width
+    assert box["x"] + box["width"] <= width
     if page_path == "index.html":
-        assert page.get_by_text("1 of 2 accounts ready for gpt-image-2.").is_visible()
+        banner = page.locator(".banner")
+        assert banner.is_visible()
+        assert "1 of 2 accounts not ready" in banner.inner_text()
+        assert "Monitor running" in banner.inner_text()
         # Status never by colour alone: each state carries its word.
-        assert page.locator(".s-fail").first.inner_text().strip().endswith("Fail")
+        assert page.locator(".chip.s-fail").first.inner_text().strip().endswith("fail")
+        # The all-ready group is collapsed, the one with a problem open.
+        rows = page.locator("tbody th a")
+        assert rows.filter(has_text="eu").first.is_visible()
+        assert not rows.filter(has_text="prod").first.is_visible()
     ARTIFACTS.mkdir(exist_ok=True)
     name = page_path.replace("/", "-").removesuffix(".html")
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
+    context.close()
+
+
+def test_the_page_is_complete_without_javascript(browser: Any, site: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto((site / "index.html").as_uri())
+    text = page.locator(".banner").inner_text()
+    assert "Newest result: 2026-11-21 11:58 UTC." in text
+    assert "ago" not in text
+    # The advice of a failing cell is one click away, without a script.
+    advice = page.get_by_text("What to do: Verify the organization")
+    assert not advice.is_visible()
+    page.locator(".why summary").first.click()
+    assert advice.is_visible()
+    context.close()
+
+
+def test_the_script_adds_relative_times_in_the_readers_browser(browser: Any, site: Path) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto((site / "index.html").as_uri())
+    first = page.locator(".banner time").first.inner_text()
+    assert first.startswith("2026-11-21 11:58 UTC (")
+    assert first.endswith(" ago)")
     context.close()
 
 
@@ -103,3 +150,25 @@ def test_dark_mode_changes_the_colours(browser: Any, site: Path) -> None:
         colours.append(page.evaluate("getComputedStyle(document.body).backgroundColor"))
         context.close()
     assert colours[0] != colours[1]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("page_path", PAGES)
+def test_axe_finds_no_serious_or_critical_violations(
+    browser: Any, site: Path, page_path: str, scheme: str
+) -> None:
+    source = axe_source()
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto((site / page_path).as_uri())
+    page.add_script_tag(content=source)
+    # Open every <details> so axe judges the collapsed groups and the advice too.
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    results = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes'][:3]]}"
+        for v in results["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    context.close()

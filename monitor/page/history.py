@@ -3,6 +3,7 @@ the latency and spend charts. Pure: rollups and `today` in, views out."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -42,31 +43,55 @@ def by_pair(rollups: Sequence[DayRollup]) -> DailyRollups:
     return grouped
 
 
-def window(today: date) -> list[date]:
-    """The days of the history, oldest first, ending with `today`."""
-    return [today - timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1)]
+@functools.lru_cache(maxsize=4)
+def window(today: date) -> tuple[date, ...]:
+    """The days of the history, oldest first, ending with `today` (computed once a publish:
+    a thousand accounts ask for it)."""
+    return tuple(today - timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1))
+
+
+@functools.lru_cache(maxsize=4)
+def empty_bars(today: date) -> tuple[DayBar, ...]:
+    """A bar without probes for each day of the window, shared: bars are immutable."""
+    return tuple(DayBar(day=day, status=NO_DATA, total=0, failed=0) for day in window(today))
 
 
 def history(daily: DailyRollups, check: str, model: str, today: date) -> History:
     """One bar per day, coloured by the worst status seen that day."""
     by_day = daily.get((check, model), {})
-    bars, probes, good = [], 0, 0
-    for day in window(today):
-        rollup = by_day.get(day)
-        if rollup is None or not rollup.total:
-            bars.append(DayBar(day=day, status=NO_DATA, total=0, failed=0))
+    return day_bars(check, model, {day: [rollup] for day, rollup in by_day.items()}, today)
+
+
+def overall(daily: DailyRollups, today: date) -> History:
+    """The whole account's days: each bar the worst status of any of its probes that day,
+    the share counted over all of them (the index's 90-day bar and uptime)."""
+    merged: dict[date, list[DayRollup]] = {}
+    for by_day in daily.values():
+        for day, rollup in by_day.items():
+            merged.setdefault(day, []).append(rollup)
+    return day_bars("all checks", "all models", merged, today)
+
+
+def day_bars(check: str, model: str, by_day: dict[date, list[DayRollup]], today: date) -> History:
+    bars, probes, good = list(empty_bars(today)), 0, 0
+    for position, day in enumerate(window(today)):
+        rollups = [r for r in by_day.get(day, ()) if r.total]
+        if not rollups:
             continue
         counts = {
-            Status.FAIL: rollup.failed,
-            Status.UNKNOWN: rollup.unknown,
-            Status.WARN: rollup.warned,
-            Status.SKIPPED: rollup.skipped,
-            Status.PASS: rollup.passed,
+            Status.FAIL: sum(r.failed for r in rollups),
+            Status.UNKNOWN: sum(r.unknown for r in rollups),
+            Status.WARN: sum(r.warned for r in rollups),
+            Status.SKIPPED: sum(r.skipped for r in rollups),
+            Status.PASS: sum(r.passed for r in rollups),
         }
+        total = sum(r.total for r in rollups)
         worst = Status.worst(status for status, count in counts.items() if count)
-        bars.append(DayBar(day=day, status=worst.value, total=rollup.total, failed=rollup.failed))
-        probes += rollup.total
-        good += rollup.passed + rollup.warned
+        bars[position] = DayBar(
+            day=day, status=worst.value, total=total, failed=counts[Status.FAIL]
+        )
+        probes += total
+        good += counts[Status.PASS] + counts[Status.WARN]
     return History(
         check=check,
         model=model,
@@ -76,7 +101,7 @@ def history(daily: DailyRollups, check: str, model: str, today: date) -> History
     )
 
 
-def latency(name: str, share: float, by_day: dict[date, DayRollup], days: list[date]) -> Series:
+def latency(name: str, share: float, by_day: dict[date, DayRollup], days: Sequence[date]) -> Series:
     """One latency percentile per day; None on a day without a rollup."""
     return Series(
         name=name,
