@@ -172,3 +172,25 @@ def test_axe_finds_no_serious_or_critical_violations(
     ]
     assert serious == []
     context.close()
+
+
+def test_the_readme_screenshots_are_made_at_both_widths_light_and_dark(
+    browser: Any, site: Path, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from tests.screenshots import shoot
+
+    written = shoot(browser, site, tmp_path)
+    assert sorted(p.name for p in written) == [
+        "index-1400-dark.png",
+        "index-1400-light.png",
+        "index-390-dark.png",
+        "index-390-light.png",
+    ]
+    for path in written:
+        with Image.open(path) as image:
+            assert image.width == int(path.name.split("-")[1])
+    committed = Path(__file__).parents[1] / "site" / "screenshots"
+    assert {p.name for p in committed.glob("*.png")} == {p.name for p in written}
+    assert sum(p.stat().st_size for p in committed.glob("*.png")) < 400_000

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from monitor.config import ConfigError, parse
-from monitor.page import PageData, build, render
-from monitor.store import Heartbeat, Store
-from tests.test_page_build import healthy
+from monitor.page import AccountData, PageData, build, render
+from monitor.store import Heartbeat, Rollup, Store
+from tests.test_page_build import day_rollup, healthy
 from tests.test_publish import NOW, loaded_config, row
 
 
@@ -130,3 +130,22 @@ def test_a_thousand_accounts_build_and_render_quickly_into_a_compact_index() -> 
     text = index.decode()
     assert text.index("acct-0000") < text.index("acct-0001")  # the not-ready group first
     assert text.count(" open>") == 1  # nine all-ready groups collapsed
+
+
+def limits(rollup: Rollup) -> Rollup:
+    rollup.check = "rate_limits"
+    return rollup
+
+
+def test_rate_limit_headroom_is_charted_day_by_day_from_the_rollups() -> None:
+    rollups = [
+        limits(day_rollup(1, passed=3, failed=1)),
+        limits(day_rollup(0, passed=2, warned=2)),
+    ]
+    site = build(
+        PageData(accounts={"prod": AccountData(day_rollups=rollups)}), loaded_config(), NOW
+    )
+    chart = next(c for c in site.accounts[0].charts if c.title.startswith("Rate-limit"))
+    assert [p.value for p in chart.series[0].points[-2:]] == [75.0, 100.0]
+    assert chart.enough
+    assert "latest 100%" in chart.description

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from checks.base import Status
 from checks.generation import Generation
+from checks.rate_limits import RateLimits
 from monitor.page.views import NO_DATA, Chart, DayBar, History, Point, Series
 from monitor.store import rollup_percentile
 
@@ -112,8 +113,35 @@ def latency(name: str, share: float, by_day: dict[date, DayRollup], days: Sequen
     )
 
 
+def headroom_chart(daily: DailyRollups, model: str, days: Sequence[date]) -> Chart:
+    """Rate-limit headroom over time, from the `rate_limits` day rollups: the share of its
+    probes each day that found the limits leave enough room (pass or warn: a warning is
+    still room, only tight)."""
+    by_day = daily.get((RateLimits.name, model), {})
+    points = [
+        Point(
+            day=d,
+            value=round(100 * (by_day[d].passed + by_day[d].warned) / by_day[d].total, 1)
+            if d in by_day and by_day[d].total
+            else None,
+        )
+        for d in days
+    ]
+    latest = next((p.value for p in reversed(points) if p.value is not None), None)
+    return Chart(
+        title=f"Rate-limit headroom — {model}",
+        unit="%",
+        series=[Series(name="probes with headroom", points=points)],
+        description=f"Share of rate-limit probes for {model} that found enough headroom, "
+        f"per UTC day; latest {latest:.0f}%."
+        if latest is not None
+        else f"No rate-limit probes recorded for {model}.",
+    )
+
+
 def charts(daily: DailyRollups, models: Iterable[str], today: date) -> list[Chart]:
-    """Generation latency (daily p50 and p95) per model, then the account's daily spend."""
+    """Generation latency (daily p50 and p95) and rate-limit headroom per model, then the
+    account's daily spend."""
     days = window(today)
     out = []
     for model in models:
@@ -135,6 +163,7 @@ def charts(daily: DailyRollups, models: Iterable[str], today: date) -> list[Char
                 description=description,
             )
         )
+        out.append(headroom_chart(daily, model, days))
     spend: dict[date, float] = {}
     for per_day in daily.values():
         for day, rollup in per_day.items():
