@@ -61,7 +61,7 @@ def main() -> int:
 
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
-        print("error: chromium is not installed (apt-get install chromium)", file=sys.stderr)
+        sys.stderr.write("error: chromium is not installed (apt-get install chromium)\n")
         return 2
     with tempfile.TemporaryDirectory() as folder:
         demo = subprocess.run(
@@ -71,12 +71,12 @@ def main() -> int:
             timeout=600,
         )
         if demo.returncode not in (0, 1):  # 1: a scenario mismatch still publishes a page
-            print(demo.stderr, file=sys.stderr)
+            sys.stderr.write(demo.stderr)
             return 2
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_FLAGS)
             for path in shoot(browser, Path(folder) / "public", OUT):
-                print(f"{path} {path.stat().st_size // 1024} KB")
+                sys.stdout.write(f"{path} {path.stat().st_size // 1024} KB\n")
             browser.close()
     return 0
 

@@ -28,6 +28,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 PAGES = ["index.html", "accounts/eu.html"]
+LONG_URL = "https://platform.example/settings/" + "x" * 200
 
 
 def chromium_path() -> str:
@@ -62,7 +63,8 @@ def browser() -> Iterator[Any]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("site")
     store = Store.open(f"sqlite:///{folder / 'page.db'}")
-    fill(store, message='<script>document.title="owned"</script> refused')
+    # Hostile text, and an unbroken 200-character URL that must wrap on a phone.
+    fill(store, message=f'<script>document.title="owned"</script> refused {LONG_URL}')
     publish(store, loaded_config(), NOW, folder / "public")
     store.close()
     return folder / "public"
@@ -110,6 +112,8 @@ def test_the_page_renders_cleanly_from_disk(
         rows = page.locator("tbody th a")
         assert rows.filter(has_text="eu").first.is_visible()
         assert not rows.filter(has_text="prod").first.is_visible()
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+    assert scroll_width(page) <= width  # nor with every group and advice open
     ARTIFACTS.mkdir(exist_ok=True)
     name = page_path.replace("/", "-").removesuffix(".html")
     page.screenshot(path=str(ARTIFACTS / f"{name}-{width}.png"), full_page=True)
