@@ -15,6 +15,9 @@ from monitor.page.views import NO_DATA, Chart, DayBar, History, Point, Series
 from monitor.store import rollup_percentile
 
 HISTORY_DAYS = 90
+FAIL, UNKNOWN, WARN, SKIPPED, PASS = (
+    s.value for s in (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.SKIPPED, Status.PASS)
+)
 
 
 class DayRollup(Protocol):
@@ -74,25 +77,38 @@ def overall(daily: DailyRollups, today: date) -> History:
 
 
 def day_bars(check: str, model: str, by_day: dict[date, list[DayRollup]], today: date) -> History:
+    """One bar per day of the window, coloured by the worst status of the day's rollups
+    (`Status.severity`: fail, unknown, warn, skipped, pass). A publish builds a thousand
+    accounts' worth of these, so each day is counted in one plain pass."""
     bars, probes, good = list(empty_bars(today)), 0, 0
     for position, day in enumerate(window(today)):
-        rollups = [r for r in by_day.get(day, ()) if r.total]
+        rollups = by_day.get(day)
         if not rollups:
             continue
-        counts = {
-            Status.FAIL: sum(r.failed for r in rollups),
-            Status.UNKNOWN: sum(r.unknown for r in rollups),
-            Status.WARN: sum(r.warned for r in rollups),
-            Status.SKIPPED: sum(r.skipped for r in rollups),
-            Status.PASS: sum(r.passed for r in rollups),
-        }
-        total = sum(r.total for r in rollups)
-        worst = Status.worst(status for status, count in counts.items() if count)
-        bars[position] = DayBar(
-            day=day, status=worst.value, total=total, failed=counts[Status.FAIL]
+        total = failed = unknown = warned = skipped = passed = 0
+        for r in rollups:
+            total += r.total
+            failed += r.failed
+            unknown += r.unknown
+            warned += r.warned
+            skipped += r.skipped
+            passed += r.passed
+        if not total:
+            continue
+        worst = (
+            FAIL
+            if failed
+            else UNKNOWN
+            if unknown
+            else WARN
+            if warned
+            else SKIPPED
+            if skipped
+            else PASS
         )
+        bars[position] = DayBar(day=day, status=worst, total=total, failed=failed)
         probes += total
-        good += counts[Status.PASS] + counts[Status.WARN]
+        good += passed + warned
     return History(
         check=check,
         model=model,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.base import Status
 
@@ -88,9 +88,9 @@ class Cell(Marked):
         }
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DayBar:
-    """One UTC day of one pair's history: its worst status and its counts."""
+class DayBar(NamedTuple):
+    """One UTC day of one pair's history: its worst status and its counts (a tuple: a
+    publish makes hundreds of thousands)."""
 
     day: date
     status: str
