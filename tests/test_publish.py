@@ -250,6 +250,9 @@ HOSTILE = (
 def test_hostile_api_text_and_account_names_show_as_text(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'h.db'}")
     fill(store, message=HOSTILE)
+    store.add_silence(
+        Silence(account="eu", reason=HOSTILE, created_at=NOW, until=NOW + timedelta(hours=1))
+    )
     site = site_view(store)
     site.accounts[1].name = "eu"  # a hostile name cannot be configured; see the next test
     site.title = HOSTILE
