@@ -34,6 +34,9 @@ CHANGES_PER_ACCOUNT = 20
 INCIDENTS_PER_ACCOUNT = 20
 CHANGES_ON_INDEX = 50
 INCIDENTS_IN_FEED = 50
+INCIDENTS_READ = 1000
+"""Open incidents come first: the index lists every open one up to this many; the feed
+takes the first `INCIDENTS_IN_FEED`."""
 PAGE_STATE = {
     Verdict.READY: "ready",
     Verdict.NOT_READY: "not_ready",
@@ -94,7 +97,7 @@ def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageDat
         latest=store.latest_per_pair(),
         accounts=accounts,
         changes=store.state_changes(None, CHANGES_ON_INDEX),
-        incidents=store.incidents(None, INCIDENTS_IN_FEED),
+        incidents=store.incidents(None, INCIDENTS_READ),
         heartbeats=store.heartbeats(),
         silences=store.silences_in_force(now),
     )
@@ -135,7 +138,7 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
         silences=[silence_view(s) for s in data.silences],
         public_url=loaded.config.monitor.public_url,
         changes=changes,
-        feed=feed(incidents, changes),
+        feed=feed(incidents[:INCIDENTS_IN_FEED], changes),
     )
 
 
