@@ -177,6 +177,7 @@ def account_view(
     )
     daily = by_pair(data.day_rollups)
     today = now.date()
+    histories = [history(daily, p.check, p.model, today) for p in probes]
     rooms = (headroom(results.get((account.name, RateLimits.name, m)), m) for m in account.models)
     tables = (prices(results.get((account.name, Pricing.name, m)), m) for m in account.models)
     return AccountView(
@@ -187,8 +188,8 @@ def account_view(
         models=models,
         cells=cells,
         problems=problems,
-        overall=overall(daily, today),
-        histories=[history(daily, p.check, p.model, today) for p in probes],
+        overall=overall(histories, today),
+        histories=histories,
         charts=charts(daily, models, today),
         headroom=[room for room in rooms if room],
         prices=[table for table in tables if table],

@@ -18,6 +18,7 @@ HISTORY_DAYS = 90
 FAIL, UNKNOWN, WARN, SKIPPED, PASS = (
     s.value for s in (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.SKIPPED, Status.PASS)
 )
+SEVERITY = {status.value: status.severity for status in Status}
 
 
 class DayRollup(Protocol):
@@ -66,14 +67,28 @@ def history(daily: DailyRollups, check: str, model: str, today: date) -> History
     return day_bars(check, model, {day: [rollup] for day, rollup in by_day.items()}, today)
 
 
-def overall(daily: DailyRollups, today: date) -> History:
-    """The whole account's days: each bar the worst status of any of its probes that day,
-    the share counted over all of them (the index's 90-day bar and uptime)."""
-    merged: dict[date, list[DayRollup]] = {}
-    for by_day in daily.values():
-        for day, rollup in by_day.items():
-            merged.setdefault(day, []).append(rollup)
-    return day_bars("all checks", "all models", merged, today)
+def overall(histories: Sequence[History], today: date) -> History:
+    """The whole account's days, from its probes' histories: each bar the worst status of
+    any probe that day, the share counted over all of them (the index's 90-day bar and
+    uptime)."""
+    bars = list(empty_bars(today))
+    for position in range(len(bars)):
+        seen = [h.bars[position] for h in histories if h.bars[position].total]
+        if seen:
+            worst = max(seen, key=lambda bar: SEVERITY[bar.status]).status
+            bars[position] = DayBar(
+                day=bars[position].day,
+                status=worst,
+                total=sum(bar.total for bar in seen),
+                failed=sum(bar.failed for bar in seen),
+            )
+    return History(
+        check="all checks",
+        model="all models",
+        bars=bars,
+        probes=sum(h.probes for h in histories),
+        passing=sum(h.passing for h in histories),
+    )
 
 
 def day_bars(check: str, model: str, by_day: dict[date, list[DayRollup]], today: date) -> History:
@@ -109,13 +124,7 @@ def day_bars(check: str, model: str, by_day: dict[date, list[DayRollup]], today:
         bars[position] = DayBar(day=day, status=worst, total=total, failed=failed)
         probes += total
         good += passed + warned
-    return History(
-        check=check,
-        model=model,
-        bars=bars,
-        probes=probes,
-        passing_share=good / probes if probes else None,
-    )
+    return History(check=check, model=model, bars=bars, probes=probes, passing=good)
 
 
 def latency(name: str, share: float, by_day: dict[date, DayRollup], days: Sequence[date]) -> Series:

@@ -112,7 +112,12 @@ class History:
     model: str
     bars: list[DayBar]
     probes: int
-    passing_share: float | None
+    passing: int
+    """Probes that passed or warned."""
+
+    @property
+    def passing_share(self) -> float | None:
+        return self.passing / self.probes if self.probes else None
 
     @property
     def summary(self) -> str:
