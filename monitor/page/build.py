@@ -133,7 +133,7 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
         heartbeat=monitor_view(data.heartbeats, newest, shortest_every(loaded), now),
         checks=[name for name, check in REGISTRY.items() if check.scheduled],
         accounts=accounts,
-        groups=groups(accounts, {name: s.tags for name, s in sections.items()}),
+        groups=groups(accounts),
         open_incidents=open_incidents(incidents),
         silences=[silence_view(s) for s in data.silences],
         public_url=loaded.config.monitor.public_url,

@@ -6,7 +6,7 @@ and rows in, views out, as of `now`."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from monitor.heartbeat import latest, not_probing, running
@@ -169,12 +169,12 @@ def worst_first(accounts: Sequence[AccountView]) -> list[AccountView]:
     return sorted(accounts, key=lambda a: (STATE_ORDER.get(a.ready, 1), a.name))
 
 
-def groups(accounts: Sequence[AccountView], tags: Mapping[str, Sequence[str]]) -> list[Group]:
+def groups(accounts: Sequence[AccountView]) -> list[Group]:
     """One group per tag (an account with two tags is in both), untagged accounts last; the
     groups with accounts not ready first. Without any tag, one group of all accounts."""
     by_tag: dict[str, list[AccountView]] = {}
     for account in accounts:
-        for tag in tags.get(account.name) or [UNTAGGED]:
+        for tag in account.tags or [UNTAGGED]:
             by_tag.setdefault(tag, []).append(account)
     if list(by_tag) == [UNTAGGED]:
         by_tag = {"all accounts": list(accounts)} if accounts else {}
