@@ -3,7 +3,6 @@ and silences, accounts grouped by tag, and a page that stays readable with many 
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,7 +112,8 @@ def test_the_feed_carries_incidents_and_status_changes() -> None:
     assert "<title>Fail: prod · generation · gpt-image-2: Organization not verified" in feed
 
 
-def test_a_thousand_accounts_build_and_render_quickly_into_a_compact_index() -> None:
+def test_a_thousand_accounts_make_a_compact_index_with_the_problem_group_first() -> None:
+    # Speed is measured by tests/benchmarks/page_thousand_accounts.py, not asserted here.
     accounts = [
         {"name": f"acct-{n:04d}", "api_key_env": "K", "tags": [f"team-{n % 10}"]}
         for n in range(1000)
@@ -121,12 +121,8 @@ def test_a_thousand_accounts_build_and_render_quickly_into_a_compact_index() -> 
     loaded = parse({"accounts": accounts}, {"K": "sk-x"})
     latest = [r for n in range(1000) for r in healthy(f"acct-{n:04d}")]
     latest[2] = row("acct-0000", "generation", "fail", "org_verification_required", "403", NOW)
-    started = time.perf_counter()
-    files = render(build(PageData(latest=latest), loaded, NOW))
-    elapsed = time.perf_counter() - started
-    index = files["index.html"]
-    assert elapsed < 10  # measured about 2 s on a shared 2-core machine
-    assert len(index) < 3_500 * 1000  # a few KB per account, passes as chips
+    index = render(build(PageData(latest=latest), loaded, NOW))["index.html"]
+    assert len(index) < 2_000 * 1000  # under 2 KB an account: a pass is a chip
     text = index.decode()
     assert text.index("acct-0000") < text.index("acct-0001")  # the not-ready group first
     assert text.count(" open>") == 1  # nine all-ready groups collapsed
