@@ -198,3 +198,19 @@ def test_the_readme_screenshots_are_made_at_both_widths_light_and_dark(
     committed = Path(__file__).parents[1] / "site" / "screenshots"
     assert {p.name for p in committed.glob("*.png")} == {p.name for p in written}
     assert sum(p.stat().st_size for p in committed.glob("*.png")) < 400_000
+
+
+def test_a_link_shows_only_the_accounts_not_ready_without_a_script(
+    browser: Any, site: Path
+) -> None:
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto((site / "index.html").as_uri())
+    groups = page.locator("details.group")
+    assert groups.count() == 2
+    page.get_by_role("link", name="only those not ready or unknown").click()
+    assert page.locator("details.group:visible").count() == 1
+    assert page.locator("tbody th a:visible").all_inner_texts() == ["eu"]
+    page.get_by_role("link", name="all accounts").click()
+    assert page.locator("details.group:visible").count() == 2
+    context.close()
