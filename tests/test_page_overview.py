@@ -84,7 +84,7 @@ def test_groups_put_not_ready_first_and_collapse_the_all_ready_ones() -> None:
     ]
     index = render(site)["index.html"].decode()
     assert '<details class="group" id="group-1" open>' in index  # us: sorted second by name
-    assert '<details class="group" id="group-0">' in index  # europe: collapsed
+    assert '<details class="group all-ready" id="group-0">' in index  # europe: collapsed
 
 
 def test_an_account_with_two_tags_is_in_both_groups_and_tags_are_checked() -> None:
