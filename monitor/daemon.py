@@ -146,14 +146,17 @@ class Daemon:
         ).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
-        beat(self.store, self.instance, self.started_at, now, self.last_result_at)
+        # A one-shot round is over once it has stored its results: it never counts as running.
+        beat(self.store, self.instance, self.started_at, now, self.last_result_at, stopped=True)
         process(self.store, self.loaded, results, now, group_wait=0)
         delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
         published = publish(self.store, self.loaded, now)
         return RoundReport(results=results, delivery=delivery, published=published)
 
-    def beat(self) -> None:
-        beat(self.store, self.instance, self.started_at, self.clock.now(), self.last_result_at)
+    def beat(self, stopped: bool = False) -> None:
+        """Record that this instance lives (or, `stopped`, that it stops now)."""
+        now = self.clock.now()
+        beat(self.store, self.instance, self.started_at, now, self.last_result_at, stopped=stopped)
 
     def not_probing(self) -> bool:
         """No instance has stored a result for twice the shortest interval."""

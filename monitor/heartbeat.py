@@ -34,9 +34,10 @@ def beat(
     started_at: datetime,
     now: datetime,
     last_result_at: datetime | None = None,
+    stopped: bool = False,
 ) -> None:
     """Record that this instance lives, and when it last stored a result (kept as it was
-    when None)."""
+    when None); `stopped` when it stops now and must no longer count as running."""
     store.beat(
         instance,
         socket.gethostname(),
@@ -45,11 +46,20 @@ def beat(
         started_at,
         now,
         last_result_at=last_result_at,
+        stopped=stopped,
     )
 
 
 def latest(beats: Sequence[Heartbeat]) -> Heartbeat | None:
     return max(beats, key=lambda b: b.beat_at, default=None)
+
+
+def running(beats: Sequence[Heartbeat], now: datetime) -> list[Heartbeat]:
+    """The instances running at `now`: not stopped (a `run --once` round stops as it beats,
+    a daemon as it shuts down) and not silent for `STALE_AFTER_BEATS` beats (a daemon
+    killed without a goodbye), newest beat first."""
+    alive = [b for b in beats if b.stopped_at is None and not is_stale(b.beat_at, now)]
+    return sorted(alive, key=lambda b: b.beat_at, reverse=True)
 
 
 def is_stale(beat_at: datetime, now: datetime) -> bool:

@@ -272,7 +272,7 @@ async def serve(
             except (TimeoutError, asyncio.CancelledError):
                 log("stopping: the first round did not finish in time")
         with contextlib.suppress(StoreError):
-            daemon.beat()
+            daemon.beat(stopped=True)
         stopped.set()
         if listener is not None:
             await listener

@@ -31,6 +31,7 @@ from checks.settings import (
 )
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -102,12 +103,23 @@ class AccountSection(Section):
             )
         return value
 
+    tags: list[str] = Field(default_factory=list)
+    """Groups on the status page ("eu", "batch"): an account with two tags is in both."""
+
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
         if not _NAME.match(value):
             raise ValueError(f"{value!r} must be lowercase letters, digits and dashes")
         return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        for tag in value:
+            if not _TAG.match(tag):
+                raise ValueError(f"{tag!r}: a tag is 1-40 letters, digits, dashes or dots")
+        return sorted(set(value))
 
     @field_validator("base_url")
     @classmethod

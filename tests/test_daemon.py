@@ -312,6 +312,10 @@ def test_run_once_runs_one_round_and_exits_with_the_check_code(
     }
     with sqlite3.connect(tmp_path / "iw.db") as db:
         assert db.execute("SELECT count(*) FROM heartbeats").fetchone()[0] == 1
+        # A one-shot round is over when it has published: never counted as running.
+        assert db.execute("SELECT stopped_at FROM heartbeats").fetchone()[0] is not None
+    status = json.loads((tmp_path / "public" / "status.json").read_text())
+    assert status["heartbeat"]["state"] == "stopped"
 
 
 def test_a_probe_or_step_that_raises_does_not_stop_the_next_round(

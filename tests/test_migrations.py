@@ -265,6 +265,7 @@ def test_a_database_made_by_imagewatch_0_1_is_upgraded_and_keeps_every_row(empty
     assert every_row(store.engine, first_schema()) == before
     [heartbeat] = store.heartbeats()
     assert (heartbeat.instance, heartbeat.last_result_at) == ("old", None)
+    assert heartbeat.stopped_at is None  # 0003: an instance of before counts until its beats stop
     with Session(store.engine) as session:
         messages = list(session.scalars(select(OutboxMessage).order_by(col(OutboxMessage.id))))
     ids = [uuid.UUID(m.message_id) for m in messages]

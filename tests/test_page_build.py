@@ -101,6 +101,7 @@ def test_a_site_builds_from_hand_made_page_data_without_a_database() -> None:
 
     prod, eu = site.accounts
     assert site.verdict == "0 of 2 accounts ready for gpt-image-2."
+    assert site.banner.headline == "1 of 2 accounts not ready, 1 unknown"
     assert site.heartbeat.state == "running"
     assert (prod.ready, prod.ready_words) == ("not_ready", "Not ready")
     assert prod.models == {"gpt-image-2": "not_ready"}
@@ -118,7 +119,11 @@ def test_a_site_builds_from_hand_made_page_data_without_a_database() -> None:
     assert [b.status for b in generation.bars[-2:]] == ["warn", "fail"]
     assert generation.probes == 26
     assert prod.charts[0].series[0].points[-1].value == 350.0
-    assert [e.id for e in site.feed] == ["urn:imagewatch:incident:7:opened"]
+    assert [e.id for e in site.feed] == [
+        "urn:imagewatch:change:prod:generation:gpt-image-2:2026-11-21T11:59:00Z",
+        "urn:imagewatch:incident:7:opened",
+    ]
+    assert [i.id for i in site.open_incidents] == [7]
     assert prod.incidents[0].duration == "2h"
     # An account the store knows nothing about: every probe without data, so unknown.
     assert eu.ready == "unknown"

@@ -18,7 +18,7 @@ from monitor.page import (
     render,
     write_atomically,
 )
-from monitor.store import ProbeResult, Store
+from monitor.store import ProbeResult, Silence, Store
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_site"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -32,8 +32,9 @@ def loaded_config() -> LoadedConfig:
             "api_key_env": "KEY",
             "snapshots": [PINNED],
             "required_images_per_minute": 20,
+            "tags": [tag],
         }
-        for name in ("prod", "eu")
+        for name, tag in (("prod", "us"), ("eu", "europe"))
     ]
     return parse(
         {"monitor": {"title": "GPT Image readiness"}, "accounts": accounts},
@@ -149,6 +150,15 @@ def fill(
     store.beat(
         "monitor-1", "host", 1, "0.1.0", NOW - timedelta(hours=2), NOW - timedelta(seconds=20)
     )
+    store.add_silence(
+        Silence(
+            account="prod",
+            check="pricing",
+            reason="price review until the new baseline lands",
+            created_at=NOW - timedelta(hours=3),
+            until=NOW + timedelta(days=1),
+        )
+    )
 
 
 def site_view(store: Store) -> SiteView:
@@ -184,11 +194,11 @@ def test_rendering_twice_is_byte_identical(tmp_path: Path) -> None:
 
 def test_the_index_says_the_verdict_and_why(tmp_path: Path) -> None:
     index = site_files(tmp_path)["index.html"].decode()
-    assert "1 of 2 accounts ready for gpt-image-2." in index
+    assert "1 of 2 accounts not ready" in index
     assert "Organization not verified — generation refused with 403" in index
     assert "Verify the organization at" in index
-    assert "Monitor running: last heartbeat 20 s ago" in index
-    assert "<script" not in index  # no JavaScript needed
+    assert "Monitor running: last heartbeat 2026-11-21 11:59 UTC (1 instance)." in index
+    assert " ago" not in index.split("<script>")[0]  # a static page states absolute times
     head = index.split("<body>")[0]
     assert "<link" not in head  # no external stylesheets or fonts
 
@@ -206,11 +216,27 @@ def test_stale_results_are_marked(tmp_path: Path) -> None:
 
 def test_status_json_is_versioned_and_complete(tmp_path: Path) -> None:
     status = json.loads(site_files(tmp_path)["status.json"])
-    assert status["version"] == 1
+    assert status["version"] == 2
     assert status["generated_at"] == "2026-11-21T12:00:00Z"
+    assert status["banner"] == {
+        "state": "not_ready",
+        "headline": "1 of 2 accounts not ready",
+        "newest_result_at": "2026-11-21T11:58:00Z",
+    }
+    assert status["heartbeat"]["state"] == "running"
+    assert [(i["account"], i["check"]) for i in status["open_incidents"]] == [("eu", "generation")]
+    assert status["silences"] == [
+        {
+            "account": "prod",
+            "check": "pricing",
+            "reason": "price review until the new baseline lands",
+            "since": "2026-11-21T09:00:00Z",
+            "until": "2026-11-22T12:00:00Z",
+        }
+    ]
     assert [a["name"] for a in status["accounts"]] == ["prod", "eu"]
     eu = status["accounts"][1]
-    assert eu["ready"] == "not_ready"
+    assert (eu["ready"], eu["tags"], eu["uptime_90d"]) == ("not_ready", ["europe"], 0.92)
     generation = next(c for c in eu["checks"] if c["check"] == "generation")
     assert generation["reason"] == "org_verification_required"
     assert generation["request_id"] == "req_eu01"
@@ -224,13 +250,16 @@ HOSTILE = (
 def test_hostile_api_text_and_account_names_show_as_text(tmp_path: Path) -> None:
     store = Store.open(f"sqlite:///{tmp_path / 'h.db'}")
     fill(store, message=HOSTILE)
+    store.add_silence(
+        Silence(account="eu", reason=HOSTILE, created_at=NOW, until=NOW + timedelta(hours=1))
+    )
     site = site_view(store)
     site.accounts[1].name = "eu"  # a hostile name cannot be configured; see the next test
     site.title = HOSTILE
     files = render(site)
     for name in ("index.html", "accounts/eu.html", "feed.atom", "badges/eu.svg"):
         text = files[name].decode()
-        assert "<script>" not in text, name
+        assert '<script>alert("x")' not in text, name  # the page's own script is not the API's
         assert "<img src=x" not in text, name
         assert '" onmouseover="' not in text, name
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in files["accounts/eu.html"].decode()

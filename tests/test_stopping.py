@@ -137,6 +137,18 @@ def test_the_daemon_stops_on_a_signal_after_storing_the_probe_in_flight(
     assert_quiet(err)
     assert "stopped" in err
     assert stored(database, f"latency_ms >= {SLOW_MS - 500}"), "the probe in flight was lost"
+    # The daemon said it stopped: a page published now says so, not "running".
+    published = subprocess.run(
+        [sys.executable, "-m", "monitor", "publish", "--config", str(config)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert published.returncode == 0, published.stderr
+    index = (tmp_path / "public" / "index.html").read_text()
+    assert "Monitor stopped" in index
+    assert "Monitor running" not in index
 
 
 def test_ctrl_c_during_check_stores_the_probes_in_flight_starts_no_more_and_exits_130(

@@ -5,9 +5,9 @@ the files into `site_dir` (`publish`)."""
 from __future__ import annotations
 
 from monitor.page.build import AccountData, PageData, build, read_page_data
+from monitor.page.overview import SiteView
 from monitor.page.publish import PublishReport, publish, write_atomically
 from monitor.page.render import STATUS_SCHEMA_VERSION, PublishError, render
-from monitor.page.views import SiteView
 
 __all__ = [
     "STATUS_SCHEMA_VERSION",

@@ -15,17 +15,28 @@ from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
 from checks.snapshot import Snapshot
 from monitor.config import LoadedConfig
-from monitor.heartbeat import is_stale, latest, not_probing
-from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history
+from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history, overall
+from monitor.page.overview import (
+    SiteView,
+    banner,
+    groups,
+    monitor_view,
+    open_incidents,
+    silence_view,
+)
 from monitor.page.panels import change_view, feed, headroom, incident_view, prices
-from monitor.page.views import NO_DATA, AccountView, Cell, HeartbeatView, SiteView, ago, iso
+from monitor.page.views import NO_DATA, AccountView, Cell, utc_text
 from monitor.plan import Probe, plan, shortest_every
-from monitor.store import Heartbeat, Incident, ProbeResult, Store
+from monitor.sections import AccountSection
+from monitor.store import Heartbeat, Incident, ProbeResult, Silence, Store
 
 CHANGES_PER_ACCOUNT = 20
 INCIDENTS_PER_ACCOUNT = 20
 CHANGES_ON_INDEX = 50
 INCIDENTS_IN_FEED = 50
+INCIDENTS_READ = 1000
+"""Open incidents come first: the index lists every open one up to this many; the feed
+takes the first `INCIDENTS_IN_FEED`."""
 PAGE_STATE = {
     Verdict.READY: "ready",
     Verdict.NOT_READY: "not_ready",
@@ -64,6 +75,8 @@ class PageData:
     incidents: Sequence[Incident] = ()
     """Open incidents of every account first, then the most recently opened."""
     heartbeats: Sequence[Heartbeat] = ()
+    silences: Sequence[Silence] = ()
+    """The silences in force, the first to end first."""
 
 
 def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageData:
@@ -84,43 +97,49 @@ def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageDat
         latest=store.latest_per_pair(),
         accounts=accounts,
         changes=store.state_changes(None, CHANGES_ON_INDEX),
-        incidents=store.incidents(None, INCIDENTS_IN_FEED),
+        incidents=store.incidents(None, INCIDENTS_READ),
         heartbeats=store.heartbeats(),
+        silences=store.silences_in_force(now),
     )
 
 
 def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
     """The site's views, as of `now`, from what `read_page_data` read."""
     results = {(r.account, r.check, r.model): r for r in data.latest}
-    probes = plan(loaded)
+    probes: dict[str, list[Probe]] = {}
+    for probe in plan(loaded):
+        probes.setdefault(probe.account.name, []).append(probe)
+    sections = {section.name: section for section in loaded.config.accounts}
     accounts = [
         account_view(
             account,
-            [p for p in probes if p.account.name == account.name],
+            probes.get(account.name, []),
             results,
             data.accounts.get(account.name, AccountData()),
+            sections[account.name],
             loaded,
             now,
         )
         for account in loaded.accounts
     ]
+    newest = max((r.finished_at for r in data.latest), default=None)
+    incidents = [incident_view(i, now) for i in data.incidents]
+    changes = [change_view(r) for r in data.changes]
     return SiteView(
         title=loaded.config.monitor.title,
         generated_at=now,
-        generated_text=now.strftime("%Y-%m-%d %H:%M UTC"),
         verdict=verdict_sentence(accounts),
+        banner=banner(accounts, newest),
+        heartbeat=monitor_view(data.heartbeats, newest, shortest_every(loaded), now),
         # the capabilities have their own matrix (monitor/page/capabilities.py)
         checks=[name for name, c in REGISTRY.items() if c.scheduled and not c.opt_in],
         accounts=accounts,
-        heartbeat=heartbeat_view(
-            data.heartbeats,
-            max((r.finished_at for r in data.latest), default=None),
-            shortest_every(loaded),
-            now,
-        ),
+        groups=groups(accounts),
+        open_incidents=open_incidents(incidents),
+        silences=[silence_view(s) for s in data.silences],
         public_url=loaded.config.monitor.public_url,
-        changes=[change_view(r) for r in data.changes],
-        feed=feed([incident_view(i, now) for i in data.incidents]),
+        changes=changes,
+        feed=feed(incidents[:INCIDENTS_IN_FEED], changes),
     )
 
 
@@ -129,6 +148,7 @@ def account_view(
     probes: Sequence[Probe],
     results: LatestResults,
     data: AccountData,
+    section: AccountSection,
     loaded: LoadedConfig,
     now: datetime,
 ) -> AccountView:
@@ -158,18 +178,19 @@ def account_view(
     )
     daily = by_pair(data.day_rollups)
     today = now.date()
-    rooms = (
-        headroom(results.get((account.name, RateLimits.name, m)), m, now) for m in account.models
-    )
+    histories = [history(daily, p.check, p.model, today) for p in probes]
+    rooms = (headroom(results.get((account.name, RateLimits.name, m)), m) for m in account.models)
     tables = (prices(results.get((account.name, Pricing.name, m)), m) for m in account.models)
     return AccountView(
         name=account.name,
         ready=state,
         ready_words=READY_WORDS[state],
+        tags=list(section.tags),
         models=models,
         cells=cells,
         problems=problems,
-        histories=[history(daily, p.check, p.model, today) for p in probes],
+        overall=overall(histories, today),
+        histories=histories,
         charts=charts(daily, models, today),
         headroom=[room for room in rooms if room],
         prices=[table for table in tables if table],
@@ -177,7 +198,7 @@ def account_view(
         incidents=[incident_view(i, now) for i in data.incidents],
         launch=data.launch,
         spend_today=data.spend_today,
-        budget=str(loaded.budget(account.name)),
+        budget=str(section.daily_probe_budget_usd),
     )
 
 
@@ -194,7 +215,7 @@ def cell_for(row: ProbeResult | None, probe: Probe, interval: float, now: dateti
             advice="",
             summary="",
             checked_at=None,
-            checked_ago="never",
+            checked_text="never",
             stale=False,
         )
     reason = REASONS.get(row.reason)
@@ -208,7 +229,7 @@ def cell_for(row: ProbeResult | None, probe: Probe, interval: float, now: dateti
         advice=reason.advice if reason else "",
         summary=row.summary,
         checked_at=row.finished_at,
-        checked_ago=ago(row.finished_at, now),
+        checked_text=utc_text(row.finished_at),
         stale=(now - row.finished_at).total_seconds() > 2 * interval,
         http_status=row.http_status,
         request_id=row.request_id,
@@ -238,37 +259,3 @@ def verdict_sentence(accounts: Sequence[AccountView]) -> str:
             f"{ready} of {len(states)} account{'s' if len(states) != 1 else ''} ready for {model}"
         )
     return "; ".join(parts) + "." if parts else "No accounts configured."
-
-
-def heartbeat_view(
-    beats: Sequence[Heartbeat],
-    newest_result_at: datetime | None,
-    shortest: float,
-    now: datetime,
-) -> HeartbeatView:
-    """Whether a monitor is running, from the newest heartbeat of any instance, and whether
-    it is still storing results."""
-    newest = latest(beats)
-    if newest is None:
-        return HeartbeatView(
-            state="none",
-            text="No monitor heartbeat recorded (results come from `imagewatch check`).",
-        )
-    if is_stale(newest.beat_at, now):
-        return HeartbeatView(
-            state="stale",
-            text=f"Monitor last seen {ago(newest.beat_at, now)} ({newest.instance}) "
-            "— it may be down.",
-        )
-    if not_probing(newest_result_at, newest.started_at, shortest, now):
-        stored = f"since {iso(newest_result_at)}" if newest_result_at else "yet"
-        return HeartbeatView(
-            state="not_probing",
-            text=f"Monitor running but not probing: no result stored {stored} "
-            f"(last heartbeat {ago(newest.beat_at, now)}, {newest.instance}).",
-        )
-    return HeartbeatView(
-        state="running",
-        text=f"Monitor running: last heartbeat {ago(newest.beat_at, now)} "
-        f"({len(beats)} instance{'s' if len(beats) != 1 else ''}).",
-    )

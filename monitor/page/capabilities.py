@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from checks.edit import Edit
@@ -13,7 +14,8 @@ from checks.generation import Generation
 from checks.responses_tool import ResponsesTool
 from checks.streaming import Streaming
 from checks.transparency import Transparency
-from monitor.page.views import NO_DATA, AccountView, Cell, Marked, SiteView
+from monitor.page.overview import SiteView
+from monitor.page.views import NO_DATA, AccountView, Cell, Marked
 
 DOORS: tuple[tuple[str, str], ...] = (
     (Generation.name, "Generate"),
@@ -36,7 +38,7 @@ class Door(Marked):
     reason: str
     words: str
     summary: str
-    checked_ago: str
+    checked_at: datetime | None
 
     def as_json(self) -> dict[str, str]:
         return {"check": self.check, "status": self.status, "reason": self.reason}
@@ -79,7 +81,7 @@ def door(check: str, title: str, cell: Cell | None) -> Door:
             reason=NOT_PROBED,
             words="Not probed: not in the account's capabilities",
             summary="",
-            checked_ago="",
+            checked_at=None,
         )
     return Door(
         check=check,
@@ -88,7 +90,7 @@ def door(check: str, title: str, cell: Cell | None) -> Door:
         reason=cell.reason,
         words=cell.words,
         summary=cell.summary,
-        checked_ago=cell.checked_ago,
+        checked_at=cell.checked_at,
     )
 
 

@@ -3,16 +3,22 @@ the latency and spend charts. Pure: rollups and `today` in, views out."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
 from checks.base import Status
 from checks.generation import Generation
+from checks.rate_limits import RateLimits
 from monitor.page.views import NO_DATA, Chart, DayBar, History, Point, Series
 from monitor.store import rollup_percentile
 
 HISTORY_DAYS = 90
+FAIL, UNKNOWN, WARN, SKIPPED, PASS = (
+    s.value for s in (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.SKIPPED, Status.PASS)
+)
+SEVERITY = {status.value: status.severity for status in Status}
 
 
 class DayRollup(Protocol):
@@ -42,41 +48,86 @@ def by_pair(rollups: Sequence[DayRollup]) -> DailyRollups:
     return grouped
 
 
-def window(today: date) -> list[date]:
-    """The days of the history, oldest first, ending with `today`."""
-    return [today - timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1)]
+@functools.lru_cache(maxsize=4)
+def window(today: date) -> tuple[date, ...]:
+    """The days of the history, oldest first, ending with `today` (computed once a publish:
+    a thousand accounts ask for it)."""
+    return tuple(today - timedelta(days=offset) for offset in range(HISTORY_DAYS - 1, -1, -1))
+
+
+@functools.lru_cache(maxsize=4)
+def empty_bars(today: date) -> tuple[DayBar, ...]:
+    """A bar without probes for each day of the window, shared: bars are immutable."""
+    return tuple(DayBar(day=day, status=NO_DATA, total=0, failed=0) for day in window(today))
 
 
 def history(daily: DailyRollups, check: str, model: str, today: date) -> History:
     """One bar per day, coloured by the worst status seen that day."""
     by_day = daily.get((check, model), {})
-    bars, probes, good = [], 0, 0
-    for day in window(today):
-        rollup = by_day.get(day)
-        if rollup is None or not rollup.total:
-            bars.append(DayBar(day=day, status=NO_DATA, total=0, failed=0))
-            continue
-        counts = {
-            Status.FAIL: rollup.failed,
-            Status.UNKNOWN: rollup.unknown,
-            Status.WARN: rollup.warned,
-            Status.SKIPPED: rollup.skipped,
-            Status.PASS: rollup.passed,
-        }
-        worst = Status.worst(status for status, count in counts.items() if count)
-        bars.append(DayBar(day=day, status=worst.value, total=rollup.total, failed=rollup.failed))
-        probes += rollup.total
-        good += rollup.passed + rollup.warned
+    return day_bars(check, model, {day: [rollup] for day, rollup in by_day.items()}, today)
+
+
+def overall(histories: Sequence[History], today: date) -> History:
+    """The whole account's days, from its probes' histories: each bar the worst status of
+    any probe that day, the share counted over all of them (the index's 90-day bar and
+    uptime)."""
+    bars = list(empty_bars(today))
+    for position in range(len(bars)):
+        seen = [h.bars[position] for h in histories if h.bars[position].total]
+        if seen:
+            worst = max(seen, key=lambda bar: SEVERITY[bar.status]).status
+            bars[position] = DayBar(
+                day=bars[position].day,
+                status=worst,
+                total=sum(bar.total for bar in seen),
+                failed=sum(bar.failed for bar in seen),
+            )
     return History(
-        check=check,
-        model=model,
+        check="all checks",
+        model="all models",
         bars=bars,
-        probes=probes,
-        passing_share=good / probes if probes else None,
+        probes=sum(h.probes for h in histories),
+        passing=sum(h.passing for h in histories),
     )
 
 
-def latency(name: str, share: float, by_day: dict[date, DayRollup], days: list[date]) -> Series:
+def day_bars(check: str, model: str, by_day: dict[date, list[DayRollup]], today: date) -> History:
+    """One bar per day of the window, coloured by the worst status of the day's rollups
+    (`Status.severity`: fail, unknown, warn, skipped, pass). A publish builds a thousand
+    accounts' worth of these, so each day is counted in one plain pass."""
+    bars, probes, good = list(empty_bars(today)), 0, 0
+    for position, day in enumerate(window(today)):
+        rollups = by_day.get(day)
+        if not rollups:
+            continue
+        total = failed = unknown = warned = skipped = passed = 0
+        for r in rollups:
+            total += r.total
+            failed += r.failed
+            unknown += r.unknown
+            warned += r.warned
+            skipped += r.skipped
+            passed += r.passed
+        if not total:
+            continue
+        worst = (
+            FAIL
+            if failed
+            else UNKNOWN
+            if unknown
+            else WARN
+            if warned
+            else SKIPPED
+            if skipped
+            else PASS
+        )
+        bars[position] = DayBar(day=day, status=worst, total=total, failed=failed)
+        probes += total
+        good += passed + warned
+    return History(check=check, model=model, bars=bars, probes=probes, passing=good)
+
+
+def latency(name: str, share: float, by_day: dict[date, DayRollup], days: Sequence[date]) -> Series:
     """One latency percentile per day; None on a day without a rollup."""
     return Series(
         name=name,
@@ -87,8 +138,35 @@ def latency(name: str, share: float, by_day: dict[date, DayRollup], days: list[d
     )
 
 
+def headroom_chart(daily: DailyRollups, model: str, days: Sequence[date]) -> Chart:
+    """Rate-limit headroom over time, from the `rate_limits` day rollups: the share of its
+    probes each day that found the limits leave enough room (pass or warn: a warning is
+    still room, only tight)."""
+    by_day = daily.get((RateLimits.name, model), {})
+    points = [
+        Point(
+            day=d,
+            value=round(100 * (by_day[d].passed + by_day[d].warned) / by_day[d].total, 1)
+            if d in by_day and by_day[d].total
+            else None,
+        )
+        for d in days
+    ]
+    latest = next((p.value for p in reversed(points) if p.value is not None), None)
+    return Chart(
+        title=f"Rate-limit headroom — {model}",
+        unit="%",
+        series=[Series(name="probes with headroom", points=points)],
+        description=f"Share of rate-limit probes for {model} that found enough headroom, "
+        f"per UTC day; latest {latest:.0f}%."
+        if latest is not None
+        else f"No rate-limit probes recorded for {model}.",
+    )
+
+
 def charts(daily: DailyRollups, models: Iterable[str], today: date) -> list[Chart]:
-    """Generation latency (daily p50 and p95) per model, then the account's daily spend."""
+    """Generation latency (daily p50 and p95) and rate-limit headroom per model, then the
+    account's daily spend."""
     days = window(today)
     out = []
     for model in models:
@@ -110,6 +188,7 @@ def charts(daily: DailyRollups, models: Iterable[str], today: date) -> list[Char
                 description=description,
             )
         )
+        out.append(headroom_chart(daily, model, days))
     spend: dict[date, float] = {}
     for per_day in daily.values():
         for day, rollup in per_day.items():

@@ -17,13 +17,12 @@ from monitor.page.views import (
     PriceRow,
     Prices,
     Window,
-    ago,
     iso,
 )
 from monitor.store import Incident, ProbeResult
 
 
-def headroom(row: ProbeResult | None, model: str, now: datetime) -> Headroom | None:
+def headroom(row: ProbeResult | None, model: str) -> Headroom | None:
     """The rate-limit windows a `rate_limits` result recorded, and the Admin API's limit."""
     if row is None:
         return None
@@ -55,7 +54,7 @@ def headroom(row: ProbeResult | None, model: str, now: datetime) -> Headroom | N
         tier=details.get("tier"),
         source=details.get("limit_source"),
         windows=rows,
-        checked_ago=ago(row.finished_at, now),
+        checked_at=row.finished_at,
     )
 
 
@@ -119,8 +118,9 @@ def incident_view(row: Incident, now: datetime) -> IncidentView:
     )
 
 
-def feed(incidents: Sequence[IncidentView]) -> list[FeedEntry]:
-    """Incidents opened and resolved, newest first."""
+def feed(incidents: Sequence[IncidentView], changes: Sequence[Change]) -> list[FeedEntry]:
+    """Incidents opened and resolved, and every (account, check, model)'s status changes,
+    newest first."""
     entries = []
     for incident in incidents:
         where = f"{incident.account} · {incident.check} · {incident.model}"
@@ -128,7 +128,7 @@ def feed(incidents: Sequence[IncidentView]) -> list[FeedEntry]:
             FeedEntry(
                 id=f"urn:imagewatch:incident:{incident.id}:opened",
                 at_text=incident.opened_text,
-                title=f"Opened: {where}: {incident.words}",
+                title=f"Incident opened: {where}: {incident.words}",
                 summary=incident.summary,
                 account=incident.account,
             )
@@ -138,10 +138,22 @@ def feed(incidents: Sequence[IncidentView]) -> list[FeedEntry]:
                 FeedEntry(
                     id=f"urn:imagewatch:incident:{incident.id}:resolved",
                     at_text=incident.resolved_text,
-                    title=f"Resolved after {incident.duration}: {where}: {incident.words}",
+                    title=f"Incident resolved after {incident.duration}: {where}: {incident.words}",
                     summary=incident.resolution or "",
                     account=incident.account,
                 )
             )
+    for change in changes:
+        entries.append(
+            FeedEntry(
+                id=f"urn:imagewatch:change:{change.account}:{change.check}:{change.model}:"
+                f"{change.at_text}",
+                at_text=change.at_text,
+                title=f"{change.label}: {change.account} · {change.check} · {change.model}: "
+                f"{change.words}",
+                summary=change.summary,
+                account=change.account,
+            )
+        )
     entries.sort(key=lambda e: (e.at_text, e.id), reverse=True)
     return entries

@@ -7,17 +7,21 @@ import contextlib
 import importlib.util
 import json
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from monitor.page.capabilities import capability_matrix
-from monitor.page.views import Chart, SiteView, iso
+from monitor.page.overview import SiteView
+from monitor.page.views import Chart, iso, utc_text
 
-STATUS_SCHEMA_VERSION = 1
+STATUS_SCHEMA_VERSION = 2
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 CHART_WIDTH, CHART_HEIGHT = 540, 140
+DAY_WIDTH = 3
+"""Width of one day in an index bar (90 days: 270 units)."""
 
 
 class PublishError(Exception):
@@ -25,21 +29,18 @@ class PublishError(Exception):
 
 
 def site_root() -> Path:
-    """site/ of the source checkout this code runs from, or as installed from the wheel (the
-    namespace package `imagewatch_site`). The checkout's own comes first: another checkout
-    installed in editable mode must not lend this code its templates."""
-    beside = Path(__file__).resolve().parents[2] / "site"
-    if (beside / "templates").is_dir():
-        return beside
+    """site/ beside this code in a source checkout (the templates that match it, even when
+    another checkout is installed), else as installed from the wheel (the namespace package
+    `imagewatch_site`)."""
+    checkout = Path(__file__).resolve().parents[2] / "site"
+    if (checkout / "templates").is_dir():
+        return checkout
     with contextlib.suppress(ImportError, ValueError):
         spec = importlib.util.find_spec("imagewatch_site")
         for location in (spec.submodule_search_locations or []) if spec else []:
             if (Path(location) / "templates").is_dir():
                 return Path(location)
-    checkout = Path(__file__).resolve().parents[2] / "site"
-    if not (checkout / "templates").is_dir():
-        raise PublishError(f"the site templates are missing (looked in {checkout})")
-    return checkout
+    raise PublishError(f"the site templates are missing (looked in {checkout})")
 
 
 def chart_points(chart: Chart, index: int) -> list[str]:
@@ -74,9 +75,18 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        chart_points=chart_points, chart_width=CHART_WIDTH, chart_height=CHART_HEIGHT, iso=iso
+        chart_points=chart_points,
+        chart_width=CHART_WIDTH,
+        chart_height=CHART_HEIGHT,
+        day_width=DAY_WIDTH,
+        iso=iso,
+        utc_text=utc_text,
     )
     return env
+
+
+def _moment(value: datetime | None) -> str | None:
+    return iso(value) if value is not None else None
 
 
 def status_json(site: SiteView) -> dict[str, Any]:
@@ -86,12 +96,50 @@ def status_json(site: SiteView) -> dict[str, Any]:
         "generated_at": iso(site.generated_at),
         "title": site.title,
         "verdict": site.verdict,
-        "heartbeat": {"state": site.heartbeat.state, "text": site.heartbeat.text},
+        "banner": {
+            "state": site.banner.state,
+            "headline": site.banner.headline,
+            "newest_result_at": _moment(site.banner.newest_result_at),
+        },
+        "heartbeat": {
+            "state": site.heartbeat.state,
+            "text": site.heartbeat.text,
+            "last_beat_at": _moment(site.heartbeat.last_beat_at),
+            "instances": site.heartbeat.instances,
+        },
+        "open_incidents": [
+            {
+                "id": incident.id,
+                "account": incident.account,
+                "check": incident.check,
+                "model": incident.model,
+                "reason": incident.reason,
+                "words": incident.words,
+                "summary": incident.summary,
+                "opened_at": incident.opened_text,
+                "silenced": incident.silenced,
+            }
+            for incident in site.open_incidents
+        ],
+        "silences": [
+            {
+                "account": silence.account,
+                "check": silence.check,
+                "reason": silence.reason,
+                "since": iso(silence.since),
+                "until": iso(silence.until),
+            }
+            for silence in site.silences
+        ],
         "accounts": [
             {
                 "name": account.name,
+                "tags": account.tags,
                 "ready": account.ready,
                 "models": account.models,
+                "uptime_90d": None
+                if account.overall is None or account.overall.passing_share is None
+                else round(account.overall.passing_share, 6),
                 "spend_today_usd": round(account.spend_today, 6),
                 "launch": None
                 if account.launch is None

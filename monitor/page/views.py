@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from checks.base import Status
 
@@ -30,16 +30,10 @@ LABEL = {
 }
 
 
-def ago(then: datetime, now: datetime) -> str:
-    """How long ago, in the coarsest unit that still reads precisely ("20 s ago")."""
-    seconds = max(0, int((now - then).total_seconds()))
-    if seconds < 90:
-        return f"{seconds} s ago"
-    if seconds < 5400:
-        return f"{round(seconds / 60)} min ago"
-    if seconds < 172_800:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"
+def utc_text(moment: datetime) -> str:
+    """A moment as the page prints it: absolute, in UTC (a static page must not say "1 s
+    ago" for ever; the page's small script adds the relative time in the reader's browser)."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def iso(moment: datetime) -> str:
@@ -74,7 +68,7 @@ class Cell(Marked):
     advice: str
     summary: str
     checked_at: datetime | None
-    checked_ago: str
+    checked_text: str
     stale: bool
     http_status: int | None = None
     request_id: str | None = None
@@ -94,9 +88,9 @@ class Cell(Marked):
         }
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class DayBar:
-    """One UTC day of one pair's history: its worst status and its counts."""
+class DayBar(NamedTuple):
+    """One UTC day of one pair's history: its worst status and its counts (a tuple: a
+    publish makes hundreds of thousands)."""
 
     day: date
     status: str
@@ -118,13 +112,46 @@ class History:
     model: str
     bars: list[DayBar]
     probes: int
-    passing_share: float | None
+    passing: int
+    """Probes that passed or warned."""
+
+    @property
+    def passing_share(self) -> float | None:
+        return self.passing / self.probes if self.probes else None
 
     @property
     def summary(self) -> str:
         if not self.probes or self.passing_share is None:
             return "no probes in 90 days"
         return f"{self.passing_share:.1%} pass or warn over {self.probes:,} probes in 90 days"
+
+    @property
+    def uptime(self) -> str:
+        """The passing share, as the index prints it ("99.8%", or "—" without probes)."""
+        if self.passing_share is None:
+            return "—"
+        return f"{self.passing_share:.1%}"
+
+    def runs(self) -> list[tuple[int, int, str, str]]:
+        """Consecutive days of one status as (first index, length, status, label): one
+        shape per run keeps a thousand accounts' bars small."""
+        out: list[tuple[int, int, str, str]] = []
+        start = 0
+        for index, bar in enumerate(self.bars):
+            last = index + 1 == len(self.bars)
+            if last or self.bars[index + 1].status != bar.status:
+                first = self.bars[start]
+                days = str(first.day) if start == index else f"{first.day} to {bar.day}"
+                total = sum(b.total for b in self.bars[start : index + 1])
+                failed = sum(b.failed for b in self.bars[start : index + 1])
+                label = (
+                    f"{days}: no probes"
+                    if bar.status == NO_DATA
+                    else f"{days}: {LABEL[bar.status]} ({total} probes, {failed} failed)"
+                )
+                out.append((start, index + 1 - start, bar.status, label))
+                start = index + 1
+        return out
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -156,6 +183,12 @@ class Chart:
     def maximum(self) -> float:
         return max((s.maximum for s in self.series), default=0.0) or 1.0
 
+    @property
+    def enough(self) -> bool:
+        """Two days with a value draw a line; fewer say "not enough data yet"."""
+        counts = (sum(p.value is not None for p in s.points) for s in self.series)
+        return max(counts, default=0) >= 2
+
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Window:
@@ -176,7 +209,7 @@ class Headroom:
     tier: Any
     source: Any
     windows: list[Window]
-    checked_ago: str
+    checked_at: datetime
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -262,10 +295,13 @@ class AccountView:
     name: str
     ready: str
     """The page's state: "ready", "not_ready" or "unknown"."""
+    tags: list[str] = dataclasses.field(default_factory=list)
     ready_words: str
     models: dict[str, str]
     cells: list[Cell]
     problems: list[Cell]
+    overall: History | None = None
+    """All of the account's probes, day by day: the index's 90-day bar and uptime."""
     histories: list[History] = dataclasses.field(default_factory=list)
     charts: list[Chart] = dataclasses.field(default_factory=list)
     headroom: list[Headroom] = dataclasses.field(default_factory=list)
@@ -279,25 +315,3 @@ class AccountView:
 
     def cells_for(self, check: str) -> list[Cell]:
         return [c for c in self.cells if c.check == check]
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class HeartbeatView:
-    state: str  # "running" | "not_probing" | "stale" | "none"
-    text: str
-
-
-@dataclasses.dataclass(kw_only=True)
-class SiteView:
-    """Everything the site shows, as of `generated_at`."""
-
-    title: str
-    generated_at: datetime
-    generated_text: str
-    verdict: str
-    checks: list[str]
-    accounts: list[AccountView]
-    heartbeat: HeartbeatView
-    public_url: str | None
-    changes: list[Change]
-    feed: list[FeedEntry]

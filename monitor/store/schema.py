@@ -27,7 +27,7 @@ from monitor.store.engine import StoreError, describe
 if TYPE_CHECKING:
     from alembic.config import Config
 
-HEAD = "0002"
+HEAD = "0003"
 """The newest revision in `migrations/versions/` (tests/test_migrations.py keeps them equal)."""
 FIRST = "0001"
 """imagewatch 0.1's schema, made by `create_all` before there were migrations."""

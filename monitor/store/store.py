@@ -46,6 +46,7 @@ def beat_again(new: Any) -> dict[str, Any]:
         "beat_at": new.beat_at,
         "pid": new.pid,
         "last_result_at": func.coalesce(new.last_result_at, Heartbeat.last_result_at),
+        "stopped_at": new.stopped_at,
     }
 
 
@@ -211,9 +212,11 @@ class Store(AlertQueries, PruneQueries):
         now: datetime,
         *,
         last_result_at: datetime | None = None,
+        stopped: bool = False,
     ) -> None:
         """Record that `instance` is alive at `now`; `last_result_at` (when it last stored a
-        result) keeps its previous value when None."""
+        result) keeps its previous value when None. `stopped`: it stops now (a one-shot
+        round, or a daemon shutting down), so it no longer counts as running."""
         with transaction(self.engine, "could not record the heartbeat") as session:
             upsert(
                 session,
@@ -227,6 +230,7 @@ class Store(AlertQueries, PruneQueries):
                         "started_at": started_at,
                         "beat_at": now,
                         "last_result_at": last_result_at,
+                        "stopped_at": now if stopped else None,
                     }
                 ],
                 ["instance"],

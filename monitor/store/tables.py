@@ -190,6 +190,8 @@ class Heartbeat(SQLModel, table=True):
     beat_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     last_result_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
     """When this instance last stored a result: running but not probing shows here."""
+    stopped_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    """When the instance stopped (a `run --once` round at once): not running any more."""
 
 
 class AlertState(SQLModel, table=True):
