@@ -601,6 +601,24 @@ def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents() -> None:
     )
 
 
+def test_a_failed_generation_opens_no_rate_limits_incident_of_its_own(store: Store) -> None:
+    from checks.base import Evidence
+    from tests.conftest import Api, run_check
+
+    loaded = config()
+    generation = {"attempts": [{"http_status": 503, "reason": "server_error"}]}
+    outcome = run_check("rate_limits", Api(), evidence=Evidence(generation=generation))
+    rows = []
+    for minutes in (0, 5, 10):
+        at = T0 + timedelta(minutes=minutes)
+        rows.append(result(store, "unknown", "server_error", at))
+        rows.append(result(store, outcome.status, outcome.reason, at, check="rate_limits"))
+    process(store, loaded, rows, T0 + timedelta(minutes=10), 0)
+    with Session(store.engine) as session:
+        opened = [i.check for i in session.scalars(select(Incident))]
+    assert opened == ["generation"]
+
+
 def test_the_same_reason_on_every_account_is_one_provider_wide_message(
     store: Store, webhooks: httpx.Client
 ) -> None:
