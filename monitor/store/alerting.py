@@ -114,6 +114,17 @@ class AlertQueries:
         with Session(self.engine) as session:
             return list(session.scalars(in_force(now)))
 
+    def end_silence(self, silence_id: int, now: datetime) -> Silence | None:
+        """End a silence in force now (its `until` becomes `now`, so it stays on record);
+        None when no silence with that id is in force."""
+        with transaction(self.engine, "could not end the silence") as session:
+            row = session.scalars(in_force(now).where(col(Silence.id) == silence_id)).first()
+            if row is None:
+                return None
+            row.until = now
+            session.add(row)
+        return row
+
     def deliverable_messages(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
         """Ids of the messages to send now, oldest first: due ones, and those whose claim is
         older than `stale_before`."""
