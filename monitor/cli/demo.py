@@ -134,28 +134,6 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
     return config, environ
 
 
-def verdicts(results: Sequence[ProbeResult]) -> dict[str, tuple[str, list[ProbeResult]]]:
-    """Per account: its verdict in words, and its problems (fails first, then unknowns)."""
-    from checks.base import Verdict
-
-    labels = {
-        Verdict.READY: "ready",
-        Verdict.NOT_READY: "NOT READY",
-        Verdict.INCONCLUSIVE: "inconclusive",
-    }
-    by_account: dict[str, list[ProbeResult]] = {}
-    for row in results:
-        by_account.setdefault(row.account, []).append(row)
-    out = {}
-    for account, rows in by_account.items():
-        verdict = labels[Verdict.of(r.status for r in rows)]
-        problems = [r for r in rows if r.status == "fail"] + [
-            r for r in rows if r.status == "unknown"
-        ]
-        out[account] = (verdict, problems)
-    return out
-
-
 def demo_mismatches(results: Sequence[ProbeResult]) -> list[str]:
     """Results whose reason is not the one their scenario declares."""
     from monitor.simulator.scenarios import scenario
@@ -179,14 +157,10 @@ async def started(server: uvicorn.Server) -> None:
 
 
 def print_demo_report(results: Sequence[ProbeResult], folder: Path, page: Path) -> None:
-    from checks.reasons import words
     from monitor import console
+    from monitor.cli import table
 
-    console.render_table(results)
-    click.echo("")
-    for account, (verdict, problems) in verdicts(results).items():
-        why = "; ".join(f"{p.check}: {words(p.reason)}" for p in problems[:2])
-        click.echo(f"  {account:<24} {verdict}{' — ' + why if why else ''}")
+    table.render(results, console.terminal())
     click.echo("")
     click.echo(f"Results stored in {folder / 'imagewatch.db'}")
     click.echo(f"Status page: {page}")
