@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -64,8 +64,11 @@ class Daemon:
         clock: Clock,
         instance: str | None = None,
         channels: Mapping[str, Channel] | None = None,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.channels = dict(channels or {})
+        self.log = log
+        """Where delivery's lines go (each failed attempt, each retry); None: nowhere."""
         self.loaded = loaded
         self.store = store
         self.client = client
@@ -135,7 +138,7 @@ class Daemon:
         self.last_result_at = max((r.finished_at for r in results), default=None)
         beat(self.store, self.instance, self.started_at, now, self.last_result_at)
         process(self.store, self.loaded, results, now, group_wait=0)
-        delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
+        delivery = self._deliver(now)
         published = publish(self.store, self.loaded, now)
         return RoundReport(results=results, delivery=delivery, published=published)
 
@@ -158,8 +161,17 @@ class Daemon:
         """Evaluate new results into incidents and outbox rows (messages wait `group_wait`)."""
         process(self.store, self.loaded, results, self.clock.now())
 
-    def deliver(self) -> None:
-        deliver(self.store, self.loaded, self.channels, self.clock.now(), self.instance)
+    def deliver(self) -> Delivery:
+        """Send the messages that are due; each failed attempt and each retry is one line to
+        `log`."""
+        return self._deliver(self.clock.now())
+
+    def _deliver(self, now: datetime) -> Delivery:
+        delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
+        if self.log is not None:
+            for line in delivery.lines:
+                self.log(line)
+        return delivery
 
     def publish(self) -> None:
         from monitor.page import publish

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, and_, or_, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -124,6 +124,17 @@ class AlertQueries:
             row.until = now
             session.add(row)
         return row
+
+    def waiting_messages(self) -> dict[str, int]:
+        """Per channel, the messages still to send (held by `group_wait`, or waiting for
+        their next attempt)."""
+        statement = (
+            select(OutboxMessage.channel, func.count())
+            .where(col(OutboxMessage.state).in_(("pending", "sending")))
+            .group_by(col(OutboxMessage.channel))
+        )
+        with Session(self.engine) as session:
+            return {str(channel): int(count) for channel, count in session.exec(statement).all()}
 
     def deliverable_messages(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
         """Ids of the messages to send now, oldest first: due ones, and those whose claim is
