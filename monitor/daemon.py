@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from checks.base import Clock
+from checks.base import Clock, Sleep
 from checks.settings import CheckSettings
 from monitor import cadence
 from monitor.alerts import Channel, Delivery, deliver, process
@@ -65,10 +65,13 @@ class Daemon:
         instance: str | None = None,
         channels: Mapping[str, Channel] | None = None,
         log: Callable[[str], None] | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.channels = dict(channels or {})
         self.log = log
         """Where delivery's lines go (each failed attempt, each retry); None: nowhere."""
+        self.sleep = sleep
+        """How a probe waits before a retry; a replay on a simulated clock waits for nothing."""
         self.loaded = loaded
         self.store = store
         self.client = client
@@ -100,7 +103,8 @@ class Daemon:
         runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
-            result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
+            round_ = Round(self.loaded, self.client, self.clock, self.store, sleep=self.sleep)
+            result = (await round_.run([probe]))[0]
         if result is not None:
             self.last_result_at = result.finished_at
         decision = cadence.decide(
@@ -131,16 +135,23 @@ class Daemon:
         probe starts; what follows the round still follows it."""
         from monitor.page import publish
 
+        results, delivery = await self.whole_round(progress, stop)
+        published = publish(self.store, self.loaded, self.clock.now())
+        return RoundReport(results=results, delivery=delivery, published=published)
+
+    async def whole_round(
+        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+    ) -> tuple[list[ProbeResult], Delivery]:
+        """`round_once` without the page: the probes, heartbeat, incidents, delivery. A
+        replay publishes once, after its last round."""
         results = await Round(
-            self.loaded, self.client, self.clock, self.store, progress, stop=stop
+            self.loaded, self.client, self.clock, self.store, progress, self.sleep, stop=stop
         ).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
         beat(self.store, self.instance, self.started_at, now, self.last_result_at)
         process(self.store, self.loaded, results, now, group_wait=0)
-        delivery = self._deliver(now)
-        published = publish(self.store, self.loaded, now)
-        return RoundReport(results=results, delivery=delivery, published=published)
+        return results, self._deliver(now)
 
     def beat(self) -> None:
         beat(self.store, self.instance, self.started_at, self.clock.now(), self.last_result_at)
@@ -173,7 +184,7 @@ class Daemon:
                 self.log(line)
         return delivery
 
-    def publish(self) -> None:
+    def publish(self) -> PublishReport:
         from monitor.page import publish
 
-        publish(self.store, self.loaded, self.clock.now())
+        return publish(self.store, self.loaded, self.clock.now())
