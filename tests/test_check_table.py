@@ -11,6 +11,7 @@ from rich.console import Console
 
 from monitor.cli import table
 from monitor.store import ProbeResult
+from tests.test_publish import row as result_row
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 VERIFY_URL = "https://platform.openai.com/settings/organization/general?verify=1&from=imagewatch"
@@ -32,18 +33,9 @@ def row(
     model: str = "gpt-image-2",
     request_id: str | None = None,
 ) -> ProbeResult:
-    return ProbeResult(
-        account=account,
-        check=check,
-        model=model,
-        status=status,
-        reason=reason,
-        summary=summary,
-        request_id=request_id,
-        latency_ms=812.0,
-        cost_usd=0.053 if check == "generation" and status == "pass" else None,
-        started_at=T0,
-        finished_at=T0,
+    cost = 0.053 if check == "generation" and status == "pass" else None
+    return result_row(
+        account, check, status, reason, summary, T0, model, request_id=request_id, cost_usd=cost
     )
 
 
