@@ -165,3 +165,27 @@ def test_demo_serve_stops_on_ctrl_c(demo: Demo) -> None:
     demo.process.send_signal(signal.SIGINT)
     demo.process.communicate(timeout=30)
     assert demo.process.returncode == 0
+
+
+def test_the_replay_runs_one_round_a_day_for_thirty_days_the_last_now() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from monitor.replay import round_times
+
+    end = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
+    times = round_times(end)
+    assert [day for day, _ in times] == list(range(DAYS))
+    assert times[-1][1] == end
+    assert times[0][1] == end - timedelta(days=DAYS - 1)
+
+
+def test_the_story_leaves_every_scenario_account_as_its_scenario_declares() -> None:
+    from monitor.replay import STORY, apply
+    from monitor.simulator.state import SimulatorState
+
+    story, fresh = SimulatorState(), SimulatorState()
+    for event in sorted(STORY, key=lambda e: e.day):
+        apply(story, event)
+    assert story.prices == fresh.prices
+    for name, account in story.accounts.items():
+        assert account.describe() == fresh.accounts[name].describe(), name
