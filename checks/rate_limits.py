@@ -55,7 +55,10 @@ class RateLimits(FreeCheck):
     Passes `headroom_ok`. Fails `below_required` when `required_images_per_minute` is above
     the images-per-minute limit. Warns `headroom_low` when any window's remaining share is
     under `headroom_warn`, `limit_decreased` when the limit fell since the last run.
-    `unknown: rate_limit_unavailable` when neither source says anything. Costs nothing.
+    `unknown: generation_failed` when neither source says anything because the generation
+    probe it reads failed (that incident speaks for both; this one opens none),
+    `unknown: rate_limit_unavailable` when neither source says anything otherwise. Costs
+    nothing.
     """
 
     name: ClassVar[str] = "rate_limits"
@@ -88,6 +91,15 @@ class RateLimits(FreeCheck):
         if images_limit is None and tokens_limit is None:
             if admin_outcome is not None and admin_outcome.status == Status.FAIL:
                 return admin_outcome.with_details(**details)
+            failed = generation_failure(generation)
+            if failed is not None:
+                details["generation_reason"] = failed
+                return Outcome(
+                    Status.UNKNOWN,
+                    "generation_failed",
+                    f"no headers because generation failed ({failed})",
+                    details,
+                )
             reason = REASONS["rate_limit_unavailable"]
             return Outcome(
                 reason.status,
@@ -174,6 +186,16 @@ class RateLimits(FreeCheck):
                 if entry.get("model") == wanted:
                     return entry, None
         return None, None
+
+
+def generation_failure(generation: Mapping[str, Any]) -> str | None:
+    """The reason the generation probe's last attempt failed with, or None when it passed
+    or made no attempt (skipped, never run)."""
+    attempts = generation.get("attempts")
+    if not isinstance(attempts, list) or not attempts or not isinstance(attempts[-1], Mapping):
+        return None
+    reason = attempts[-1].get("reason")
+    return reason if isinstance(reason, str) and reason != "ok" else None
 
 
 def _limits(

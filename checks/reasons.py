@@ -28,6 +28,9 @@ class Reason:
     account_level: bool = False
     """About the whole account (key, quota, billing): its incident mutes the account's
     other messages."""
+    dependent: bool = False
+    """Says only that the check it reads evidence from failed: that check's own incident
+    speaks for it, so this one opens, updates and resolves nothing."""
     billed: bool = False
     """A paid probe answered with this reason was charged. Failures that are not billed are
     probed often, so that a fix on the OpenAI side is seen within minutes."""
@@ -285,6 +288,13 @@ _ALL = [
         "No rate-limit information available",
         "Set admin_key_env for the Admin API, or let a generation probe record headers.",
     ),
+    Reason(
+        "generation_failed",
+        _U,
+        "No rate-limit headers because generation failed",
+        "Fix what generation reports; its headers then tell the limits.",
+        dependent=True,
+    ),
     # pricing
     Reason(
         "price_changed",
@@ -336,3 +346,8 @@ def is_structural(code: str) -> bool:
 def is_account_level(code: str) -> bool:
     known = REASONS.get(code)
     return known is not None and known.account_level
+
+
+def is_dependent(code: str) -> bool:
+    known = REASONS.get(code)
+    return known is not None and known.dependent

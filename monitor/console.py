@@ -1,4 +1,5 @@
-"""What `imagewatch check` shows on a terminal: live progress, then a table or JSON."""
+"""What `imagewatch check` shows on a terminal: live progress, then (`monitor.cli.table`) a
+table, or JSON."""
 
 from __future__ import annotations
 
@@ -12,10 +13,7 @@ from typing import Any, TextIO
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from checks.reasons import words
-from checks.text import clean
 from monitor.plan import Probe
 from monitor.runner import ProgressCallback
 from monitor.store import ProbeResult
@@ -69,32 +67,6 @@ def terminal(stream: TextIO | None = None) -> Console:
     fold every cell, so those get a wide one."""
     out = stream or sys.stdout
     return Console(file=out, highlight=False, soft_wrap=False, width=None if out.isatty() else 200)
-
-
-def render_table(results: Sequence[ProbeResult], out: TextIO | None = None) -> None:
-    console = terminal(out)
-    table = Table(show_lines=False, header_style="bold")
-    for column in ("Account", "Check", "Model", "Status", "Reason", "Evidence", "Latency", "Cost"):
-        table.add_column(column, overflow="fold")
-    for r in results:
-        style = STYLE.get(r.status, "")
-        # Rows stored before text was cleaned at the boundary may still carry escapes.
-        summary = clean(r.summary)
-        evidence = summary if len(summary) <= 160 else summary[:157] + "…"
-        if r.request_id:
-            evidence += f" [{clean(r.request_id)}]"
-        table.add_row(
-            escape(r.account),
-            r.check,
-            escape(r.model),
-            f"[{style}]{r.status.upper()}[/]",
-            escape(words(r.reason)) + f"\n[dim]{r.reason}[/]",
-            escape(evidence),
-            f"{r.latency_ms:.0f} ms" if r.latency_ms is not None else "—",
-            f"${r.cost_usd:.4f}" if r.cost_usd else "—",
-        )
-    console.print(table)
-    console.print(counts(results))
 
 
 def as_json(results: Sequence[ProbeResult]) -> str:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
 
-from checks.base import Clock
+from checks.base import Clock, Sleep
 from checks.settings import CheckSettings
 from monitor import cadence
 from monitor.alerts import Channel, Delivery, deliver, process
@@ -64,8 +64,14 @@ class Daemon:
         clock: Clock,
         instance: str | None = None,
         channels: Mapping[str, Channel] | None = None,
+        log: Callable[[str], None] | None = None,
+        sleep: Sleep | None = None,
     ) -> None:
         self.channels = dict(channels or {})
+        self.log = log
+        """Where delivery's lines go (each failed attempt, each retry); None: nowhere."""
+        self.sleep = sleep
+        """How a probe waits before a retry; a replay on a simulated clock waits for nothing."""
         self.loaded = loaded
         self.store = store
         self.client = client
@@ -99,7 +105,8 @@ class Daemon:
         runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
-            result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
+            round_ = Round(self.loaded, self.client, self.clock, self.store, sleep=self.sleep)
+            result = (await round_.run([probe]))[0]
         if result is not None:
             self.last_result_at = result.finished_at
         decision = cadence.decide(
@@ -141,17 +148,24 @@ class Daemon:
         probe starts; what follows the round still follows it."""
         from monitor.page import publish
 
+        results, delivery = await self.whole_round(progress, stop)
+        published = publish(self.store, self.loaded, self.clock.now())
+        return RoundReport(results=results, delivery=delivery, published=published)
+
+    async def whole_round(
+        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+    ) -> tuple[list[ProbeResult], Delivery]:
+        """`round_once` without the page: the probes, heartbeat, incidents, delivery. A
+        replay publishes once, after its last round."""
         results = await Round(
-            self.loaded, self.client, self.clock, self.store, progress, stop=stop
+            self.loaded, self.client, self.clock, self.store, progress, self.sleep, stop=stop
         ).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
         # A one-shot round is over once it has stored its results: it never counts as running.
         beat(self.store, self.instance, self.started_at, now, self.last_result_at, stopped=True)
         process(self.store, self.loaded, results, now, group_wait=0)
-        delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
-        published = publish(self.store, self.loaded, now)
-        return RoundReport(results=results, delivery=delivery, published=published)
+        return results, self._deliver(now)
 
     def beat(self, stopped: bool = False) -> None:
         """Record that this instance lives (or, `stopped`, that it stops now)."""
@@ -174,10 +188,19 @@ class Daemon:
         """Evaluate new results into incidents and outbox rows (messages wait `group_wait`)."""
         process(self.store, self.loaded, results, self.clock.now())
 
-    def deliver(self) -> None:
-        deliver(self.store, self.loaded, self.channels, self.clock.now(), self.instance)
+    def deliver(self) -> Delivery:
+        """Send the messages that are due; each failed attempt and each retry is one line to
+        `log`."""
+        return self._deliver(self.clock.now())
 
-    def publish(self) -> None:
+    def _deliver(self, now: datetime) -> Delivery:
+        delivery = deliver(self.store, self.loaded, self.channels, now, self.instance)
+        if self.log is not None:
+            for line in delivery.lines:
+                self.log(line)
+        return delivery
+
+    def publish(self) -> PublishReport:
         from monitor.page import publish
 
-        publish(self.store, self.loaded, self.clock.now())
+        return publish(self.store, self.loaded, self.clock.now())

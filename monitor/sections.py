@@ -194,6 +194,8 @@ class AlertsSection(Section):
     group_wait: Duration = 30.0
     """How long a new incident's message waits for the same reason on other accounts, to
     send one provider-wide message instead of one per account."""
+    max_silence: Duration = Field(default=30 * 86400.0, gt=0)
+    """The longest `imagewatch silence --for` accepts: a forgotten silence ends on its own."""
     channels: list[ChannelSection] = Field(default_factory=list)
     maintenance: list[MaintenanceSection] = Field(default_factory=list)
 

@@ -601,6 +601,24 @@ def test_a_known_failure_mutes_the_accounts_could_not_tell_incidents() -> None:
     )
 
 
+def test_a_failed_generation_opens_no_rate_limits_incident_of_its_own(store: Store) -> None:
+    from checks.base import Evidence
+    from tests.conftest import Api, run_check
+
+    loaded = config()
+    generation = {"attempts": [{"http_status": 503, "reason": "server_error"}]}
+    outcome = run_check("rate_limits", Api(), evidence=Evidence(generation=generation))
+    rows = []
+    for minutes in (0, 5, 10):
+        at = T0 + timedelta(minutes=minutes)
+        rows.append(result(store, "unknown", "server_error", at))
+        rows.append(result(store, outcome.status, outcome.reason, at, check="rate_limits"))
+    process(store, loaded, rows, T0 + timedelta(minutes=10), 0)
+    with Session(store.engine) as session:
+        opened = [i.check for i in session.scalars(select(Incident))]
+    assert opened == ["generation"]
+
+
 def test_the_same_reason_on_every_account_is_one_provider_wide_message(
     store: Store, webhooks: httpx.Client
 ) -> None:
@@ -895,8 +913,10 @@ def test_silence_command_records_a_silence(tmp_path: Path) -> None:
     assert added.returncode == 0, added.stderr
     assert added.stdout.startswith("silenced prod · generation until ")
     listed = imagewatch("silence", "--config", str(path), "--list", env=env)
-    assert "prod · generation until" in listed.stdout
-    assert "rotating keys" in listed.stdout
+    header, line = listed.stdout.splitlines()
+    assert header.split() == ["ID", "SCOPE", "UNTIL", "(UTC)", "REASON"]
+    assert line.startswith("#1    prod · generation ")
+    assert line.endswith(" rotating keys")
     bad = imagewatch(
         "silence", "--config", str(path), "--account", "nobody", "--for", "soon", env=env
     )
@@ -905,6 +925,79 @@ def test_silence_command_records_a_silence(tmp_path: Path) -> None:
         "error: --account: no account named 'nobody'",
         "error: --for: 'soon' is not a duration such as 30m, 2h or 1d",
     ]
+
+
+def silence_config(tmp_path: Path, alerts: str = "") -> Path:
+    path = tmp_path / "imagewatch.toml"
+    path.write_text(
+        f'[monitor]\ndatabase_url = "sqlite:///{tmp_path / "s.db"}"\n'
+        '[[accounts]]\nname = "prod"\napi_key_env = "KEY"\n' + alerts,
+        encoding="utf-8",
+    )
+    return path
+
+
+SILENCE_ENV = {"PATH": os.environ.get("PATH", ""), "KEY": "sk-x-12345678"}
+
+
+def test_silence_needs_for_and_says_so_in_one_line(tmp_path: Path) -> None:
+    path = silence_config(tmp_path)
+    run_ = imagewatch("silence", "--config", str(path), "--account", "prod", env=SILENCE_ENV)
+    assert run_.returncode == 2
+    assert run_.stderr.splitlines() == [
+        "error: --for: required: how long the silence lasts, such as 30m, 2h or 1d"
+    ]
+
+
+def test_silence_refuses_more_than_the_configured_cap(tmp_path: Path) -> None:
+    path = silence_config(tmp_path)
+    args = ("silence", "--config", str(path), "--account", "prod", "--for")
+    long = imagewatch(*args, "31d", env=SILENCE_ENV)
+    assert long.returncode == 2
+    assert long.stderr.splitlines() == [
+        "error: --for: 31d is longer than the 30d cap (set [alerts] max_silence to allow more)"
+    ]
+    assert imagewatch(*args, "30d", env=SILENCE_ENV).returncode == 0
+    path = silence_config(tmp_path, '[alerts]\nmax_silence = "2h"\n')
+    assert imagewatch(*args, "3h", env=SILENCE_ENV).returncode == 2
+    assert imagewatch(*args, "2h", env=SILENCE_ENV).returncode == 0
+
+
+def test_silence_remove_ends_one_early_and_refuses_an_unknown_id(tmp_path: Path) -> None:
+    path = silence_config(tmp_path)
+    config_args = ("silence", "--config", str(path))
+    for reason in ("first", "second"):
+        imagewatch(
+            *config_args, "--account", "prod", "--for", "1d", "--reason", reason, env=SILENCE_ENV
+        )
+    removed = imagewatch(*config_args, "--remove", "1", env=SILENCE_ENV)
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout == "ended silence #1 (prod · every check)\n"
+    listed = imagewatch(*config_args, "--list", env=SILENCE_ENV).stdout.splitlines()
+    assert [line.split()[0] for line in listed[1:]] == ["#2"]
+    for missing in ("1", "99"):
+        again = imagewatch(*config_args, "--remove", missing, env=SILENCE_ENV)
+        assert again.returncode == 2
+        assert again.stderr.splitlines() == [f"error: --remove: no silence #{missing} is in force"]
+
+
+def test_ending_a_silence_keeps_it_on_record_and_ends_it_once(store: Store) -> None:
+    row = silence(store, "prod", None, 3600, "deploy", T0)
+    assert row.id is not None
+    ended = store.end_silence(row.id, T0 + timedelta(minutes=5))
+    assert ended is not None
+    assert ended.until == T0 + timedelta(minutes=5)
+    assert store.silences_in_force(T0 + timedelta(minutes=6)) == []
+    assert store.end_silence(row.id, T0 + timedelta(minutes=6)) is None
+
+
+def test_silence_list_strips_escape_sequences_from_the_reason(tmp_path: Path) -> None:
+    path = silence_config(tmp_path)
+    args = ("silence", "--config", str(path), "--account", "prod", "--for", "1h")
+    imagewatch(*args, "--reason", "keys\x1b[2J\x1b]0;owned\x07 rotated", env=SILENCE_ENV)
+    listed = imagewatch("silence", "--config", str(path), "--list", env=SILENCE_ENV)
+    assert "\x1b" not in listed.stdout
+    assert "\x07" not in listed.stdout
 
 
 def test_incident_messages_are_plain_data() -> None:

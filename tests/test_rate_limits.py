@@ -176,3 +176,26 @@ def test_tier_inference(images: int | None, tokens: int | None, tier: int | None
 
 def test_next_tier_for_a_need() -> None:
     assert (next_tier_for(40), next_tier_for(100), next_tier_for(1000)) == (3, 4, None)
+
+
+def failed_generation(reason: str) -> dict[str, Any]:
+    return {
+        "attempts": [{"http_status": 503, "reason": reason, "latency_ms": 12.0}],
+        "finished_at": "2026-11-21T12:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize("reason", ["server_error", "org_verification_required", "timeout"])
+def test_rate_limits_says_no_headers_because_generation_failed(reason: str) -> None:
+    outcome = run_check(
+        "rate_limits", Api(), evidence=Evidence(generation=failed_generation(reason))
+    )
+    assert (outcome.status, outcome.reason) == ("unknown", "generation_failed")
+    assert outcome.summary == f"no headers because generation failed ({reason})"
+    assert outcome.details["generation_reason"] == reason
+
+
+def test_rate_limits_reads_headers_a_failed_generation_still_carried() -> None:
+    evidence = headers(50, 49) | failed_generation("server_error")
+    outcome = run_check("rate_limits", Api(), evidence=Evidence(generation=evidence))
+    assert outcome.reason == "headroom_ok"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from checks.reasons import REASONS, is_structural
+from checks.reasons import REASONS, is_dependent, is_structural
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,8 +53,9 @@ def evaluate(
 ) -> tuple[State, list[str]]:
     """The next state, and the events to announce: `opened`, `updated` (another reason on
     the open incident), `reminder`, `resolved`."""
-    if seen.status == "skipped":
-        return state, []  # nothing was asked, nothing is known
+    if seen.status == "skipped" or is_dependent(seen.reason):
+        # Nothing was asked, or only another check's failure is known: its incident speaks.
+        return state, []
     if failing(seen):
         failures = state.failures + 1
         if state.open is None:

@@ -13,11 +13,13 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
+from checks.durations import format_duration
 from monitor.alerts.channels import Channel, ChannelError
 from monitor.alerts.incidents import Observation, Open, Policy, State, evaluate
 from monitor.alerts.messages import Message, incident_message, provider_wide_message
 from monitor.alerts.silencing import silence_reason
 from monitor.config import LoadedConfig
+from monitor.redact import Redactor
 from monitor.store import AlertWork, Incident, OutboxMessage, ProbeResult, Silence, Store
 
 MAX_ATTEMPTS = 10
@@ -218,11 +220,26 @@ def group_provider_wide(work: AlertWork, loaded: LoadedConfig, now: datetime) ->
 
 
 @dataclasses.dataclass
+class Tally:
+    """One channel's attempts in one delivery: sent, failed for good, failed to be retried."""
+
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+
+
+@dataclasses.dataclass
 class Delivery:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
     errors: list[str] = dataclasses.field(default_factory=list)
+    lines: list[str] = dataclasses.field(default_factory=list)
+    """One log line per failed attempt and per retry, secrets redacted."""
+    by_channel: dict[str, Tally] = dataclasses.field(default_factory=dict)
+
+    def tally(self, channel: str) -> Tally:
+        return self.by_channel.setdefault(channel, Tally())
 
 
 def deliver(
@@ -238,11 +255,14 @@ def deliver(
     with store.alert_work("alert delivery failed") as work:
         group_provider_wide(work, loaded, now)
     stale_before = now - STALE_CLAIM
+    redactor = Redactor(loaded.secrets)
     for message_id in store.deliverable_messages(now, stale_before, limit):
         message = store.claim_message(message_id, instance, now, stale_before)
         if message is not None:
             _send(message, channels, now, report)
             store.record_attempt(message)
+    report.lines = [redactor.text(line) for line in report.lines]
+    report.errors = [redactor.text(line) for line in report.errors]
     return report
 
 
@@ -251,7 +271,9 @@ def _send(
 ) -> None:
     """One attempt at a claimed message; the outcome is left on the row."""
     channel = channels.get(row.channel)
+    tally = report.tally(row.channel)
     row.attempts += 1
+    what = f"alert delivery: {row.channel}: {row.kind} message {row.message_id}"
     try:
         if channel is None:
             raise ChannelError(f"channel {row.channel!r} is no longer configured")
@@ -262,13 +284,22 @@ def _send(
         if row.attempts >= MAX_ATTEMPTS or channel is None:
             row.state = "failed"
             report.failed += 1
+            tally.failed += 1
+            then = f"giving up after {row.attempts} attempt(s)"
         else:
             row.state = "pending"
-            row.next_attempt_at = now + timedelta(seconds=backoff(row.attempts))
+            wait = backoff(row.attempts)
+            row.next_attempt_at = now + timedelta(seconds=wait)
             report.retrying += 1
+            tally.retrying += 1
+            then = f"retry in {format_duration(wait)}"
+        report.lines.append(f"{what}: attempt {row.attempts} failed: {exc}; {then}")
     else:
         row.state, row.sent_at, row.last_error = "sent", now, None
         report.sent += 1
+        tally.sent += 1
+        if row.attempts > 1:
+            report.lines.append(f"{what}: sent on retry (attempt {row.attempts})")
 
 
 def silence(

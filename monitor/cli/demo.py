@@ -1,9 +1,11 @@
-"""`imagewatch demo`: the bundled simulator, every check against its scenario accounts, the
-page published, and a verdict per account. No key, no network."""
+"""`imagewatch demo`: thirty days of a story replayed in seconds (`monitor.replay`) through
+the daemon's steps against the bundled simulator, the page published with real history, a
+verdict per account, and a config for the next step. No key, no network."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,9 +14,18 @@ import click
 from monitor.cli.helpers import exits, report_error
 
 if TYPE_CHECKING:
+    import asyncio
+    import socket
+
     import uvicorn
 
-    from monitor.store import ProbeResult
+    from monitor.config import LoadedConfig
+    from monitor.store import ProbeResult, Store
+
+SIMULATE_URL = "http://127.0.0.1:8787"
+"""Where `imagewatch simulate` serves by default: the written config points there."""
+DATABASE = "demo.db"
+"""The demo's own database, replaced on each run (a replay needs an empty history)."""
 
 
 @click.command()
@@ -24,27 +35,24 @@ if TYPE_CHECKING:
     default="imagewatch-demo",
     show_default=True,
     metavar="DIR",
-    help="Where the demo keeps its database and site.",
+    help="Where the demo keeps its database, site and config.",
 )
-@click.option("--serve", is_flag=True, help="Keep the simulator up until Ctrl-C.")
+@click.option("--serve", is_flag=True, help="Serve the page and the simulator until Ctrl-C.")
 @exits
 def demo(workdir: str, serve: bool) -> int:
-    """Run every check against the bundled simulator: no key, no network."""
+    """Replay 30 days against the bundled simulator and publish the page: no key, no network."""
     import asyncio
 
-    from checks.base import SystemClock
-    from monitor import console
-    from monitor.cli.simulate import bind, simulator_server
+    from monitor.cli.simulate import bind
     from monitor.config import parse
     from monitor.page import PublishError
-    from monitor.page import publish as publish_site
-    from monitor.plan import plan
-    from monitor.runner import run_once
     from monitor.store import Store, StoreError
 
     folder = Path(workdir).resolve()
     try:
         folder.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            (folder / (DATABASE + suffix)).unlink(missing_ok=True)
         sock = bind("127.0.0.1", 0)
     except OSError as exc:
         return report_error([f"{folder}: {exc.strerror or exc}"])
@@ -55,37 +63,16 @@ def demo(workdir: str, serve: bool) -> int:
         store = Store.open(loaded.config.monitor.database_url)
     except StoreError as exc:
         return report_error(exc)
-    server = simulator_server(sock)
-    probes = plan(loaded)
-
-    async def scenario_round() -> list[ProbeResult]:
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            await started(server)
-            with console.progress(len(probes)) as progress:
-                results = await run_once(
-                    loaded, probes, clock=SystemClock(), store=store, progress=progress
-                )
-            report = publish_site(store, loaded, SystemClock().now())
-            print_demo_report(results, folder, report.site_dir / "index.html")
-            if serve:
-                click.echo(f"Simulator stays up on {base_url}/v1 — Ctrl-C to stop.")
-                await serving
-            return results
-        finally:
-            server.should_exit = True
-            await serving
-
     click.echo(
         f"Simulator on {base_url} with {len(loaded.accounts)} scenario accounts; "
-        f"running {len(probes)} probes…",
+        "replaying 30 days…",
         err=True,
     )
     try:
-        results = asyncio.run(scenario_round())
+        results = asyncio.run(run_demo(loaded, store, sock, serve))
     except KeyboardInterrupt:
         return 0
-    except (StoreError, PublishError, RuntimeError) as exc:
+    except (StoreError, PublishError, RuntimeError, OSError) as exc:
         return report_error(exc)
     finally:
         store.close()
@@ -93,6 +80,80 @@ def demo(workdir: str, serve: bool) -> int:
     for line in mismatches:
         click.echo(f"error: scenario mismatch: {line}", err=True)
     return 1 if mismatches else 0
+
+
+async def run_demo(
+    loaded: LoadedConfig, store: Store, sock: socket.socket, serve: bool
+) -> list[ProbeResult]:
+    """The simulator up, the replay, the report, the next step's config; with `serve`, the
+    simulator and the page stay up until Ctrl-C."""
+    import asyncio
+
+    import httpx
+
+    from checks.base import SystemClock, no_sleep
+    from monitor.cli.simulate import simulator_server
+    from monitor.clock import FrozenClock
+    from monitor.daemon import Daemon
+    from monitor.replay import DAYS, replay
+    from monitor.simulator import create_app
+    from monitor.simulator.state import SimulatorState
+
+    end = SystemClock().now()
+    clock = FrozenClock(end)
+    state = SimulatorState(monotonic=lambda: clock.now().timestamp())
+    server = simulator_server(sock, state)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    page: tuple[uvicorn.Server, asyncio.Task[None]] | None = None
+    try:
+        await started(server)
+        clock.advance(-DAYS * 86400.0)
+        # The replay calls the simulator's app in process: the same state and routes as
+        # over the socket, without paying for HTTP parsing thirty times over.
+        transport = httpx.ASGITransport(app=create_app(state))
+        async with httpx.AsyncClient(transport=transport, follow_redirects=False) as client:
+            daemon = Daemon(loaded, store, client, clock, "demo", sleep=no_sleep)
+            results = await replay(daemon, state, clock, end, say=lambda line: echo_err(line))
+        folder = Path(loaded.config.monitor.site_dir).parent
+        write_next_step(folder)
+        print_demo_report(results, folder, Path(loaded.config.monitor.site_dir) / "index.html")
+        if serve:
+            page = await serve_page(Path(loaded.config.monitor.site_dir))
+            sim_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            click.echo(f"Simulator stays up on {sim_url}/v1 — Ctrl-C to stop.")
+            await serving
+        return results
+    finally:
+        server.should_exit = True
+        if page is not None:
+            page[0].should_exit = True
+            await page[1]
+        await serving
+
+
+def echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+async def serve_page(site: Path) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    """The published page on a free loopback port, served as static files."""
+    import asyncio
+
+    import uvicorn
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.staticfiles import StaticFiles
+
+    from monitor.cli.simulate import bind
+
+    sock = bind("127.0.0.1", 0)
+    app = Starlette(routes=[Mount("/", StaticFiles(directory=site, html=True))])
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await started(server)
+    click.echo(f"Status page on http://127.0.0.1:{sock.getsockname()[1]}/")
+    return server, task
 
 
 def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str, str]]:
@@ -125,7 +186,7 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
         accounts.append(account)
     config = {
         "monitor": {
-            "database_url": f"sqlite:///{workdir / 'imagewatch.db'}",
+            "database_url": f"sqlite:///{workdir / DATABASE}",
             "site_dir": str(workdir / "public"),
             "title": "imagewatch demo",
         },
@@ -138,26 +199,51 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
     return config, environ
 
 
-def verdicts(results: Sequence[ProbeResult]) -> dict[str, tuple[str, list[ProbeResult]]]:
-    """Per account: its verdict in words, and its problems (fails first, then unknowns)."""
-    from checks.base import Verdict
+def toml_document(config: Mapping[str, Any]) -> str:
+    """The demo's config as TOML: tables of strings, numbers and lists of strings, and the
+    `[[accounts]]` array (all the demo config holds)."""
 
-    labels = {
-        Verdict.READY: "ready",
-        Verdict.NOT_READY: "NOT READY",
-        Verdict.INCONCLUSIVE: "inconclusive",
-    }
-    by_account: dict[str, list[ProbeResult]] = {}
-    for row in results:
-        by_account.setdefault(row.account, []).append(row)
-    out = {}
-    for account, rows in by_account.items():
-        verdict = labels[Verdict.of(r.status for r in rows)]
-        problems = [r for r in rows if r.status == "fail"] + [
-            r for r in rows if r.status == "unknown"
-        ]
-        out[account] = (verdict, problems)
-    return out
+    def value(item: Any) -> str:
+        if isinstance(item, list):
+            return "[" + ", ".join(value(v) for v in item) + "]"
+        if isinstance(item, bool | int | float):
+            return json.dumps(item)
+        return json.dumps(str(item), ensure_ascii=False)
+
+    def table(name: str, body: Mapping[str, Any], header: str) -> list[str]:
+        lines = [header.format(name=name)]
+        nested = []
+        for key, item in body.items():
+            if isinstance(item, Mapping):
+                nested.append((f"{name}.{key}", item))
+            else:
+                lines.append(f"{key} = {value(item)}")
+        for sub, items in nested:
+            lines += ["", *table(sub, items, "[{name}]")]
+        return lines
+
+    lines: list[str] = []
+    for name, body in config.items():
+        rows = body if isinstance(body, list) else [body]
+        for row in rows:
+            header = "[[{name}]]" if isinstance(body, list) else "[{name}]"
+            lines += [*table(name, row, header), ""]
+    return "\n".join(lines)
+
+
+def write_next_step(folder: Path) -> None:
+    """`imagewatch.toml` pointing at `imagewatch simulate`'s default address, and
+    `simulator.env` exporting the scenario keys it names (the simulator's published keys,
+    listed by `imagewatch simulate --list`)."""
+    data, environ = demo_config(SIMULATE_URL, folder)
+    header = (
+        "# Written by `imagewatch demo`: the demo's accounts, against `imagewatch simulate`.\n"
+        "# . imagewatch-demo/simulator.env && imagewatch check --config "
+        "imagewatch-demo/imagewatch.toml\n\n"
+    )
+    (folder / "imagewatch.toml").write_text(header + toml_document(data), encoding="utf-8")
+    exports = "".join(f"export {name}={value}\n" for name, value in environ.items())
+    (folder / "simulator.env").write_text(exports, encoding="utf-8")
 
 
 def demo_mismatches(results: Sequence[ProbeResult]) -> list[str]:
@@ -183,14 +269,14 @@ async def started(server: uvicorn.Server) -> None:
 
 
 def print_demo_report(results: Sequence[ProbeResult], folder: Path, page: Path) -> None:
-    from checks.reasons import words
     from monitor import console
+    from monitor.cli import table
 
-    console.render_table(results)
+    table.render(results, console.terminal())
     click.echo("")
-    for account, (verdict, problems) in verdicts(results).items():
-        why = "; ".join(f"{p.check}: {words(p.reason)}" for p in problems[:2])
-        click.echo(f"  {account:<24} {verdict}{' — ' + why if why else ''}")
-    click.echo("")
-    click.echo(f"Results stored in {folder / 'imagewatch.db'}")
+    click.echo(f"Results stored in {folder / DATABASE}")
     click.echo(f"Status page: {page}")
+    click.echo(
+        f"Next: imagewatch simulate, then in another shell . {folder / 'simulator.env'} && "
+        f"imagewatch check --config {folder / 'imagewatch.toml'}"
+    )

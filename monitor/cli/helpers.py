@@ -116,10 +116,12 @@ def interrupted(results: Sequence[ProbeResult]) -> int:
 
 
 def print_results(results: Sequence[ProbeResult], as_json: bool) -> None:
-    """The results as JSON on stdout, or as a table."""
+    """The results as JSON on stdout, or as a table that fits the terminal, its notes and a
+    verdict line per account."""
     from monitor import console
+    from monitor.cli import table
 
     if as_json:
         click.echo(console.as_json(results))
     else:
-        console.render_table(results)
+        table.render(results, console.terminal())

@@ -37,7 +37,7 @@ COMMANDS: Mapping[str, LazyCommand] = {
     "db": LazyCommand("monitor.cli.db:db", "The database schema: its version, and upgrading it."),
     "demo": LazyCommand(
         "monitor.cli.demo:demo",
-        "Run every check against the bundled simulator: no key, no network.",
+        "Replay 30 days against the bundled simulator and publish the page: no key, no network.",
     ),
     "explain": LazyCommand(
         "monitor.cli.explain:explain",

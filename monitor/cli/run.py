@@ -21,7 +21,7 @@ from monitor.cli.options import config_option, json_option
 if TYPE_CHECKING:
     import socket
 
-    from monitor.alerts import Channel
+    from monitor.alerts import Channel, Delivery
     from monitor.config import LoadedConfig
     from monitor.store import Store
 
@@ -85,18 +85,42 @@ def one_round(
     from monitor.daemon import Daemon, RoundReport
     from monitor.runner import exit_code, make_client
 
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
     async def daemon_round(stop: asyncio.Event) -> RoundReport:
         async with make_client(loaded) as client:
-            daemon = Daemon(loaded, store, client, SystemClock(), channels=channels)
+            daemon = Daemon(loaded, store, client, SystemClock(), channels=channels, log=say)
             with console.progress(len(daemon.probes)) as progress:
                 return await daemon.round_once(progress, stop)
 
     report, stopped = run_interruptible(daemon_round)
-    for error in report.delivery.errors:
-        click.echo(f"error: alert delivery: {error}", err=True)
     click.echo(f"published {report.published.site_dir / 'index.html'}", err=True)
     print_results(report.results, as_json)
+    for line in alert_summary(loaded, report.delivery, store.waiting_messages()):
+        click.echo(line, err=True)
     return interrupted(report.results) if stopped else exit_code(report.results)
+
+
+def alert_summary(
+    loaded: LoadedConfig, delivery: Delivery, waiting: Mapping[str, int]
+) -> list[str]:
+    """The round's last lines: per channel, the messages still queued (held by group_wait or
+    waiting for a retry), sent and failed in this round."""
+    names = [c.name for c in loaded.config.alerts.channels]
+    names += sorted(set(delivery.by_channel) - set(names))  # a channel since removed
+    if not names:
+        return ["alerts: no channel configured"]
+    lines = []
+    for name in names:
+        tally = delivery.by_channel.get(name)
+        sent = tally.sent if tally else 0
+        failed = (tally.failed + tally.retrying) if tally else 0
+        retrying = f" ({tally.retrying} to retry)" if tally and tally.retrying else ""
+        lines.append(
+            f"alerts: {name}: {waiting.get(name, 0)} queued, {sent} sent, {failed} failed{retrying}"
+        )
+    return lines
 
 
 async def watch(
@@ -112,8 +136,12 @@ async def watch(
     from monitor.scheduler import serve
 
     async with make_client(loaded) as client:
+
+        def say(line: str) -> None:
+            click.echo(line, err=True)
+
         await serve(
-            Daemon(loaded, store, client, SystemClock(), channels=channels),
-            log=lambda line: click.echo(line, err=True),
+            Daemon(loaded, store, client, SystemClock(), channels=channels, log=say),
+            log=say,
             listening=listening,
         )

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     import uvicorn
 
+    from monitor.simulator.state import SimulatorState
+
 
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -103,11 +105,12 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def simulator_server(sock: socket.socket) -> uvicorn.Server:
-    """The simulator under uvicorn, to serve on `sock`."""
+def simulator_server(sock: socket.socket, state: SimulatorState | None = None) -> uvicorn.Server:
+    """The simulator under uvicorn, to serve on `sock` (from `state`, or a fresh one)."""
     import uvicorn
 
     from monitor.simulator import create_app
 
-    config = uvicorn.Config(create_app(), log_level="warning", access_log=False, lifespan="off")
+    app = create_app(state)
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     return uvicorn.Server(config)

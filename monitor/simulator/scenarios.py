@@ -113,9 +113,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-unverified-3b7d0f1a6c",
         description="Organization not verified: models are listed, generation answers 403 "
         "within a second and is not billed.",
-        expect=_expect(
-            generation="org_verification_required", rate_limits="rate_limit_unavailable"
-        ),
+        expect=_expect(generation="org_verification_required", rate_limits="generation_failed"),
         organization="org-sim-unverified",
         project="proj_sim_unverified",
         verified=False,
@@ -136,9 +134,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-noproject-1f3e5d7c9b",
         description="The project's allowed models exclude gpt-image-2: listed, but generation "
         "answers 403 model_not_found.",
-        expect=_expect(
-            generation="project_model_not_allowed", rate_limits="rate_limit_unavailable"
-        ),
+        expect=_expect(generation="project_model_not_allowed", rate_limits="generation_failed"),
         organization="org-sim-noproject",
         project="proj_sim_noproject",
         allowed_models=("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5"),
@@ -147,7 +143,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         name="no-quota",
         api_key="sk-sim-noquota-8e6c4a2f0d",
         description="Out of quota: generation answers 429 insufficient_quota (not transient).",
-        expect=_expect(generation="insufficient_quota", rate_limits="rate_limit_unavailable"),
+        expect=_expect(generation="insufficient_quota", rate_limits="generation_failed"),
         organization="org-sim-noquota",
         project="proj_sim_noquota",
         quota_exhausted=True,
@@ -177,7 +173,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-flaky-0e2a4c6e8f",
         description="Flaky: image requests answer 500/503 (share settable, 100% by default) "
         "and every answer is slow.",
-        expect=_expect(generation="server_error", rate_limits="rate_limit_unavailable"),
+        expect=_expect(generation="server_error", rate_limits="generation_failed"),
         organization="org-sim-flaky",
         project="proj_sim_flaky",
         error_share=1.0,
@@ -191,7 +187,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             model_listing="invalid_api_key",
             snapshot="invalid_api_key",
             generation="invalid_api_key",
-            rate_limits="rate_limit_unavailable",
+            rate_limits="generation_failed",
         ),
         organization="org-sim-revoked",
         project="proj_sim_revoked",
@@ -206,7 +202,7 @@ SCENARIOS: tuple[Scenario, ...] = (
             model_listing="region_blocked",
             snapshot="region_blocked",
             generation="region_blocked",
-            rate_limits="rate_limit_unavailable",
+            rate_limits="generation_failed",
         ),
         organization="org-sim-region",
         project="proj_sim_region",
@@ -217,7 +213,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-moderation-7e9a1c3b5d",
         description="The safety system refuses the probe's harmless prompt: 400 "
         "moderation_blocked, which says nothing about access (could not tell).",
-        expect=_expect(generation="moderation_blocked", rate_limits="rate_limit_unavailable"),
+        expect=_expect(generation="moderation_blocked", rate_limits="generation_failed"),
         organization="org-sim-moderation",
         project="proj_sim_moderation",
         moderation_refuses=True,
@@ -227,7 +223,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-billing-1b3d5f7a9c",
         description="Billing not active: generation answers 429 billing_not_active, which looks "
         "like a rate limit but is never retried.",
-        expect=_expect(generation="billing_not_active", rate_limits="rate_limit_unavailable"),
+        expect=_expect(generation="billing_not_active", rate_limits="generation_failed"),
         organization="org-sim-billing",
         project="proj_sim_billing",
         billing_not_active=True,
@@ -237,7 +233,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-scope-8d0f2b4c6e",
         description="A restricted key without the images scope: models are listed, image calls "
         "answer 401 Missing scopes: api.model.images.request (the key itself is valid).",
-        expect=_expect(generation="key_scope_missing", rate_limits="rate_limit_unavailable"),
+        expect=_expect(generation="key_scope_missing", rate_limits="generation_failed"),
         organization="org-sim-scope",
         project="proj_sim_scope",
         images_scope_missing=True,
@@ -247,9 +243,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         api_key="sk-sim-unverified400-5f7b9d1e3a",
         description="Organization not verified, refused with 400 in the streaming wording "
         "(param stream) rather than 403.",
-        expect=_expect(
-            generation="org_verification_required", rate_limits="rate_limit_unavailable"
-        ),
+        expect=_expect(generation="org_verification_required", rate_limits="generation_failed"),
         organization="org-sim-unverified400",
         project="proj_sim_unverified400",
         verified=False,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Engine, and_, or_, update
+from sqlalchemy import ColumnElement, CursorResult, Engine, and_, func, or_, update
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -113,6 +113,28 @@ class AlertQueries:
         """Every silence that has not ended, the first to end first."""
         with Session(self.engine) as session:
             return list(session.scalars(in_force(now)))
+
+    def end_silence(self, silence_id: int, now: datetime) -> Silence | None:
+        """End a silence in force now (its `until` becomes `now`, so it stays on record);
+        None when no silence with that id is in force."""
+        with transaction(self.engine, "could not end the silence") as session:
+            row = session.scalars(in_force(now).where(col(Silence.id) == silence_id)).first()
+            if row is None:
+                return None
+            row.until = now
+            session.add(row)
+        return row
+
+    def waiting_messages(self) -> dict[str, int]:
+        """Per channel, the messages still to send (held by `group_wait`, or waiting for
+        their next attempt)."""
+        statement = (
+            select(OutboxMessage.channel, func.count())
+            .where(col(OutboxMessage.state).in_(("pending", "sending")))
+            .group_by(col(OutboxMessage.channel))
+        )
+        with Session(self.engine) as session:
+            return {str(channel): int(count) for channel, count in session.exec(statement).all()}
 
     def deliverable_messages(self, now: datetime, stale_before: datetime, limit: int) -> list[int]:
         """Ids of the messages to send now, oldest first: due ones, and those whose claim is
