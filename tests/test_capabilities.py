@@ -95,7 +95,7 @@ def probe(
 def test_edit_passes_with_a_real_image_and_records_the_input_image_tokens(
     simulator: ServedSimulator,
 ) -> None:
-    outcome = probe(simulator, "every-door", Edit.name)
+    outcome = probe(simulator, "open-doors", Edit.name)
     assert (outcome.status, outcome.reason) == ("pass", "ok")
     assert outcome.details["size"] == "1408x480"
     assert outcome.details["usage"]["input_tokens_details"]["image_tokens"] == EDIT_INPUT_TOKENS
@@ -132,7 +132,7 @@ def test_edit_expected_cost_adds_the_input_image_to_the_generation() -> None:
 
 
 def test_transparency_passes_only_with_transparent_pixels(simulator: ServedSimulator) -> None:
-    outcome = probe(simulator, "every-door", Transparency.name, model="gpt-image-1.5")
+    outcome = probe(simulator, "open-doors", Transparency.name, model="gpt-image-1.5")
     assert (outcome.status, outcome.reason) == ("pass", "ok")
     assert outcome.details["image"]["transparent_pixels"] is True
     assert outcome.details["request"]["background"] == "transparent"
@@ -142,7 +142,7 @@ def test_transparency_passes_only_with_transparent_pixels(simulator: ServedSimul
 def test_transparency_fails_unsupported_when_the_api_refuses_the_parameter(
     simulator: ServedSimulator,
 ) -> None:
-    outcome = probe(simulator, "every-door", Transparency.name)
+    outcome = probe(simulator, "open-doors", Transparency.name)
     assert (outcome.status, outcome.reason) == ("fail", "transparency_unsupported")
     assert "Transparent background is not supported for this model." in outcome.summary
     assert outcome.cost_usd is None
@@ -186,7 +186,7 @@ def test_transparency_asks_for_webp_when_told_and_never_for_jpeg() -> None:
 def test_streaming_passes_when_a_partial_and_a_final_image_arrive(
     simulator: ServedSimulator,
 ) -> None:
-    outcome = probe(simulator, "every-door", Streaming.name)
+    outcome = probe(simulator, "open-doors", Streaming.name)
     assert (outcome.status, outcome.reason) == ("pass", "ok")
     assert outcome.details["stream"] == {"events": 2, "partial_images": 1}
     tokens = (output_tokens("gpt-image-2", "1408x480", "low") or 0) + PARTIAL_IMAGE_TOKENS
@@ -264,7 +264,7 @@ def test_server_sent_events_are_read_defensively() -> None:
 
 
 def test_responses_tool_passes_with_an_image_generation_call(simulator: ServedSimulator) -> None:
-    outcome = probe(simulator, "every-door", ResponsesTool.name)
+    outcome = probe(simulator, "open-doors", ResponsesTool.name)
     assert (outcome.status, outcome.reason) == ("pass", "ok")
     assert outcome.details["size"] == "1408x480"
     cost = outcome.details["cost"]
@@ -292,7 +292,7 @@ def test_responses_tool_fails_when_transparency_is_refused_through_the_tool(
     simulator: ServedSimulator,
 ) -> None:
     outcome = probe(
-        simulator, "every-door", ResponsesTool.name, settings={"background": "transparent"}
+        simulator, "open-doors", ResponsesTool.name, settings={"background": "transparent"}
     )
     assert (outcome.status, outcome.reason) == ("fail", "tool_transparency_unsupported")
     assert outcome.details["request"]["tools"][0]["output_format"] == "png"
@@ -551,7 +551,7 @@ def test_streamed_events_match_the_published_stream_schemas(
 ) -> None:
     from tests.test_simulator import violations
 
-    key = {"Authorization": f"Bearer {scenario('every-door').api_key}"}
+    key = {"Authorization": f"Bearer {scenario('open-doors').api_key}"}
     request = {"model": "gpt-image-1.5", "prompt": "x", "size": "1024x1024", "quality": "low"}
     generated = httpx.post(
         f"{simulator.url}/v1/images/generations",
@@ -595,7 +595,7 @@ def test_the_responses_answer_and_the_probes_tool_match_the_published_schemas(
     assert violations(schemas, "ImageGenTool", transparent["tools"][0]) == []
     answer = httpx.post(
         f"{simulator.url}/v1/responses",
-        headers={"Authorization": f"Bearer {scenario('every-door').api_key}"},
+        headers={"Authorization": f"Bearer {scenario('open-doors').api_key}"},
         json=request,
         timeout=30,
     ).json()
@@ -609,7 +609,7 @@ def test_the_simulator_refuses_an_image_model_as_the_responses_model(
 ) -> None:
     answer = httpx.post(
         f"{simulator.url}/v1/responses",
-        headers={"Authorization": f"Bearer {scenario('every-door').api_key}"},
+        headers={"Authorization": f"Bearer {scenario('open-doors').api_key}"},
         json={"model": "gpt-image-2", "input": "x", "tools": [{"type": "image_generation"}]},
         timeout=30,
     )

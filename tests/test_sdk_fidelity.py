@@ -194,7 +194,7 @@ def test_sdk_raises_the_real_error_for_each_new_scenario_and_retries_only_the_42
 
 
 def test_sdk_streams_a_generation_as_partial_and_completed_events(clients: Clients) -> None:
-    stream = clients("every-door").images.generate(
+    stream = clients("open-doors").images.generate(
         model="gpt-image-2",
         prompt="A grey square",
         size="1408x480",  # type: ignore[arg-type]
@@ -218,7 +218,7 @@ def test_sdk_streams_a_generation_as_partial_and_completed_events(clients: Clien
 
 
 def test_sdk_streams_an_edit_with_a_mask(clients: Clients) -> None:
-    stream = clients("every-door").images.edit(
+    stream = clients("open-doors").images.edit(
         model="gpt-image-1.5",
         prompt="Add a dot",
         image=("in.png", png(1024, 1024)),
@@ -246,7 +246,7 @@ def test_sdk_raises_bad_request_when_streaming_is_refused(clients: Clients) -> N
 
 
 def test_sdk_creates_a_response_with_the_image_generation_tool(clients: Clients) -> None:
-    response = clients("every-door").responses.create(
+    response = clients("open-doors").responses.create(
         model="gpt-5-mini",
         input="A grey square",
         tools=[
@@ -277,7 +277,7 @@ def test_sdk_creates_a_response_with_the_image_generation_tool(clients: Clients)
         ("no-image-tool", {}, "Tool choice 'image_generation' not found in 'tools' parameter."),
         ("tool-model-refused", {}, "The model 'gpt-image-2' does not exist."),
         (
-            "every-door",
+            "open-doors",
             {"background": "transparent", "output_format": "png"},
             "Transparent background is not supported for this model.",
         ),

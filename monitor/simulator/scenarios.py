@@ -258,17 +258,16 @@ DOORS = ("edit", "transparency", "streaming", "responses_tool")
 DOORS_MAINLINE = "gpt-5-mini"
 CAPABILITY_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
-        name="every-door",
+        name="open-doors",
         api_key="sk-sim-doors-3e5a7c9b1d",
-        description="Verified, probed at every door: edits with a mask, streaming and the "
-        "Responses image tool work; gpt-image-2 refuses a transparent background (400 "
-        "'Transparent background is not supported for this model.').",
-        expect=_expect(
-            edit="ok", transparency="transparency_unsupported", streaming="ok", responses_tool="ok"
-        ),
+        description="Verified, and every door it opts in to is open: edits with a mask, "
+        "streaming and the Responses image tool. It does not list transparency, which "
+        "gpt-image-2 refuses (400 'Transparent background is not supported for this model.'; "
+        "probed directly, the account answers so).",
+        expect=_expect(edit="ok", streaming="ok", responses_tool="ok"),
         organization="org-sim-doors",
         project="proj_sim_doors",
-        capabilities=DOORS,
+        capabilities=("edit", "streaming", "responses_tool"),
         responses_model=DOORS_MAINLINE,
     ),
     Scenario(

@@ -33,7 +33,7 @@ DAY = timedelta(days=1)
 ACCOUNTS = (
     ("verified", "verified", ()),
     ("unverified", "unverified", ()),
-    ("doors-healthy", "every-door", CAPABILITIES),
+    ("doors-healthy", "open-doors", CAPABILITIES),
     ("doors-failing", "unverified", CAPABILITIES),
 )
 
