@@ -21,7 +21,7 @@ from monitor.config import LoadedConfig
 from monitor.heartbeat import beat, instance_name, not_probing
 from monitor.plan import Probe, plan, shortest_every
 from monitor.retention import prune
-from monitor.runner import ProgressCallback, Round
+from monitor.runner import ProgressCallback, Round, make_gates
 from monitor.store import ProbeResult, Store
 
 if TYPE_CHECKING:
@@ -75,6 +75,8 @@ class Daemon:
         self.last_result_at: datetime | None = None
         """When this instance last stored a result; the heartbeat records it."""
         self.probes = plan(loaded)
+        # One bound for all the rounds this daemon runs at once (one per scheduled probe).
+        self.gates = make_gates(loaded)
 
     def last(self, probe: Probe) -> cadence.Last | None:
         """The probe's latest stored result, as cadence reads it."""
@@ -97,7 +99,8 @@ class Daemon:
         runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
-            result = (await Round(self.loaded, self.client, self.clock, self.store).run([probe]))[0]
+            round_ = Round(self.loaded, self.client, self.clock, self.store, gates=self.gates)
+            result = (await round_.run([probe]))[0]
         if result is not None:
             self.last_result_at = result.finished_at
         decision = cadence.decide(
@@ -129,7 +132,7 @@ class Daemon:
         from monitor.page import publish
 
         results = await Round(
-            self.loaded, self.client, self.clock, self.store, progress, stop=stop
+            self.loaded, self.client, self.clock, self.store, progress, stop=stop, gates=self.gates
         ).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
