@@ -33,6 +33,26 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_DASHES)
 
 
+def trie_pattern(words: Iterable[str]) -> str:
+    """A regular expression matching any of `words`, shaped as their trie: the matcher
+    follows one branch per character instead of trying every word at every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + render(child) for char, child in node.items() if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return render(trie)
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         found = {normalise(s.strip()) for s in secrets if len(s.strip()) >= MIN_SECRET}
@@ -45,15 +65,24 @@ class Redactor:
             )
             for secret in sorted(found, key=len, reverse=True)
         ]
+        tails = {tail for tail, _, _ in self._secrets}
+        # With a thousand accounts, testing every tail against every string cost more than
+        # the probes: one pass of a trie finds the candidate tails (overlapping matches);
+        # a tail that is a prefix of another can hide behind it there, so it is always tried.
+        self._finder = re.compile(f"(?=({trie_pattern(tails)}))") if tails else None
+        self._hidden = {t for t in tails if any(o != t and o.startswith(t) for o in tails)}
+        self._shortest = min((len(t) for t in tails), default=0)
 
     def text(self, value: str) -> str:
         value = clean(value)
         normalised = normalise(value)
-        lowered = normalised.lower()
-        for tail, pattern, replacement in self._secrets:
-            if tail in lowered:  # the cheap test first: most strings hold no secret
-                normalised = pattern.sub(replacement, normalised)
-                value, lowered = normalised, normalised.lower()
+        if self._finder is not None and len(normalised) >= self._shortest:
+            lowered = normalised.lower()
+            candidates = {m.group(1) for m in self._finder.finditer(lowered)} | self._hidden
+            for tail, pattern, replacement in self._secrets:
+                if tail in candidates and tail in lowered:
+                    normalised = pattern.sub(replacement, normalised)
+                    value, lowered = normalised, normalised.lower()
         return _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
 
     def value(self, value: Any) -> Any:
