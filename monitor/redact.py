@@ -10,6 +10,7 @@ before anything is stored or sent.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -27,6 +28,8 @@ _DASHES = str.maketrans(
     dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-")
 )
 _KEYISH = r"[A-Za-z0-9_\-*.]*"
+CACHED_LENGTH = 64
+CACHE_SIZE = 10_000
 
 
 def normalise(text: str) -> str:
@@ -70,17 +73,30 @@ class Redactor:
         # the probes: one pass of a trie finds the candidate tails (overlapping matches);
         # a tail that is a prefix of another can hide behind it there, so it is always tried.
         self._finder = re.compile(f"(?=({trie_pattern(tails)}))") if tails else None
-        self._hidden = {t for t in tails if any(o != t and o.startswith(t) for o in tails)}
+        ordered = sorted(tails)  # the words a tail starts follow it in sorted order
+        self._hidden = {t for t, o in itertools.pairwise(ordered) if o.startswith(t)}
         self._shortest = min((len(t) for t in tails), default=0)
+        # Details repeat the same short strings (keys, statuses, sizes) in every probe.
+        self._cache: dict[str, str] = {}
 
     def text(self, value: str) -> str:
+        if len(value) <= CACHED_LENGTH:
+            cached = self._cache.get(value)
+            if cached is None:
+                if len(self._cache) >= CACHE_SIZE:
+                    self._cache.clear()
+                cached = self._cache[value] = self._text(value)
+            return cached
+        return self._text(value)
+
+    def _text(self, value: str) -> str:
         value = clean(value)
         normalised = normalise(value)
         if self._finder is not None and len(normalised) >= self._shortest:
             lowered = normalised.lower()
-            candidates = {m.group(1) for m in self._finder.finditer(lowered)} | self._hidden
-            for tail, pattern, replacement in self._secrets:
-                if tail in candidates and tail in lowered:
+            candidates = {m.group(1) for m in self._finder.finditer(lowered)}
+            for tail, pattern, replacement in self._secrets if candidates else ():
+                if (tail in candidates or tail in self._hidden) and tail in lowered:
                     normalised = pattern.sub(replacement, normalised)
                     value, lowered = normalised, normalised.lower()
         return _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
