@@ -3,7 +3,8 @@ gates that bound how many probes run at once, in all and per upstream host.
 
 httpcore's pool scans every connection for every queued request, so its cost grows with the
 square of its size; at 64 connections that scan, not the network, bounded a 50-account
-round. Spreading requests over pools of 16 keeps each scan short, behind the same client.
+round. Spreading requests over pools of 8 keeps each scan short, behind the same client
+(pools of 8 took a third less CPU than pools of 16 for 1,000 requests 256 at a time).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 
-POOL_SIZE = 16
+POOL_SIZE = 8
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
