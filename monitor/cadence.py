@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +29,10 @@ from checks.settings import CheckSettings, GenerationSettings
 
 MIN_INTERVAL = 1.0
 MAX_JITTER = 300.0
+# How long an instance that is not first in line for a probe waits before it claims the
+# slot: long enough for the first in line to win it, short enough that a dead one (its
+# heartbeat not yet stale) delays the probe by no more than this.
+CLAIM_GRACE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,3 +225,16 @@ def decide(
     # A slot boundary can come seconds after a 429 that asked for more: the wait wins.
     held = not_before(after if after is not None else before)
     return Decision(next_run=max(next_at, held) if held else next_at, confirm=confirm)
+
+
+def first_in_line(key: str, instances: Sequence[str], instance: str) -> bool:
+    """Whether `instance` goes first for the probe among the live `instances` sharing the
+    database: each probe ranks them by a hash of both names (rendezvous hashing), the
+    same on every instance, so N instances share the probes about evenly instead of the
+    fastest claiming most, and when one stops its probes spread over the rest. An instance
+    not first in line waits `CLAIM_GRACE` before it claims; the claim still decides."""
+    others = [name for name in instances if name != instance]
+    if not others:
+        return True
+    rank = {name: zlib.crc32(f"{name}\0{key}".encode()) for name in [*others, instance]}
+    return max(rank, key=lambda name: (rank[name], name)) == instance

@@ -18,7 +18,7 @@ from checks.settings import CheckSettings
 from monitor import cadence
 from monitor.alerts import Channel, Delivery, deliver, process
 from monitor.config import LoadedConfig
-from monitor.heartbeat import beat, instance_name, not_probing
+from monitor.heartbeat import beat, instance_name, live_instances, not_probing
 from monitor.plan import Probe, plan, shortest_every
 from monitor.retention import prune
 from monitor.runner import ProgressCallback, Round, make_gates
@@ -74,6 +74,8 @@ class Daemon:
         self.started_at = clock.now()
         self.last_result_at: datetime | None = None
         """When this instance last stored a result; the heartbeat records it."""
+        self.live: list[str] = []
+        """The instances sharing the database whose heartbeat is fresh, as of the last beat."""
         self.probes = plan(loaded)
         # One bound for all the rounds this daemon runs at once (one per scheduled probe).
         self.gates = make_gates(loaded)
@@ -97,6 +99,9 @@ class Daemon:
         now = self.clock.now()
         result = None
         runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
+        if runs and not cadence.first_in_line(probe.key, self.live, self.instance):
+            await asyncio.sleep(cadence.CLAIM_GRACE)
+            now = self.clock.now()
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
             round_ = Round(self.loaded, self.client, self.clock, self.store, gates=self.gates)
@@ -143,7 +148,9 @@ class Daemon:
         return RoundReport(results=results, delivery=delivery, published=published)
 
     def beat(self) -> None:
-        beat(self.store, self.instance, self.started_at, self.clock.now(), self.last_result_at)
+        now = self.clock.now()
+        beat(self.store, self.instance, self.started_at, now, self.last_result_at)
+        self.live = live_instances(self.store.heartbeats(), now)
 
     def not_probing(self) -> bool:
         """No instance has stored a result for twice the shortest interval."""

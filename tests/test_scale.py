@@ -338,3 +338,16 @@ def test_small_rounds_print_no_progress_off_a_terminal() -> None:
     loaded = parse({"accounts": [{"name": "a", "api_key_env": "K"}]}, {"K": "sk-test-0123456789"})
     with progress(5, io.StringIO(), probes=plan(loaded)) as callback:
         assert callback is None
+
+
+def test_two_instances_are_each_first_in_line_for_about_half_the_probes() -> None:
+    from monitor.cadence import first_in_line
+
+    keys = [f"acct-{i:04d}/{c}/gpt-image-2" for i in range(1000) for c in ("a", "b", "c")]
+    live = ["host-a:101", "host-b:202"]
+    share = sum(first_in_line(k, live, "host-a:101") for k in keys) / len(keys)
+    assert 0.45 <= share <= 0.55
+    assert all(first_in_line(k, live, "host-a:101") != first_in_line(k, live, "host-b:202")
+               for k in keys)  # fmt: skip
+    assert all(first_in_line(k, ["host-a:101"], "host-a:101") for k in keys[:50])
+    assert all(first_in_line(k, [], "host-c:303") for k in keys[:50])  # before its first beat
