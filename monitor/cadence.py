@@ -238,3 +238,14 @@ def first_in_line(key: str, instances: Sequence[str], instance: str) -> bool:
         return True
     rank = {name: zlib.crc32(f"{name}\0{key}".encode()) for name in [*others, instance]}
     return max(rank, key=lambda name: (rank[name], name)) == instance
+
+
+# Publishing may take this share of the daemon's time at most: at a thousand accounts a
+# publish takes seconds, and back-to-back publishes would starve the probes of CPU.
+PUBLISH_SHARE = 0.2
+
+
+def publish_wait(debounce: float, last_took: float) -> float:
+    """Seconds from the first result of a burst to the publish that shows it: the
+    debounce, or longer when the last publish took long enough to need it."""
+    return max(debounce, last_took * (1 - PUBLISH_SHARE) / PUBLISH_SHARE)

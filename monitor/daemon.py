@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -20,6 +21,7 @@ from monitor.alerts import Channel, Delivery, deliver, process
 from monitor.config import LoadedConfig
 from monitor.heartbeat import beat, instance_name, live_instances, not_probing
 from monitor.plan import Probe, plan, shortest_every
+from monitor.redact import Redactor
 from monitor.retention import prune
 from monitor.runner import ProgressCallback, Round, make_gates
 from monitor.store import ProbeResult, Store
@@ -74,15 +76,29 @@ class Daemon:
         self.started_at = clock.now()
         self.last_result_at: datetime | None = None
         """When this instance last stored a result; the heartbeat records it."""
+        self.publish_took = 0.0
+        """How long the last publish took (the next waits in proportion)."""
         self.live: list[str] = []
         """The instances sharing the database whose heartbeat is fresh, as of the last beat."""
         self.probes = plan(loaded)
-        # One bound for all the rounds this daemon runs at once (one per scheduled probe).
+        # One bound for all the rounds this daemon runs at once (one per scheduled probe),
+        # and one redactor (its pattern over every secret is built once).
         self.gates = make_gates(loaded)
+        self.redactor = Redactor(loaded.secrets)
 
     def last(self, probe: Probe) -> cadence.Last | None:
         """The probe's latest stored result, as cadence reads it."""
         return last_of(self.store.latest(probe.account.name, probe.check, probe.model))
+
+    def lasts(self) -> dict[str, cadence.Last]:
+        """The latest stored result of every probe of the plan, by probe key."""
+        found = self.store.latest_for({p.account.name for p in self.probes})
+        lasts = {}
+        for probe in self.probes:
+            last = last_of(found.get((probe.account.name, probe.check, probe.model)))
+            if last is not None:
+                lasts[probe.key] = last
+        return lasts
 
     def settings(self, probe: Probe) -> CheckSettings:
         return self.loaded.config.check_settings(probe.check)
@@ -104,7 +120,14 @@ class Daemon:
             now = self.clock.now()
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
-            round_ = Round(self.loaded, self.client, self.clock, self.store, gates=self.gates)
+            round_ = Round(
+                self.loaded,
+                self.client,
+                self.clock,
+                self.store,
+                gates=self.gates,
+                redactor=self.redactor,
+            )
             result = (await round_.run([probe]))[0]
         if result is not None:
             self.last_result_at = result.finished_at
@@ -137,7 +160,14 @@ class Daemon:
         from monitor.page import publish
 
         results = await Round(
-            self.loaded, self.client, self.clock, self.store, progress, stop=stop, gates=self.gates
+            self.loaded,
+            self.client,
+            self.clock,
+            self.store,
+            progress,
+            stop=stop,
+            gates=self.gates,
+            redactor=self.redactor,
         ).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
@@ -174,4 +204,8 @@ class Daemon:
     def publish(self) -> None:
         from monitor.page import publish
 
-        publish(self.store, self.loaded, self.clock.now())
+        started = time.monotonic()
+        try:
+            publish(self.store, self.loaded, self.clock.now())
+        finally:
+            self.publish_took = time.monotonic() - started

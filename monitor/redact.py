@@ -10,6 +10,7 @@ before anything is stored or sent.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -56,16 +57,20 @@ def trie_pattern(words: Iterable[str]) -> str:
     return render(trie)
 
 
+@functools.lru_cache(maxsize=4096)
+def secret_pattern(tail: str) -> re.Pattern[str]:
+    """The key-like run around a secret's tail, in any case."""
+    return re.compile(_KEYISH + re.escape(tail) + _KEYISH, re.IGNORECASE)
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         found = {normalise(s.strip()) for s in secrets if len(s.strip()) >= MIN_SECRET}
         # Longest first, so a key that contains another is replaced whole.
+        # Each secret's pattern is compiled when its tail is first met: a config of a
+        # thousand accounts holds two thousand secrets, and a daemon runs many rounds.
         self._secrets = [
-            (
-                secret[-TAIL:].lower(),
-                re.compile(_KEYISH + re.escape(secret[-TAIL:]) + _KEYISH, re.IGNORECASE),
-                "[secret " + fingerprint(secret) + "]",
-            )
+            (secret[-TAIL:].lower(), secret[-TAIL:], "[secret " + fingerprint(secret) + "]")
             for secret in sorted(found, key=len, reverse=True)
         ]
         tails = {tail for tail, _, _ in self._secrets}
@@ -95,9 +100,9 @@ class Redactor:
         if self._finder is not None and len(normalised) >= self._shortest:
             lowered = normalised.lower()
             candidates = {m.group(1) for m in self._finder.finditer(lowered)}
-            for tail, pattern, replacement in self._secrets if candidates else ():
+            for tail, raw_tail, replacement in self._secrets if candidates else ():
                 if (tail in candidates or tail in self._hidden) and tail in lowered:
-                    normalised = pattern.sub(replacement, normalised)
+                    normalised = secret_pattern(raw_tail).sub(replacement, normalised)
                     value, lowered = normalised, normalised.lower()
         return _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
 

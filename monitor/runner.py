@@ -95,6 +95,7 @@ class Round:
         settings: SettingsFor | None = None,
         stop: asyncio.Event | None = None,
         gates: Gates | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.loaded = loaded
         self.client = client
@@ -103,7 +104,7 @@ class Round:
         self.progress = progress
         self.sleep = sleep or asyncio.sleep
         self.settings = settings or (lambda probe: settings_for(loaded, probe.check, probe.model))
-        self.redactor = Redactor(loaded.secrets)
+        self.redactor = redactor or Redactor(loaded.secrets)
         self.shared: dict[str, Any] = {}
         # What each probe of this round recorded, for the checks that read it.
         self.recorded: dict[str, dict[str, Any]] = {}

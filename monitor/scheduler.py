@@ -49,8 +49,9 @@ class Scheduler:
 
         now = self.daemon.clock.now()
         due_now = []
+        lasts = self.daemon.lasts()  # one query, not one per probe
         for probe in self.daemon.probes:
-            last = self.daemon.last(probe)
+            last = lasts.get(probe.key)
             interval = cadence.next_interval(self.daemon.settings(probe), last, now)
             due, first = cadence.on_start(probe.key, interval, last, now)
             if due:
@@ -180,11 +181,12 @@ class Scheduler:
         """Debounced: the first probe of a burst schedules one publish a few seconds later;
         the rest of the burst joins it."""
         if self.scheduler.get_job("publish") is None:
+            wait = cadence.publish_wait(PUBLISH_DEBOUNCE, self.daemon.publish_took)
             self.scheduler.add_job(
                 self._step,
                 args=[self.daemon.publish, "publish"],
                 id="publish",
-                next_run_time=self.daemon.clock.now() + timedelta(seconds=PUBLISH_DEBOUNCE),
+                next_run_time=self.daemon.clock.now() + timedelta(seconds=wait),
                 max_instances=1,
             )
 

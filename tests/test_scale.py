@@ -351,3 +351,10 @@ def test_two_instances_are_each_first_in_line_for_about_half_the_probes() -> Non
                for k in keys)  # fmt: skip
     assert all(first_in_line(k, ["host-a:101"], "host-a:101") for k in keys[:50])
     assert all(first_in_line(k, [], "host-c:303") for k in keys[:50])  # before its first beat
+
+
+def test_a_slow_publish_makes_the_next_wait_so_publishing_takes_a_fifth_of_the_time() -> None:
+    from monitor.cadence import publish_wait
+
+    assert publish_wait(5.0, 0.3) == 5.0  # a quick publish: the plain debounce
+    assert publish_wait(5.0, 10.0) == pytest.approx(40.0)
