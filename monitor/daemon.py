@@ -100,6 +100,21 @@ class Daemon:
                 lasts[probe.key] = last
         return lasts
 
+    def round(
+        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+    ) -> Round:
+        """A round on this daemon's client, store, bounds and redactor."""
+        return Round(
+            self.loaded,
+            self.client,
+            self.clock,
+            self.store,
+            progress,
+            stop=stop,
+            gates=self.gates,
+            redactor=self.redactor,
+        )
+
     def settings(self, probe: Probe) -> CheckSettings:
         return self.loaded.config.check_settings(probe.check)
 
@@ -120,15 +135,7 @@ class Daemon:
             now = self.clock.now()
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
-            round_ = Round(
-                self.loaded,
-                self.client,
-                self.clock,
-                self.store,
-                gates=self.gates,
-                redactor=self.redactor,
-            )
-            result = (await round_.run([probe]))[0]
+            result = (await self.round().run([probe]))[0]
         if result is not None:
             self.last_result_at = result.finished_at
         decision = cadence.decide(
@@ -159,16 +166,7 @@ class Daemon:
         probe starts; what follows the round still follows it."""
         from monitor.page import publish
 
-        results = await Round(
-            self.loaded,
-            self.client,
-            self.clock,
-            self.store,
-            progress,
-            stop=stop,
-            gates=self.gates,
-            redactor=self.redactor,
-        ).run(self.probes)
+        results = await self.round(progress, stop).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
         beat(self.store, self.instance, self.started_at, now, self.last_result_at)

@@ -102,9 +102,17 @@ class Scheduler:
     async def catch_up(self, due: list[Probe]) -> None:
         """Run due probes as a round does: the evidence first, then the checks reading it."""
         first, later = evidence_first(due)
+        # A thousand accounts' probes, all due at start: as many under way as may be in
+        # flight, not every one of them holding its round in memory while it waits.
+        limit = asyncio.Semaphore(self.daemon.loaded.config.monitor.concurrency)
+
+        async def run(probe: Probe) -> None:
+            async with limit:
+                await self._run(probe)
+
         # _run reports its own failures; one must not keep the later probes from running
-        await asyncio.gather(*(self._run(p) for p in first), return_exceptions=True)
-        await asyncio.gather(*(self._run(p) for p in later), return_exceptions=True)
+        await asyncio.gather(*(run(p) for p in first), return_exceptions=True)
+        await asyncio.gather(*(run(p) for p in later), return_exceptions=True)
 
     @contextlib.contextmanager
     def _tracked(self, what: str) -> Iterator[None]:

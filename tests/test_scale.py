@@ -28,7 +28,6 @@ from monitor.simulator import create_app
 from monitor.simulator.fleet import fleet_config
 from monitor.simulator.state import SimulatorState
 from monitor.store import ProbeResult, Store
-from tests.conftest import free_port
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -251,30 +250,16 @@ def test_a_fleet_config_names_one_key_per_numbered_account() -> None:
 
 @pytest.fixture
 def simulate_fleet(tmp_path: Path) -> Iterator[tuple[Path, dict[str, str]]]:
-    port = free_port()
+    from tests.test_cli import SimulateProcess
+
     config = tmp_path / "fleet.toml"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "monitor", "simulate", "--port", str(port),
-         "--write-config", str(config), "--accounts", "3"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+    process = SimulateProcess("--write-config", str(config), "--accounts", "3")
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/_sim/accounts", timeout=1).raise_for_status()
-                break
-            except httpx.HTTPError:
-                assert time.monotonic() < deadline, "imagewatch simulate did not start"
-                assert process.poll() is None, "imagewatch simulate ended"
-                time.sleep(0.1)
         env_file = tmp_path / "fleet.toml.env"
         keys = dict(line.split("=", 1) for line in env_file.read_text().splitlines())
         yield config, keys
     finally:
-        process.terminate()
-        process.communicate(timeout=10)
+        process.stop()
 
 
 def test_simulate_writes_a_config_that_check_runs_against(

@@ -73,25 +73,27 @@ def main() -> None:
         config = folder / "fleet.toml"
         config.write_text(as_toml(data, "fleet.toml.env"), encoding="utf-8")
         (folder / "fleet.toml.env").write_text(as_env_file(env), encoding="utf-8")
+        log = (folder / "daemon.log").open("w")
         daemon = subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "--config", str(config)],
             env={**os.environ, **env},
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
+            stderr=log,
         )
         start = time.monotonic()
         samples: list[tuple[float, float, float]] = []
         try:
             while (elapsed := time.monotonic() - start) < args.minutes * 60:
                 if daemon.poll() is not None:
-                    raise RuntimeError(f"the daemon ended: {daemon.stderr.read()[-2000:]}")  # type: ignore[union-attr]
+                    raise RuntimeError("the daemon ended early")
                 samples.append((elapsed, rss_mb(daemon.pid), process_cpu(daemon.pid)))
                 time.sleep(SAMPLE_EVERY)
             samples.append((time.monotonic() - start, rss_mb(daemon.pid), process_cpu(daemon.pid)))
         finally:
             daemon.terminate()
-            daemon.communicate(timeout=200)
+            daemon.wait(timeout=200)
+            log.close()
+        errors = (folder / "daemon.log").read_text().splitlines()
         server_cpu = process_cpu(served.process.pid)
         late = lateness(database_url, data, env)
     print(
@@ -106,6 +108,7 @@ def main() -> None:
         f"max {max(after_five):.1f} MB; target < {TARGET_RSS_MB:.0f} MB and flat"
     )
     print(f"  daemon CPU {samples[-1][2]:.1f} s; simulator CPU {server_cpu:.1f} s")
+    print(f"  {len(errors)} lines on stderr{': ' + errors[0][:200] if errors else ''}")
     if late:
         late.sort()
         print(
