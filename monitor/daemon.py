@@ -132,7 +132,14 @@ class Daemon:
         runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
         if runs and not cadence.first_in_line(probe.key, self.live, self.instance):
             await asyncio.sleep(cadence.CLAIM_GRACE)
+            # What the first in line did meanwhile decides: its claim may sit in the window
+            # before the one `now` has moved into, where a claim would not collide with it.
+            last_claim = self.store.latest_claim(*pair)
+            before = self.last(probe)
             now = self.clock.now()
+            runs = cadence.runs_now(
+                probe.key, settings, before, last_claim, now, confirming=confirming
+            )
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
             result = (await self.round().run([probe]))[0]

@@ -28,6 +28,7 @@ from monitor.simulator import create_app
 from monitor.simulator.fleet import fleet_config
 from monitor.simulator.state import SimulatorState
 from monitor.store import ProbeResult, Store
+from tests.conftest import ServedSimulator
 
 T0 = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -343,3 +344,37 @@ def test_a_slow_publish_makes_the_next_wait_so_publishing_takes_a_fifth_of_the_t
 
     assert publish_wait(5.0, 0.3) == 5.0  # a quick publish: the plain debounce
     assert publish_wait(5.0, 10.0) == pytest.approx(40.0)
+
+
+def test_an_instance_waiting_its_turn_does_not_probe_again_across_a_window_boundary(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    from checks.generation import Generation
+    from monitor import cadence
+    from monitor.daemon import Daemon
+    from tests.test_daemon import config_for
+
+    loaded = config_for(simulator.url, "verified")
+    store = Store.open(f"sqlite:///{tmp_path / 'two.db'}")
+    probe = next(p for p in plan(loaded) if p.check == Generation.name)
+    window = cadence.shortest_interval(loaded.config.check_settings(Generation.name))
+    # A boundary of the claim window that is not one of the hourly cadence's slots too.
+    boundary = cadence.slot_at(probe.key, window, T0 + timedelta(minutes=10)).next_start
+    assert cadence.slot_at(probe.key, 3600, boundary).start != boundary
+    clock = FrozenClock(boundary - timedelta(seconds=0.2))
+    first, second = ("a", "b") if cadence.first_in_line(probe.key, ["a", "b"], "a") else ("b", "a")
+
+    async def go() -> None:
+        async with httpx.AsyncClient() as client:
+            ahead = Daemon(loaded, store, client, clock, first)
+            behind = Daemon(loaded, store, client, clock, second)
+            ahead.live = behind.live = ["a", "b"]
+            waiting = asyncio.create_task(behind.probe(probe))
+            await asyncio.sleep(0)  # it checks, then waits its grace
+            await ahead.probe(probe)  # claims the window ending in 0.2 s, and runs
+            clock.advance(0.5)  # the grace ends in the next window
+            assert (await waiting).result is None
+
+    asyncio.run(go())
+    assert [r.check for r in store.results()].count(Generation.name) == 1
+    store.close()

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
 from pathlib import Path
 
 from _common import ServedProcess, process_cpu
@@ -41,17 +40,19 @@ def rss_mb(pid: int) -> float:
 
 
 def lateness(database_url: str, data: dict[str, object], env: dict[str, str]) -> list[float]:
-    """Seconds from each scheduled probe's slot to its start (the first round, run at once
-    on start, is left out: it has no slot)."""
+    """Seconds from each scheduled probe's slot to its start (each pair's first run, the
+    catch-up on start, is left out: it has no slot)."""
     loaded = parse(data, env)
     probes = {(p.account.name, p.check, p.model): p for p in plan(loaded)}
     store = Store.open(database_url)
     rows = store.results(limit=10_000_000)
     store.close()
-    first = min(r.started_at for r in rows)
     late = []
-    for row in rows:
-        if row.started_at < first + timedelta(seconds=90):
+    seen: set[tuple[str, str, str]] = set()
+    for row in sorted(rows, key=lambda r: r.started_at):
+        pair = (row.account, row.check, row.model)
+        if pair not in seen:
+            seen.add(pair)
             continue
         probe = probes[(row.account, row.check, row.model)]
         every = loaded.config.check_settings(probe.check).every
