@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -32,6 +32,10 @@ MIN_INTERVAL = 1.0
 FOLLOWED = {c.follows_recovery_of for c in REGISTRY.values() if c.follows_recovery_of}
 """The checks whose recovery others follow at once."""
 MAX_JITTER = 300.0
+# How long an instance that is not first in line for a probe waits before it claims the
+# slot: long enough for the first in line to win it, short enough that a dead one (its
+# heartbeat not yet stale) delays the probe by no more than this.
+CLAIM_GRACE = 0.5
 
 
 @dataclasses.dataclass(frozen=True)
@@ -242,3 +246,27 @@ def decide(
     return Decision(
         next_run=max(next_at, held) if held else next_at, confirm=confirm, follow=follow
     )
+
+
+def first_in_line(key: str, instances: Sequence[str], instance: str) -> bool:
+    """Whether `instance` goes first for the probe among the live `instances` sharing the
+    database: each probe ranks them by a hash of both names (rendezvous hashing), the
+    same on every instance, so N instances share the probes about evenly instead of the
+    fastest claiming most, and when one stops its probes spread over the rest. An instance
+    not first in line waits `CLAIM_GRACE` before it claims; the claim still decides."""
+    others = [name for name in instances if name != instance]
+    if not others:
+        return True
+    rank = {name: zlib.crc32(f"{name}\0{key}".encode()) for name in [*others, instance]}
+    return max(rank, key=lambda name: (rank[name], name)) == instance
+
+
+# Publishing may take this share of the daemon's time at most: at a thousand accounts a
+# publish takes seconds, and back-to-back publishes would starve the probes of CPU.
+PUBLISH_SHARE = 0.2
+
+
+def publish_wait(debounce: float, last_took: float) -> float:
+    """Seconds from the first result of a burst to the publish that shows it: the
+    debounce, or longer when the last publish took long enough to need it."""
+    return max(debounce, last_took * (1 - PUBLISH_SHARE) / PUBLISH_SHARE)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -18,10 +19,11 @@ from checks.settings import CheckSettings
 from monitor import cadence
 from monitor.alerts import Channel, Delivery, deliver, process
 from monitor.config import LoadedConfig
-from monitor.heartbeat import beat, instance_name, not_probing
+from monitor.heartbeat import beat, instance_name, live_instances, not_probing
 from monitor.plan import Probe, plan, shortest_every
+from monitor.redact import Redactor
 from monitor.retention import prune
-from monitor.runner import ProgressCallback, Round
+from monitor.runner import ProgressCallback, Round, make_gates
 from monitor.store import ProbeResult, Store
 
 if TYPE_CHECKING:
@@ -82,11 +84,44 @@ class Daemon:
         """When this instance last stored a result; the heartbeat records it."""
         self.first_round_at: datetime | None = None
         """When this instance's first round (its catch-up at start) ended: `/readyz`."""
+        self.publish_took = 0.0
+        """How long the last publish took (the next waits in proportion)."""
+        self.live: list[str] = []
+        """The instances sharing the database whose heartbeat is fresh, as of the last beat."""
         self.probes = plan(loaded)
+        # One bound for all the rounds this daemon runs at once (one per scheduled probe),
+        # and one redactor (its pattern over every secret is built once).
+        self.gates = make_gates(loaded)
+        self.redactor = Redactor(loaded.secrets)
 
     def last(self, probe: Probe) -> cadence.Last | None:
         """The probe's latest stored result, as cadence reads it."""
         return last_of(self.store.latest(probe.account.name, probe.check, probe.model))
+
+    def lasts(self) -> dict[str, cadence.Last]:
+        """The latest stored result of every probe of the plan, by probe key."""
+        found = self.store.latest_for({p.account.name for p in self.probes})
+        lasts = {}
+        for probe in self.probes:
+            last = last_of(found.get((probe.account.name, probe.check, probe.model)))
+            if last is not None:
+                lasts[probe.key] = last
+        return lasts
+
+    def round(
+        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+    ) -> Round:
+        """A round on this daemon's client, store, bounds and redactor."""
+        return Round(
+            self.loaded,
+            self.client,
+            self.clock,
+            self.store,
+            progress,
+            stop=stop,
+            gates=self.gates,
+            redactor=self.redactor,
+        )
 
     def settings(self, probe: Probe) -> CheckSettings:
         return self.loaded.config.check_settings(probe.check)
@@ -103,10 +138,19 @@ class Daemon:
         now = self.clock.now()
         result = None
         runs = cadence.runs_now(probe.key, settings, before, last_claim, now, confirming=confirming)
+        if runs and not cadence.first_in_line(probe.key, self.live, self.instance):
+            await asyncio.sleep(cadence.CLAIM_GRACE)
+            # What the first in line did meanwhile decides: its claim may sit in the window
+            # before the one `now` has moved into, where a claim would not collide with it.
+            last_claim = self.store.latest_claim(*pair)
+            before = self.last(probe)
+            now = self.clock.now()
+            runs = cadence.runs_now(
+                probe.key, settings, before, last_claim, now, confirming=confirming
+            )
         claim = cadence.claim_slot(probe.key, settings, now)
         if runs and self.store.claim(*pair, claim, self.instance, now):
-            round_ = Round(self.loaded, self.client, self.clock, self.store, sleep=self.sleep)
-            result = (await round_.run([probe]))[0]
+            result = (await self.round().run([probe]))[0]
         if result is not None:
             self.last_result_at = result.finished_at
         decision = cadence.decide(
@@ -157,9 +201,7 @@ class Daemon:
     ) -> tuple[list[ProbeResult], Delivery]:
         """`round_once` without the page: the probes, heartbeat, incidents, delivery. A
         replay publishes once, after its last round."""
-        results = await Round(
-            self.loaded, self.client, self.clock, self.store, progress, self.sleep, stop=stop
-        ).run(self.probes)
+        results = await self.round(progress, stop).run(self.probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
         # A one-shot round is over once it has stored its results: it never counts as running.
@@ -171,6 +213,7 @@ class Daemon:
         """Record that this instance lives (or, `stopped`, that it stops now)."""
         now = self.clock.now()
         beat(self.store, self.instance, self.started_at, now, self.last_result_at, stopped=stopped)
+        self.live = live_instances(self.store.heartbeats(), now)
 
     def not_probing(self) -> bool:
         """No instance has stored a result for twice the shortest interval."""
@@ -203,4 +246,8 @@ class Daemon:
     def publish(self) -> PublishReport:
         from monitor.page import publish
 
-        return publish(self.store, self.loaded, self.clock.now())
+        started = time.monotonic()
+        try:
+            return publish(self.store, self.loaded, self.clock.now())
+        finally:
+            self.publish_took = time.monotonic() - started

@@ -66,6 +66,11 @@ def is_stale(beat_at: datetime, now: datetime) -> bool:
     return (now - beat_at).total_seconds() > STALE_AFTER_BEATS * HEARTBEAT_EVERY
 
 
+def live_instances(beats: Sequence[Heartbeat], now: datetime) -> list[str]:
+    """The instances whose heartbeat is fresh at `now`."""
+    return sorted(b.instance for b in beats if not is_stale(b.beat_at, now))
+
+
 def not_probing(
     last_result_at: datetime | None, running_since: datetime, shortest: float, now: datetime
 ) -> bool:

@@ -10,6 +10,8 @@ before anything is stored or sent.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -27,33 +29,81 @@ _DASHES = str.maketrans(
     dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63\uff0d", "-")
 )
 _KEYISH = r"[A-Za-z0-9_\-*.]*"
+CACHED_LENGTH = 64
+CACHE_SIZE = 10_000
 
 
 def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_DASHES)
 
 
+def trie_pattern(words: Iterable[str]) -> str:
+    """A regular expression matching any of `words`, shaped as their trie: the matcher
+    follows one branch per character instead of trying every word at every position."""
+    trie: dict[str, Any] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def render(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + render(child) for char, child in node.items() if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return render(trie)
+
+
+@functools.lru_cache(maxsize=4096)
+def secret_pattern(tail: str) -> re.Pattern[str]:
+    """The key-like run around a secret's tail, in any case."""
+    return re.compile(_KEYISH + re.escape(tail) + _KEYISH, re.IGNORECASE)
+
+
 class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         found = {normalise(s.strip()) for s in secrets if len(s.strip()) >= MIN_SECRET}
         # Longest first, so a key that contains another is replaced whole.
+        # Each secret's pattern is compiled when its tail is first met: a config of a
+        # thousand accounts holds two thousand secrets, and a daemon runs many rounds.
         self._secrets = [
-            (
-                secret[-TAIL:].lower(),
-                re.compile(_KEYISH + re.escape(secret[-TAIL:]) + _KEYISH, re.IGNORECASE),
-                "[secret " + fingerprint(secret) + "]",
-            )
+            (secret[-TAIL:].lower(), secret[-TAIL:], "[secret " + fingerprint(secret) + "]")
             for secret in sorted(found, key=len, reverse=True)
         ]
+        tails = {tail for tail, _, _ in self._secrets}
+        # With a thousand accounts, testing every tail against every string cost more than
+        # the probes: one pass of a trie finds the candidate tails (overlapping matches);
+        # a tail that is a prefix of another can hide behind it there, so it is always tried.
+        self._finder = re.compile(f"(?=({trie_pattern(tails)}))") if tails else None
+        ordered = sorted(tails)  # the words a tail starts follow it in sorted order
+        self._hidden = {t for t, o in itertools.pairwise(ordered) if o.startswith(t)}
+        self._shortest = min((len(t) for t in tails), default=0)
+        # Details repeat the same short strings (keys, statuses, sizes) in every probe.
+        self._cache: dict[str, str] = {}
 
     def text(self, value: str) -> str:
+        if len(value) <= CACHED_LENGTH:
+            cached = self._cache.get(value)
+            if cached is None:
+                if len(self._cache) >= CACHE_SIZE:
+                    self._cache.clear()
+                cached = self._cache[value] = self._text(value)
+            return cached
+        return self._text(value)
+
+    def _text(self, value: str) -> str:
         value = clean(value)
         normalised = normalise(value)
-        lowered = normalised.lower()
-        for tail, pattern, replacement in self._secrets:
-            if tail in lowered:  # the cheap test first: most strings hold no secret
-                normalised = pattern.sub(replacement, normalised)
-                value, lowered = normalised, normalised.lower()
+        if self._finder is not None and len(normalised) >= self._shortest:
+            lowered = normalised.lower()
+            candidates = {m.group(1) for m in self._finder.finditer(lowered)}
+            for tail, raw_tail, replacement in self._secrets if candidates else ():
+                if (tail in candidates or tail in self._hidden) and tail in lowered:
+                    normalised = secret_pattern(raw_tail).sub(replacement, normalised)
+                    value, lowered = normalised, normalised.lower()
         return _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
 
     def value(self, value: Any) -> Any:

@@ -1,16 +1,24 @@
 """One round of probes: the same code under `imagewatch check`, the daemon and the demo.
 
-Accounts run concurrently under one bound; within an account the free evidence and the paid
-probe go first, then `rate_limits` and `pricing`, which read what those probes recorded.
-Each result is stored the moment it finishes, so a crash mid-round loses nothing done.
+Accounts run concurrently under one bound in all and one per upstream host; within an
+account the free evidence and the paid probe go first, then `rate_limits` and `pricing`,
+which read what those probes recorded (handed over in memory; what earlier rounds recorded
+is read once, for every pair of the round, when it starts).
+
+Results are stored in batches, one transaction each: every `FLUSH_ROWS` results, at least
+every `FLUSH_SECONDS` while any wait, and always when the round ends, is stopped or fails;
+a crash loses at most the last fraction of a second. Per-result transactions were the
+round's largest cost at a thousand accounts.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import time
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,12 +30,21 @@ from monitor.config import LoadedConfig
 from monitor.plan import Probe, settings_for
 from monitor.redact import Redactor
 from monitor.store import ProbeResult, Store, StoreError
-from monitor.transport import ShardedTransport
+from monitor.transport import Gates, ShardedTransport
 
 ProgressCallback = Callable[[Probe, ProbeResult | None], None]
 """Called with (probe, None) when a probe starts and (probe, result) when it ends."""
 SettingsFor = Callable[[Probe], Mapping[str, Any]]
 """What a probe runs with; by default its check's section (`plan.settings_for`)."""
+Pair = tuple[str, str, str]
+
+FLUSH_ROWS = 250
+FLUSH_SECONDS = 0.5
+
+
+def make_gates(loaded: LoadedConfig) -> Gates:
+    monitor = loaded.config.monitor
+    return Gates(monitor.concurrency, monitor.per_host_concurrency)
 
 
 def make_client(loaded: LoadedConfig) -> httpx.AsyncClient:
@@ -77,6 +94,8 @@ class Round:
         *,
         settings: SettingsFor | None = None,
         stop: asyncio.Event | None = None,
+        gates: Gates | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.loaded = loaded
         self.client = client
@@ -87,14 +106,20 @@ class Round:
         self.settings = settings or (
             lambda probe: settings_for(loaded, probe.check, probe.model, probe.account)
         )
-        self.redactor = Redactor(loaded.secrets)
+        self.redactor = redactor or Redactor(loaded.secrets)
         self.shared: dict[str, Any] = {}
         # What each probe of this round recorded, for the checks that read it.
         self.recorded: dict[str, dict[str, Any]] = {}
         self.results: dict[int, ProbeResult] = {}
-        self.gate = asyncio.Semaphore(loaded.config.monitor.concurrency)
+        self.gates = gates or make_gates(loaded)
         # Once set (Ctrl-C), no probe starts; those started finish and are stored.
         self.stop = stop
+        # The newest stored result of each pair of the round, read once when it starts.
+        self.previous: dict[Pair, ProbeResult] = {}
+        self.pending: list[ProbeResult] = []
+        self.flushed_at = time.monotonic()
+        # Spent per account per day: the store's when first asked, plus this round's.
+        self.spent: dict[date, dict[str, Decimal]] = {}
 
     async def run(self, probes: Sequence[Probe]) -> list[ProbeResult]:
         """Results in the order of `probes`, whatever order they finished in; without
@@ -102,8 +127,34 @@ class Round:
         by_account: dict[str, list[tuple[int, Probe]]] = {}
         for index, probe in enumerate(probes):
             by_account.setdefault(probe.account.name, []).append((index, probe))
-        await asyncio.gather(*(self._account(group) for group in by_account.values()))
+        if self.store is not None:
+            self.previous = self.store.latest_for(by_account)
+        flusher = asyncio.create_task(self._flush_while_waiting())
+        try:
+            await asyncio.gather(*(self._account(group) for group in by_account.values()))
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            self.flush()
         return [self.results[i] for i in sorted(self.results)]
+
+    def flush(self) -> None:
+        """Store the results not stored yet, in one transaction (StoreError when the
+        database fails; they stay pending, for the next flush to try again)."""
+        self.flushed_at = time.monotonic()
+        if self.store is None or not self.pending:
+            return
+        self.store.add_results(self.pending)
+        self.pending = []
+
+    async def _flush_while_waiting(self) -> None:
+        """Results finished while the rest wait on slow answers are stored within
+        `FLUSH_SECONDS`; ends when the round cancels it."""
+        while True:
+            await asyncio.sleep(FLUSH_SECONDS)
+            if self.pending and time.monotonic() - self.flushed_at >= FLUSH_SECONDS:
+                self.flush()
 
     async def _account(self, probes: list[tuple[int, Probe]]) -> None:
         later = [(i, p) for i, p in probes if p.kind.reads_evidence is not None]
@@ -118,12 +169,31 @@ class Round:
             recorded = self.recorded.get(Probe(probe.account, source, probe.model).key)
         if self.store is None:
             return Evidence(generation=recorded)
-        previous = evidence_of(self.store.latest(probe.account.name, probe.check, probe.model))
+        name = probe.account.name
+        previous = evidence_of(self.previous.get((name, probe.check, probe.model)))
         if source is None:
             return Evidence(previous=previous)
         if recorded is None:
-            recorded = evidence_of(self.store.latest(probe.account.name, source, probe.model))
+            recorded = evidence_of(self.previous.get((name, source, probe.model)))
         return Evidence(generation=recorded, previous=previous)
+
+    def _spent(self, account: str, day: date) -> Decimal:
+        """What `account` spent on `day`: the ledger's (read once for every account), plus
+        this round's results not stored yet."""
+        assert self.store is not None
+        by_account = self.spent.get(day)
+        if by_account is None:
+            stored = self.store.spend_on(day)
+            by_account = self.spent[day] = {a: Decimal(str(usd)) for a, usd in stored.items()}
+            for row in self.pending:
+                self._count(by_account, row, day)
+        return by_account.get(account, Decimal(0))
+
+    def _count(self, by_account: dict[str, Decimal], row: ProbeResult, day: date) -> None:
+        if row.cost_usd and row.finished_at.date() == day:
+            by_account[row.account] = by_account.get(row.account, Decimal(0)) + Decimal(
+                str(row.cost_usd)
+            )
 
     def _over_budget(self, probe: Probe, ctx: ProbeContext) -> Outcome | None:
         """A paid probe that would take the account past its daily budget is not sent."""
@@ -131,7 +201,7 @@ class Round:
             return None
         budget = self.loaded.budget(probe.account.name)
         estimate = probe.kind.expected_cost(probe.model, ctx.settings) or Decimal(0)
-        spent = Decimal(str(self.store.spend(probe.account.name, self.clock.now().date())))
+        spent = self._spent(probe.account.name, self.clock.now().date())
         if spent + estimate <= budget:
             return None
         reason = REASONS["budget_exhausted"]
@@ -155,7 +225,7 @@ class Round:
             shared=self.shared,
             sleep=self.sleep,
         )
-        async with self.gate:
+        async with self.gates.enter(probe.account.base_url):
             if self.stop is not None and self.stop.is_set():
                 return
             if self.progress:
@@ -170,9 +240,13 @@ class Round:
             finished = self.clock.now()
         row = to_row(probe, outcome, started, finished, self.redactor)
         self.recorded[probe.key] = evidence_of(row) or {}
-        if self.store is not None:
-            self.store.add_result(row)
         self.results[index] = row
+        if self.store is not None:
+            self.pending.append(row)
+            for day, by_account in self.spent.items():
+                self._count(by_account, row, day)
+            if len(self.pending) >= FLUSH_ROWS:
+                self.flush()
         if self.progress:
             self.progress(probe, row)
 
@@ -217,6 +291,7 @@ async def run_once(
     sleep: Sleep | None = None,
     stop: asyncio.Event | None = None,
 ) -> list[ProbeResult]:
+    """One round of `probes` (on `client`, or a client of the config's own)."""
     if client is not None:
         return await Round(loaded, client, clock, store, progress, sleep, stop=stop).run(probes)
     async with make_client(loaded) as owned:

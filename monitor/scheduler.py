@@ -50,8 +50,9 @@ class Scheduler:
 
         now = self.daemon.clock.now()
         due_now = []
+        lasts = self.daemon.lasts()  # one query, not one per probe
         for probe in self.daemon.probes:
-            last = self.daemon.last(probe)
+            last = lasts.get(probe.key)
             interval = cadence.next_interval(self.daemon.settings(probe), last, now)
             due, first = cadence.on_start(probe.key, interval, last, now)
             if due:
@@ -102,9 +103,17 @@ class Scheduler:
     async def catch_up(self, due: list[Probe]) -> None:
         """Run due probes as a round does: the evidence first, then the checks reading it."""
         first, later = evidence_first(due)
+        # A thousand accounts' probes, all due at start: as many under way as may be in
+        # flight, not every one of them holding its round in memory while it waits.
+        limit = asyncio.Semaphore(self.daemon.loaded.config.monitor.concurrency)
+
+        async def run(probe: Probe) -> None:
+            async with limit:
+                await self._run(probe)
+
         # _run reports its own failures; one must not keep the later probes from running
-        await asyncio.gather(*(self._run(p) for p in first), return_exceptions=True)
-        await asyncio.gather(*(self._run(p) for p in later), return_exceptions=True)
+        await asyncio.gather(*(run(p) for p in first), return_exceptions=True)
+        await asyncio.gather(*(run(p) for p in later), return_exceptions=True)
         self.daemon.first_round_at = self.daemon.clock.now()
 
     @contextlib.contextmanager
@@ -190,11 +199,12 @@ class Scheduler:
         """Debounced: the first probe of a burst schedules one publish a few seconds later;
         the rest of the burst joins it."""
         if self.scheduler.get_job("publish") is None:
+            wait = cadence.publish_wait(PUBLISH_DEBOUNCE, self.daemon.publish_took)
             self.scheduler.add_job(
                 self._step,
                 args=[self.daemon.publish, "publish"],
                 id="publish",
-                next_run_time=self.daemon.clock.now() + timedelta(seconds=PUBLISH_DEBOUNCE),
+                next_run_time=self.daemon.clock.now() + timedelta(seconds=wait),
                 max_instances=1,
             )
 

@@ -61,6 +61,8 @@ class MonitorSection(Section):
     public_url: str | None = None
     retention_days: int = Field(default=30, ge=1)
     concurrency: int = Field(default=64, ge=1, le=1000)
+    # Probes in flight against one upstream host (api.openai.com for most accounts).
+    per_host_concurrency: int = Field(default=64, ge=1, le=1000)
     request_timeout: Duration = 60.0
     listen: str | None = None
     """HOST:PORT for `/metrics`, `/healthz`, `/readyz` and the site (`monitor.listener`);

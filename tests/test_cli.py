@@ -22,11 +22,11 @@ from tests.conftest import free_port
 
 
 class SimulateProcess:
-    def __init__(self) -> None:
+    def __init__(self, *flags: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "monitor", "simulate", "--port", str(self.port)],
+            [sys.executable, "-m", "monitor", "simulate", "--port", str(self.port), *flags],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
         )

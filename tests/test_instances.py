@@ -225,7 +225,10 @@ def test_two_daemons_send_each_paid_probe_once_across_fail_to_pass_changes(
             select(ProbeSlot).where(col(ProbeSlot.check) == Generation.name)
         ).all()
     assert len(claims) == len(runs)
-    assert {c.instance for c in claims} == {"a", "b"}
+    # Once both have beaten, the instance first in line for the probe claims it; the other
+    # only waits its grace (before the first heartbeat both race for it).
+    first = "a" if cadence.first_in_line(probe.key, ["a", "b"], "a") else "b"
+    assert sum(c.instance == first for c in claims) > len(claims) / 2
     assert simulator.control("unverified")["billed_images"] == count("pass") >= 6
 
 

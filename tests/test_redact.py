@@ -72,3 +72,20 @@ def test_a_key_echoed_in_the_request_id_does_not_reach_the_stored_row() -> None:
     stored = repr(row.model_dump()).lower()
     assert KEY[-12:].lower() not in stored
     assert row.request_id == "[secret …XyZ0]"  # the whole key-like token goes
+
+
+def test_each_of_a_thousand_keys_is_redacted_wherever_it_is_echoed() -> None:
+    keys = [f"sk-sim-verified-{n:04d}-{n * 7919:08d}" for n in range(1000)]
+    redactor = Redactor([*keys, "https://hooks.example.com/T000/B000/secretpath"])
+    for key in (keys[0], keys[499], keys[999]):
+        text = redactor.text(f"echo: {key.upper()} and more")
+        assert key[-12:].lower() not in text.lower()
+        assert "[secret" in text
+    assert "secretpath" not in redactor.text("posted to hooks.example.com/T000/B000/secretpath")
+    assert redactor.text("width") == "width"
+
+
+def test_a_secret_that_is_the_start_of_another_secret_is_still_found() -> None:
+    redactor = Redactor(["abcdefgh", "abcdefghij"])
+    for text in ("see abcdefghij here", "see abcdefghzz here", "ABCDEFGH"):
+        assert "abcdefgh" not in redactor.text(text).lower()

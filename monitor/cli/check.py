@@ -98,7 +98,7 @@ def run_round(
     from monitor import console
     from monitor.runner import run_once
 
-    with console.progress(len(probes)) as progress:
+    with console.progress(len(probes), probes=probes) as progress:
         return run_interruptible(
             lambda stop: run_once(
                 loaded, probes, clock=SystemClock(), store=store, progress=progress, stop=stop

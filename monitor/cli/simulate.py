@@ -23,9 +23,41 @@ if TYPE_CHECKING:
 @click.option("--port", default=8787, show_default=True, type=click.IntRange(0, 65535))
 @list_option("Print the scenarios and exit.")
 @json_option("With --list: print JSON.")
+@click.option(
+    "--write-config",
+    "config_file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write a config of numbered accounts for this simulator (keys in FILE.env), then serve.",
+)
+@click.option(
+    "--accounts",
+    "count",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 9999),
+    help="With --write-config: how many numbered accounts.",
+)
+@click.option(
+    "--scenario",
+    "scenario_names",
+    multiple=True,
+    metavar="NAME",
+    help="With --write-config: the scenarios the accounts cycle through (default verified).",
+)
 @exits
-def simulate(host: str, port: int, list_only: bool, as_json: bool) -> int:
-    """Serve the OpenAI simulator (scenario accounts, one per API key) for rehearsals."""
+def simulate(
+    host: str,
+    port: int,
+    list_only: bool,
+    as_json: bool,
+    config_file: str | None,
+    count: int,
+    scenario_names: tuple[str, ...],
+) -> int:
+    """Serve the OpenAI simulator (scenario accounts, one per API key) for rehearsals.
+
+    Besides each scenario's own key, numbered keys such as `sk-sim-verified-0001` open
+    fresh copies of a scenario: `--write-config` writes a config for N of them."""
     import asyncio
     import contextlib
 
@@ -37,6 +69,11 @@ def simulate(host: str, port: int, list_only: bool, as_json: bool) -> int:
     except OSError as exc:
         return report_error([f"--port: cannot listen on {host}:{port} ({exc.strerror or exc})"])
     address = f"http://{host}:{sock.getsockname()[1]}"
+    if config_file is not None:
+        problem = write_fleet(config_file, address, count, scenario_names or ("verified",))
+        if problem is not None:
+            sock.close()
+            return report_error([problem])
     click.echo(f"OpenAI simulator on {address}/v1 — scenario keys: `imagewatch simulate --list`")
     click.echo(
         f"control: POST {address}/_sim/accounts/<name>; price file: "
@@ -46,6 +83,30 @@ def simulate(host: str, port: int, list_only: bool, as_json: bool) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(server.serve(sockets=[sock]))
     return 0
+
+
+def write_fleet(path: str, address: str, count: int, scenarios: tuple[str, ...]) -> str | None:
+    """Write the numbered accounts' config to `path` and their keys to `path`.env; the
+    problem in one line when that cannot be done."""
+    from pathlib import Path
+
+    from monitor.simulator.fleet import as_env_file, as_toml, fleet_config
+    from monitor.simulator.scenarios import SCENARIOS
+
+    known = [s.name for s in SCENARIOS]
+    unknown = [name for name in scenarios if name not in known]
+    if unknown:
+        return f"--scenario: unknown scenario {unknown[0]!r} (known: {', '.join(known)})"
+    config_path = Path(path)
+    env_path = config_path.with_name(config_path.name + ".env")
+    config, environ = fleet_config(address, count, scenarios)
+    try:
+        env_path.write_text(as_env_file(environ), encoding="utf-8")
+        config_path.write_text(as_toml(config, env_path.name), encoding="utf-8")
+    except OSError as exc:
+        return f"--write-config: cannot write {path} ({exc.strerror or exc})"
+    click.echo(f"wrote {config_path} ({count} accounts) and their keys to {env_path}")
+    return None
 
 
 def scenario_listing() -> dict[str, Any]:

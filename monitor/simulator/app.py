@@ -215,7 +215,7 @@ class Simulator:
         return JSONResponse({"accounts": [a.describe() for a in self.state.accounts.values()]})
 
     async def control_account(self, request: Request) -> Response:
-        account = self.state.accounts.get(request.path_params["name"])
+        account = self.state.account_named(request.path_params["name"])
         if account is None:
             return JSONResponse({"error": "no such scenario account"}, status_code=404)
         if request.method == "POST":

@@ -1,8 +1,8 @@
 """The account gate: which scenario account a key opens, and what it refuses before work.
 
-Keys map to scenario accounts (`SimulatorState.by_key`, `by_admin_key`); an image request
-then meets the account's refusals in the order the real API gives them, so each scenario
-is told apart by the same answer a real account in that situation gets.
+Keys map to scenario accounts (`SimulatorState.account_for_key`, numbered copies included);
+an image request then meets the account's refusals in the order the real API gives them, so
+each scenario is told apart by the same answer a real account in that situation gets.
 """
 
 from __future__ import annotations
@@ -36,10 +36,9 @@ def authenticate(state: SimulatorState, request: Request, admin: bool = False) -
             "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
         )
     key = raw[7:].strip()
-    table = state.by_admin_key if admin else state.by_key
-    account = table.get(key)
+    account = state.account_for_key(key, admin)
     if account is None:
-        if admin and key in state.by_key:
+        if admin and state.account_for_key(key) is not None:
             raise ApiFailure(
                 403,
                 "You have insufficient permissions for this operation. Missing scopes: "

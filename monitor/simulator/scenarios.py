@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import Any
 
 PINNED = "gpt-image-2-2026-04-21"
@@ -331,3 +332,37 @@ def scenario(name: str) -> Scenario:
         if item.name == name:
             return item
     raise KeyError(name)
+
+
+# Numbered copies of a scenario, for runs with many accounts and no hand-made config:
+# `sk-sim-verified-0001` opens account `verified-0001`, a fresh copy of `verified` with its
+# own rate-limit window, organization and project (admin key `sk-admin-sim-verified-0001`).
+NUMBERED_KEY = re.compile(r"sk-(?P<admin>admin-)?sim-(?P<scenario>[a-z0-9-]+)-(?P<number>\d{4,6})")
+NUMBERED_NAME = re.compile(r"(?P<scenario>[a-z0-9-]+)-(?P<number>\d{4,6})")
+
+
+def numbered(base: Scenario, number: int) -> Scenario:
+    """Copy `number` of scenario `base`: same behaviour, its own keys and project."""
+    suffix = f"{number:04d}"
+    return dataclasses.replace(
+        base,
+        name=f"{base.name}-{suffix}",
+        api_key=f"sk-sim-{base.name}-{suffix}",
+        organization=f"{base.organization}-{suffix}",
+        project=f"{base.project}_{suffix}",
+        admin_key=f"sk-admin-sim-{base.name}-{suffix}" if base.admin_key else None,
+    )
+
+
+def numbered_for(text: str, *, key: bool = True) -> tuple[Scenario, bool] | None:
+    """The numbered scenario a key (or, with `key=False`, an account name) names, and
+    whether the key is an admin key; None when it names none."""
+    match = (NUMBERED_KEY if key else NUMBERED_NAME).fullmatch(text)
+    if match is None:
+        return None
+    try:
+        base = scenario(match["scenario"])
+    except KeyError:
+        return None
+    admin = key and match["admin"] is not None
+    return numbered(base, int(match["number"])), admin

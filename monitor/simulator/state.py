@@ -19,6 +19,7 @@ from monitor.simulator.scenarios import (
     TIERS,
     UNVERIFIED_STATUSES,
     Scenario,
+    numbered_for,
 )
 
 WINDOW_SECONDS = 60.0
@@ -262,10 +263,42 @@ class SimulatorState:
             for s in self.scenarios
             if s.admin_key and s.registered
         }
+        self.projects = {a.scenario.project: a for a in self.accounts.values()}
         self.prices = published_prices()
 
     def by_project(self, project_id: str) -> AccountState | None:
-        return next((a for a in self.accounts.values() if a.scenario.project == project_id), None)
+        return self.projects.get(project_id)
+
+    def account_for_key(self, key: str, admin: bool = False) -> AccountState | None:
+        """The account a key opens: a scenario's own key, or a numbered copy's
+        (`sk-sim-verified-0001`), made on first use."""
+        found = (self.by_admin_key if admin else self.by_key).get(key)
+        if found is not None:
+            return found
+        copy = numbered_for(key)
+        if copy is not None:
+            self._add(copy[0])
+        return (self.by_admin_key if admin else self.by_key).get(key)
+
+    def account_named(self, name: str) -> AccountState | None:
+        """A scenario account by name, numbered copies (`verified-0001`) included."""
+        found = self.accounts.get(name)
+        if found is not None:
+            return found
+        copy = numbered_for(name, key=False)
+        return None if copy is None else self._add(copy[0])
+
+    def _add(self, scenario: Scenario) -> AccountState | None:
+        existing = self.accounts.get(scenario.name)
+        if existing is not None or not scenario.registered:
+            return existing  # a revoked key's copies stay unknown, as its own key does
+        account = AccountState.from_scenario(scenario)
+        self.accounts[scenario.name] = account
+        self.by_key[scenario.api_key] = account
+        if scenario.admin_key:
+            self.by_admin_key[scenario.admin_key] = account
+        self.projects[scenario.project] = account
+        return account
 
 
 def request_id() -> str:

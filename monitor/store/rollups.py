@@ -5,7 +5,8 @@ exist, exact once retention has seen them)."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 # Latency histogram bucket bounds (ms): a rollup keeps counts per bucket so percentiles of
@@ -42,6 +43,7 @@ class Counted(Protocol):
     latency_ms: float | None
     cost_usd: float | None
     finished_at: datetime
+    reason: str
 
 
 def latency_bucket(latency_ms: float) -> int:
@@ -71,6 +73,45 @@ def rollup_increments(row: Counted) -> list[dict[str, Any]]:
         {"period": "hour", "bucket": hour, **keys, **values},
         {"period": "day", "bucket": day, **keys, **values},
     ]
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def summed_rollups(rows: Sequence[Counted]) -> list[dict[str, Any]]:
+    """The rollup increments of `rows`, one row per bucket: a statement may not upsert one
+    key twice, and adding the sums is adding each row."""
+    totals: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        for increment in rollup_increments(row):
+            key = tuple(increment[k] for k in ROLLUP_KEYS)
+            kept = totals.get(key)
+            if kept is None:
+                totals[key] = increment
+            else:
+                for name in COUNTERS:
+                    kept[name] += increment[name]
+    return list(totals.values())
+
+
+def summed_spend(rows: Sequence[Counted]) -> list[dict[str, Any]]:
+    """The spend ledger's increments of `rows`, one row per (account, UTC day)."""
+    totals: dict[tuple[str, date], dict[str, Any]] = {}
+    for row in rows:
+        paid = bool(row.cost_usd)
+        skipped = row.reason == "budget_exhausted"
+        if not (paid or skipped):
+            continue
+        day = row.finished_at.astimezone(UTC).date()
+        kept = totals.setdefault(
+            (row.account, day),
+            {"account": row.account, "day": day, "usd": 0.0, "paid_probes": 0, "skipped_probes": 0},
+        )
+        kept["usd"] += row.cost_usd or 0.0
+        kept["paid_probes"] += int(paid)
+        kept["skipped_probes"] += int(skipped)
+    return list(totals.values())
 
 
 def rollup_percentile(rollup: Any, share: float) -> float | None:

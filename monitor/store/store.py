@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from monitor.store.alerting import AlertQueries
 from monitor.store.engine import StoreError, describe, make_engine, transaction, upsert
 from monitor.store.pruning import PruneQueries
-from monitor.store.rollups import COUNTERS, ROLLUP_KEYS, rollup_increments
+from monitor.store.rollups import COUNTERS, ROLLUP_KEYS, as_utc, summed_rollups, summed_spend
 from monitor.store.schema import SchemaChange, upgrade
 from monitor.store.tables import (
     DailySpend,
@@ -27,6 +27,9 @@ from monitor.store.tables import (
     ProbeSlot,
     Rollup,
 )
+
+# Accounts per IN (…) list: far under SQLite's and PostgreSQL's parameter limits.
+IN_CHUNK = 1000
 
 
 def add_to_rollups(new: Any) -> dict[str, Any]:
@@ -77,18 +80,35 @@ class Store(AlertQueries, PruneQueries):
         return row
 
     def add_results(self, rows: Iterable[ProbeResult]) -> None:
-        """Store results with their side tables (latest per pair, spend ledger) in one
-        transaction: all of it lands or none of it does."""
+        """Store results with their side tables (latest per pair, rollups, spend ledger) in
+        one transaction: all of it lands or none of it does. A batch costs a few statements
+        whatever its size; its side tables end as they would after one insert per row."""
+        batch = list(rows)
+        if not batch:
+            return
         with transaction(self.engine, "could not store results") as session:
-            for row in rows:
-                self._insert(session, row)
+            self._insert(session, batch)
 
-    def _insert(self, session: Session, row: ProbeResult) -> None:
-        previous = session.get(LatestResult, (row.account, row.check, row.model))
-        row.state_change = previous is None or previous.status != row.status
-        session.add(row)
-        session.flush()
-        assert row.id is not None
+    def _insert(self, session: Session, rows: list[ProbeResult]) -> None:
+        pairs = {(r.account, r.check, r.model) for r in rows}
+        newest: dict[tuple[str, str, str], tuple[str, datetime]] = {
+            (p.account, p.check, p.model): (p.status, p.finished_at)
+            for p in self._latest_pointers(session, pairs)
+        }
+        for row in rows:  # in the order given, as inserts one by one would see them
+            pair = (row.account, row.check, row.model)
+            previous = newest.get(pair)
+            row.state_change = previous is None or previous[0] != row.status
+            if previous is None or as_utc(previous[1]) <= as_utc(row.finished_at):
+                newest[pair] = (row.status, row.finished_at)
+        session.add_all(rows)
+        session.flush()  # one multi-row INSERT … RETURNING: the ids the pointers need
+        latest: dict[tuple[str, str, str], ProbeResult] = {}
+        for row in rows:
+            pair = (row.account, row.check, row.model)
+            kept = latest.get(pair)
+            if kept is None or as_utc(kept.finished_at) <= as_utc(row.finished_at):
+                latest[pair] = row
         upsert(
             session,
             LatestResult,
@@ -102,32 +122,51 @@ class Store(AlertQueries, PruneQueries):
                     "reason": row.reason,
                     "finished_at": row.finished_at,
                 }
+                for row in latest.values()
             ],
             ["account", "check", "model"],
             only_if_newer="finished_at",
         )
-        if previous is not None:
-            session.expire(previous)  # the upsert went around the ORM
-        upsert(session, Rollup, rollup_increments(row), ROLLUP_KEYS, add_to_rollups)
-        paid = bool(row.cost_usd)
-        skipped = row.reason == "budget_exhausted"
-        if paid or skipped:
-            day = row.finished_at.astimezone(UTC).date()
-            upsert(
-                session,
-                DailySpend,
-                [
-                    {
-                        "account": row.account,
-                        "day": day,
-                        "usd": row.cost_usd or 0.0,
-                        "paid_probes": int(paid),
-                        "skipped_probes": int(skipped),
-                    }
-                ],
-                ["account", "day"],
-                add_spend,
+        upsert(session, Rollup, summed_rollups(rows), ROLLUP_KEYS, add_to_rollups)
+        upsert(session, DailySpend, summed_spend(rows), ["account", "day"], add_spend)
+
+    def _latest_pointers(
+        self, session: Session, pairs: set[tuple[str, str, str]]
+    ) -> list[LatestResult]:
+        accounts = sorted({account for account, _, _ in pairs})
+        found: list[LatestResult] = []
+        for start in range(0, len(accounts), IN_CHUNK):
+            statement = select(LatestResult).where(
+                col(LatestResult.account).in_(accounts[start : start + IN_CHUNK])
             )
+            found += [
+                p for p in session.scalars(statement) if (p.account, p.check, p.model) in pairs
+            ]
+        return found
+
+    def latest_for(self, accounts: Iterable[str]) -> dict[tuple[str, str, str], ProbeResult]:
+        """The newest result of every pair of `accounts`, in one query per thousand
+        accounts: what a round reads as the previous results of its probes."""
+        names = sorted(set(accounts))
+        found: dict[tuple[str, str, str], ProbeResult] = {}
+        with Session(self.engine) as session:
+            for start in range(0, len(names), IN_CHUNK):
+                statement = (
+                    select(ProbeResult)
+                    .join(LatestResult, col(LatestResult.result_id) == col(ProbeResult.id))
+                    .where(col(LatestResult.account).in_(names[start : start + IN_CHUNK]))
+                )
+                for row in session.scalars(statement):
+                    found[(row.account, row.check, row.model)] = row
+        return found
+
+    def spend_on(self, day: date) -> dict[str, float]:
+        """USD spent by paid probes on `day`, per account (one query for every account)."""
+        with Session(self.engine) as session:
+            statement = select(col(DailySpend.account), col(DailySpend.usd)).where(
+                col(DailySpend.day) == day
+            )
+            return {row.account: row.usd for row in session.execute(statement)}
 
     def latest(self, account: str, check: str, model: str) -> ProbeResult | None:
         with Session(self.engine) as session:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,6 +27,12 @@ LATEST_FROM_RAW = """INSERT INTO latest_results (account, "check", model, result
     reason, finished_at)
     SELECT account, "check", model, max(id), 'pass', 'ok', max(finished_at)
     FROM probe_results GROUP BY account, "check", model"""
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) another process has used so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Delayed:
