@@ -232,6 +232,8 @@ every = "1s"
 [checks.generation]
 every = "2s"
 every_when_failing = "1s"
+# A run killed mid-probe holds its pair for twice this (tests kill daemons on purpose).
+timeout = "4s"
 [checks.rate_limits]
 every = "1s"
 [checks.pricing]
