@@ -1070,3 +1070,33 @@ secret_env = "HOOK_SECRET"
                 request["headers"]["X-Imagewatch-Signature"],
             )
             assert scenario("verified").api_key.encode() not in request["body"]
+
+
+def test_processing_a_round_of_many_pairs_takes_a_few_statements_not_two_per_result(
+    store: Store,
+) -> None:
+    from sqlalchemy import event
+
+    from tests.test_publish import row
+
+    names = [f"acct-{n:03d}" for n in range(120)]
+    loaded = parse(
+        {"accounts": [{"name": n, "api_key_env": "KEY"} for n in names]},
+        {"KEY": "sk-test-0000000011112222"},
+    )
+    at = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    rows = [row(n, "model_listing", "pass", "listed", "listed", at) for n in names]
+    store.add_results(rows)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        process(store, loaded, rows, at)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+    # Passes of pairs never seen open nothing: what is left is making and locking the pairs.
+    assert len(statements) < len(rows), len(statements)
+    assert store.incidents(None, 10) == []

@@ -90,6 +90,7 @@ def process(
     public_url = loaded.config.monitor.public_url
     done = Processed()
     with store.alert_work("could not record incidents") as work:
+        work.lock_pairs((r.account, r.check, r.model) for r in results)
         for row in sorted(results, key=lambda r: (r.finished_at, r.id or 0)):
             _one(work, row, policy, channels, wait, public_url, loaded, now, done)
     return done
