@@ -119,6 +119,7 @@ class Daemon:
             self.store,
             progress,
             stop=stop,
+            sleep=self.sleep,
             gates=self.gates,
             redactor=self.redactor,
         )

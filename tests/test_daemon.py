@@ -414,3 +414,24 @@ def test_the_heartbeat_records_when_the_instance_last_stored_a_result(
     assert heartbeat.last_result_at == daemon.last_result_at
     assert heartbeat.last_result_at is not None
     assert heartbeat.beat_at == clock.now()
+
+
+def test_the_daemons_rounds_wait_through_its_own_sleep_not_the_real_clock(
+    store: Store, clock: FrozenClock
+) -> None:
+    """A replay injects a sleep that does not wait; every round the daemon builds (its
+    scheduled probes and its whole rounds) must use it for retry waits."""
+    waits: list[float] = []
+
+    async def recorded(seconds: float) -> None:
+        waits.append(seconds)
+
+    loaded = config_for("http://127.0.0.1:9", "verified")
+
+    async def built() -> Round:
+        async with httpx.AsyncClient() as client:
+            return Daemon(loaded, store, client, clock, "a", sleep=recorded).round()
+
+    round_ = asyncio.run(built())
+    asyncio.run(round_.sleep(1.5))
+    assert waits == [1.5]
