@@ -178,6 +178,9 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
         }
         if scenario.capabilities:
             account["capabilities"] = list(scenario.capabilities)
+            account["tags"] = ["capabilities"]  # the page groups accounts by tag
+        else:
+            account["tags"] = ["image-api"]
         if scenario.responses_model:
             account["responses_model"] = scenario.responses_model
         if scenario.admin_key:
