@@ -185,14 +185,7 @@ class Generation:
         cost = usage_cost(usage, prices) if isinstance(usage, dict) else None
         expected_tokens = output_tokens(ctx.model, actual_size, str(request.get("quality")))
         details: dict[str, Any] = {
-            "image": {
-                "format": image.format,
-                "width": image.width,
-                "height": image.height,
-                "bytes": image.bytes,
-                "has_alpha": image.has_alpha,
-                "transparent_pixels": image.transparent_pixels,
-            },
+            "image": image.as_details(),
             "size": actual_size,
             "quality": payload.get("quality")
             if isinstance(payload.get("quality"), str)

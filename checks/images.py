@@ -241,6 +241,17 @@ class DecodedImage:
     """Some pixel is at least partly see-through: an alpha channel alone (an opaque RGBA
     image) is not a transparent background."""
 
+    def as_details(self) -> dict[str, object]:
+        """What a result's details record of the image that came back."""
+        return {
+            "format": self.format,
+            "width": self.width,
+            "height": self.height,
+            "bytes": self.bytes,
+            "has_alpha": self.has_alpha,
+            "transparent_pixels": self.transparent_pixels,
+        }
+
 
 class ImageDecodeError(ValueError):
     pass

@@ -161,14 +161,7 @@ class ResponsesTool(Capability):
         text_cost = mainline_cost(usage, table or {})
         total = image_cost.total + text_cost.total
         details: dict[str, Any] = {
-            "image": {
-                "format": image.format,
-                "width": image.width,
-                "height": image.height,
-                "bytes": image.bytes,
-                "has_alpha": image.has_alpha,
-                "transparent_pixels": image.transparent_pixels,
-            },
+            "image": image.as_details(),
             "size": size,
             "quality": tool.get("quality"),
             "usage": usage if isinstance(usage, dict) else None,
