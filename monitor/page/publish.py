@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -99,8 +100,11 @@ def refusal(site_dir: Path, protected: Sequence[tuple[str, Path]] = ()) -> str |
         return None
     if not site_dir.is_dir():
         return "it is a file, not a folder imagewatch published"
-    if (site_dir / MARKER).is_file() or not any(site_dir.iterdir()) or earlier_site(site_dir):
-        return None
+    try:
+        if (site_dir / MARKER).is_file() or not any(site_dir.iterdir()) or earlier_site(site_dir):
+            return None
+    except FileNotFoundError:
+        return None  # another publisher is swapping it: the check under the lock decides
     return f"it is not empty and holds no {MARKER} marker"
 
 
@@ -129,6 +133,18 @@ def _write_files(files: dict[str, bytes], staging: Path) -> None:
         os.chmod(folder, FOLDER_MODE)
 
 
+@contextlib.contextmanager
+def swap_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on `folder` itself (no lock file left beside the site) while the
+    block runs; held only for two renames, so a second publisher waits milliseconds."""
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # closing releases the lock
+
+
 def write_atomically(
     files: dict[str, bytes], site_dir: Path, protected: Sequence[tuple[str, Path]] = ()
 ) -> PublishReport:
@@ -155,14 +171,21 @@ def write_atomically(
         ) from None
     retired = parent / f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
     try:
-        if site_dir.exists():
-            site_dir.rename(retired)
-        try:
-            staging.rename(site_dir)
-        except OSError:
-            if retired.exists():
-                retired.rename(site_dir)  # put the previous site back
-            raise
+        # Two publishers (two daemons, a daemon and `imagewatch publish`) swap one at a time:
+        # interleaved renames made both fail and left a retired folder behind.
+        with swap_lock(parent):
+            refuse_unowned(site_dir, protected)  # again: what is there now is replaced
+            if site_dir.exists():
+                site_dir.rename(retired)
+            try:
+                staging.rename(site_dir)
+            except OSError:
+                if retired.exists():
+                    retired.rename(site_dir)  # put the previous site back
+                raise
+    except PublishError:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     except OSError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         raise PublishError(
