@@ -22,19 +22,38 @@ SEVERITY = {status.value: status.severity for status in Status}
 
 
 class DayRollup(Protocol):
-    """One pair's counts for one UTC day, as the store reads them (a plain row; the ORM
-    `Rollup` fits as well)."""
+    """One pair's counts for one UTC day, as the store reads them (its `DayCounts` tuple;
+    the ORM `Rollup` fits as well); read-only, as a tuple's fields are."""
 
-    bucket: datetime
-    check: str
-    model: str
-    total: int
-    passed: int
-    warned: int
-    failed: int
-    unknown: int
-    skipped: int
-    cost_usd: float
+    @property
+    def bucket(self) -> datetime: ...
+
+    @property
+    def check(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def passed(self) -> int: ...
+
+    @property
+    def warned(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+    @property
+    def unknown(self) -> int: ...
+
+    @property
+    def skipped(self) -> int: ...
+
+    @property
+    def cost_usd(self) -> float: ...
 
 
 DailyRollups = dict[tuple[str, str], dict[date, DayRollup]]
