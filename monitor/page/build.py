@@ -15,7 +15,15 @@ from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
 from checks.snapshot import Snapshot
 from monitor.config import LoadedConfig
-from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history, overall
+from monitor.page.history import (
+    HISTORY_DAYS,
+    LATENCY_CHECKS,
+    DayRollup,
+    by_pair,
+    charts,
+    history,
+    overall,
+)
 from monitor.page.overview import (
     SiteView,
     banner,
@@ -90,6 +98,7 @@ def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageDat
         now.date(),
         CHANGES_PER_ACCOUNT,
         INCIDENTS_PER_ACCOUNT,
+        LATENCY_CHECKS,
     )
     accounts = {}
     for account in loaded.accounts:

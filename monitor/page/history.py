@@ -15,6 +15,8 @@ from monitor.page.views import NO_DATA, Chart, DayBar, History, Point, Series
 from monitor.store import rollup_percentile
 
 HISTORY_DAYS = 90
+LATENCY_CHECKS = (Generation.name,)
+"""The checks whose latency the charts show: the only day rollups read with theirs."""
 FAIL, UNKNOWN, WARN, SKIPPED, PASS = (
     s.value for s in (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.SKIPPED, Status.PASS)
 )
