@@ -22,8 +22,23 @@ Row = TypeVar("Row", ProbeResult, Incident, LaunchReport)
 
 class DayCounts(NamedTuple):
     """One pair's day rollup as the page reads it: a plain tuple (hundreds of thousands
-    of them for a large site; attribute access on a tuple costs a fraction of an ORM or
-    SQLAlchemy row's)."""
+    of them for a large site; a tuple's attribute costs a fraction of an ORM or SQLAlchemy
+    row's, and it holds only the counts: the latency is read where it is charted)."""
+
+    bucket: datetime
+    check: str
+    model: str
+    total: int
+    passed: int
+    warned: int
+    failed: int
+    unknown: int
+    skipped: int
+    cost_usd: float
+
+
+class DayLatency(NamedTuple):
+    """`DayCounts` with the day's latency, for the checks whose latency is charted."""
 
     bucket: datetime
     check: str
@@ -56,7 +71,7 @@ class AccountReads:
     """Each account's rows, by account name (an account absent from a mapping has none)."""
 
     spend_today: dict[str, float]
-    day_rollups: dict[str, list[DayCounts]]
+    day_rollups: dict[str, list[DayCounts | DayLatency]]
     """Oldest first."""
     changes: dict[str, list[ProbeResult]]
     """Newest first, at most `changes_per_account` each."""
@@ -73,17 +88,16 @@ def as_utc_bucket(raw: Any) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-COUNT_FIELDS = DayCounts._fields[1:10]
-LATENCY_FIELDS = DayCounts._fields[10:]
-NO_LATENCY = (None, None) + (0,) * (len(LATENCY_FIELDS) - 2)
+COUNT_FIELDS = DayCounts._fields[1:]
+LATENCY_FIELDS = DayLatency._fields[len(DayCounts._fields) :]
 
 
 def day_rollups(
     store: Store, since: date, latency_checks: Collection[str]
-) -> dict[str, list[DayCounts]]:
+) -> dict[str, list[DayCounts | DayLatency]]:
     """Every account's day rollups from `since` on, oldest first. Only the rows of
-    `latency_checks` carry their latency (the others' read as none): the histogram is
-    half of a row's columns, and fetching it for every check was a second of a
+    `latency_checks` carry their latency (`DayLatency`): the histogram is half of a row's
+    columns, and fetching and keeping it for every check cost a second and 50 MB in a
     thousand-account publish. The bucket is read untyped and converted once per distinct
     value: a window has ninety of them, and a typed column converts every row."""
     table = Rollup.__table__  # type: ignore[attr-defined]
@@ -113,7 +127,7 @@ def day_rollups(
         rows = session.execute(counts).cursor.fetchall()  # type: ignore[attr-defined]
     # Plain indexing and tuple slices: this loop meets every row of the window.
     buckets: dict[Any, datetime] = {}
-    out: dict[str, list[DayCounts]] = {}
+    out: dict[str, list[DayCounts | DayLatency]] = {}
     new = tuple.__new__
     wanted = set(latency_checks)
     for row in rows:
@@ -121,12 +135,15 @@ def day_rollups(
         bucket = buckets.get(raw)
         if bucket is None:
             bucket = buckets[raw] = as_utc_bucket(raw)
-        kept = latency.get(row[:4], NO_LATENCY) if row[2] in wanted else NO_LATENCY
+        kept = latency.get(row[:4]) if row[2] in wanted else None
         account = row[0]
         rollups = out.get(account)
         if rollups is None:
             rollups = out[account] = []
-        rollups.append(new(DayCounts, (bucket, *row[2:], *kept)))
+        if kept is None:
+            rollups.append(new(DayCounts, (bucket, *row[2:])))
+        else:
+            rollups.append(new(DayLatency, (bucket, *row[2:], *kept)))
     return out
 
 
