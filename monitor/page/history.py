@@ -164,15 +164,13 @@ def headroom_chart(daily: DailyRollups, model: str, days: Sequence[date]) -> Cha
     probes each day that found the limits leave enough room (pass or warn: a warning is
     still room, only tight)."""
     by_day = daily.get((RateLimits.name, model), {})
-    points = [
-        Point(
-            day=d,
-            value=round(100 * (by_day[d].passed + by_day[d].warned) / by_day[d].total, 1)
-            if d in by_day and by_day[d].total
-            else None,
+    points = []
+    for d in days:
+        r = by_day.get(d)
+        share = (
+            round(100 * (r.passed + r.warned) / r.total, 1) if r is not None and r.total else None
         )
-        for d in days
-    ]
+        points.append(Point(day=d, value=share))
     latest = next((p.value for p in reversed(points) if p.value is not None), None)
     return Chart(
         title=f"Rate-limit headroom — {model}",

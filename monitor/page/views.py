@@ -154,8 +154,9 @@ class History:
         return out
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Point:
+class Point(NamedTuple):
+    """One day of a chart (a tuple: a publish makes hundreds of thousands)."""
+
     day: date
     value: float | None
 
