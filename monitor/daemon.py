@@ -68,8 +68,12 @@ class Daemon:
         channels: Mapping[str, Channel] | None = None,
         log: Callable[[str], None] | None = None,
         sleep: Sleep | None = None,
+        publish_apart: bool = False,
     ) -> None:
         self.channels = dict(channels or {})
+        self.publish_apart = publish_apart
+        """Publish in a short-lived process of its own (`monitor.page.apart`): the
+        long-running daemon does; a one-shot round or a replay publishes in place."""
         self.log = log
         """Where delivery's lines go (each failed attempt, each retry); None: nowhere."""
         self.sleep = sleep
@@ -246,9 +250,12 @@ class Daemon:
 
     def publish(self) -> PublishReport:
         from monitor.page import publish
+        from monitor.page.apart import publish_apart
 
         started = time.monotonic()
         try:
+            if self.publish_apart:
+                return publish_apart(self.loaded, self.clock.now())
             return publish(self.store, self.loaded, self.clock.now())
         finally:
             self.publish_took = time.monotonic() - started

@@ -118,8 +118,11 @@ class Round:
         self.previous: dict[Pair, ProbeResult] = {}
         self.pending: list[ProbeResult] = []
         self.flushed_at = time.monotonic()
-        # Spent per account per day: the store's when first asked, plus this round's.
+        # Spent per account of the round per day: the store's when first asked, plus this
+        # round's. Only the round's accounts: the daemon runs a round per probe, and each
+        # held every account's spend (a thousand entries, times the rounds in flight).
         self.spent: dict[date, dict[str, Decimal]] = {}
+        self.accounts: list[str] = []
 
     async def run(self, probes: Sequence[Probe]) -> list[ProbeResult]:
         """Results in the order of `probes`, whatever order they finished in; without
@@ -127,6 +130,7 @@ class Round:
         by_account: dict[str, list[tuple[int, Probe]]] = {}
         for index, probe in enumerate(probes):
             by_account.setdefault(probe.account.name, []).append((index, probe))
+        self.accounts = list(by_account)
         if self.store is not None:
             self.previous = self.store.latest_for(by_account)
         flusher = asyncio.create_task(self._flush_while_waiting())
@@ -178,12 +182,12 @@ class Round:
         return Evidence(generation=recorded, previous=previous)
 
     def _spent(self, account: str, day: date) -> Decimal:
-        """What `account` spent on `day`: the ledger's (read once for every account), plus
+        """What `account` spent on `day`: the ledger's (read once for the round's accounts), plus
         this round's results not stored yet."""
         assert self.store is not None
         by_account = self.spent.get(day)
         if by_account is None:
-            stored = self.store.spend_on(day)
+            stored = self.store.spend_on(day, self.accounts)
             by_account = self.spent[day] = {a: Decimal(str(usd)) for a, usd in stored.items()}
             for row in self.pending:
                 self._count(by_account, row, day)

@@ -24,7 +24,7 @@ from monitor.plan import Probe, plan
 from monitor.runner import Round
 from monitor.scheduler import Scheduler, serve
 from monitor.simulator.scenarios import PINNED, scenario
-from monitor.store import ProbeResult, ProbeSlot, Store
+from monitor.store import DailySpend, ProbeResult, ProbeSlot, Store
 from tests.conftest import ServedSimulator
 
 
@@ -435,3 +435,23 @@ def test_the_daemons_rounds_wait_through_its_own_sleep_not_the_real_clock(
     round_ = asyncio.run(built())
     asyncio.run(round_.sleep(1.5))
     assert waits == [1.5]
+
+
+def test_a_round_of_one_account_holds_only_that_account_s_spend(
+    simulator: ServedSimulator, store: Store, clock: FrozenClock
+) -> None:
+    loaded = config_for(simulator.url, "verified")
+    with Session(store.engine) as session:
+        session.add_all(
+            DailySpend(account=f"other-{n}", day=clock.now().date(), usd=0.01) for n in range(50)
+        )
+        session.commit()
+
+    async def go() -> Round:
+        async with httpx.AsyncClient() as client:
+            one = Round(loaded, client, clock, store)
+            await one.run([probe(loaded, "verified", Generation.name)])
+            return one
+
+    one = asyncio.run(go())
+    assert set(one.spent[clock.now().date()]) <= {"verified"}

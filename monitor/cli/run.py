@@ -141,7 +141,9 @@ async def watch(
             click.echo(line, err=True)
 
         await serve(
-            Daemon(loaded, store, client, SystemClock(), channels=channels, log=say),
+            Daemon(
+                loaded, store, client, SystemClock(), channels=channels, log=say, publish_apart=True
+            ),
             log=say,
             listening=listening,
         )

@@ -15,7 +15,15 @@ from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
 from checks.snapshot import Snapshot
 from monitor.config import LoadedConfig
-from monitor.page.history import HISTORY_DAYS, DayRollup, by_pair, charts, history, overall
+from monitor.page.history import (
+    HISTORY_DAYS,
+    LATENCY_CHECKS,
+    DayRollup,
+    by_pair,
+    charts,
+    history,
+    overall,
+)
 from monitor.page.overview import (
     SiteView,
     banner,
@@ -29,6 +37,7 @@ from monitor.page.views import NO_DATA, AccountView, Cell, utc_text
 from monitor.plan import Probe, plan, shortest_every
 from monitor.sections import AccountSection
 from monitor.store import Heartbeat, Incident, ProbeResult, Silence, Store
+from monitor.store.page_reads import read_accounts
 
 CHANGES_PER_ACCOUNT = 20
 INCIDENTS_PER_ACCOUNT = 20
@@ -81,16 +90,24 @@ class PageData:
 
 def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageData:
     """Read what the site shows: the latest-result table, day rollups, the kept state
-    changes, incidents, heartbeats and launch reports, never a scan of raw results."""
-    since = (now - timedelta(days=HISTORY_DAYS)).date()
+    changes, incidents, heartbeats and launch reports, never a scan of raw results, and a
+    fixed number of queries whatever the number of accounts."""
+    reads = read_accounts(
+        store,
+        (now - timedelta(days=HISTORY_DAYS)).date(),
+        now.date(),
+        CHANGES_PER_ACCOUNT,
+        INCIDENTS_PER_ACCOUNT,
+        LATENCY_CHECKS,
+    )
     accounts = {}
     for account in loaded.accounts:
-        report = store.latest_launch_report(account.name)
+        report = reads.launch.get(account.name)
         accounts[account.name] = AccountData(
-            spend_today=store.spend(account.name, now.date()),
-            day_rollups=store.rollups_for(account.name, since),
-            changes=store.state_changes(account.name, CHANGES_PER_ACCOUNT),
-            incidents=store.incidents(account.name, INCIDENTS_PER_ACCOUNT),
+            spend_today=reads.spend_today.get(account.name, 0.0),
+            day_rollups=reads.day_rollups.get(account.name, ()),
+            changes=reads.changes.get(account.name, ()),
+            incidents=reads.incidents.get(account.name, ()),
             launch=dict(report.report) if report is not None else None,
         )
     return PageData(

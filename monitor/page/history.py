@@ -15,6 +15,8 @@ from monitor.page.views import NO_DATA, Chart, DayBar, History, Point, Series
 from monitor.store import rollup_percentile
 
 HISTORY_DAYS = 90
+LATENCY_CHECKS = (Generation.name,)
+"""The checks whose latency the charts show: the only day rollups read with theirs."""
 FAIL, UNKNOWN, WARN, SKIPPED, PASS = (
     s.value for s in (Status.FAIL, Status.UNKNOWN, Status.WARN, Status.SKIPPED, Status.PASS)
 )
@@ -22,19 +24,38 @@ SEVERITY = {status.value: status.severity for status in Status}
 
 
 class DayRollup(Protocol):
-    """One pair's counts for one UTC day, as the store reads them (a plain row; the ORM
-    `Rollup` fits as well)."""
+    """One pair's counts for one UTC day, as the store reads them (its `DayCounts` tuple;
+    the ORM `Rollup` fits as well); read-only, as a tuple's fields are."""
 
-    bucket: datetime
-    check: str
-    model: str
-    total: int
-    passed: int
-    warned: int
-    failed: int
-    unknown: int
-    skipped: int
-    cost_usd: float
+    @property
+    def bucket(self) -> datetime: ...
+
+    @property
+    def check(self) -> str: ...
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def total(self) -> int: ...
+
+    @property
+    def passed(self) -> int: ...
+
+    @property
+    def warned(self) -> int: ...
+
+    @property
+    def failed(self) -> int: ...
+
+    @property
+    def unknown(self) -> int: ...
+
+    @property
+    def skipped(self) -> int: ...
+
+    @property
+    def cost_usd(self) -> float: ...
 
 
 DailyRollups = dict[tuple[str, str], dict[date, DayRollup]]
@@ -143,15 +164,13 @@ def headroom_chart(daily: DailyRollups, model: str, days: Sequence[date]) -> Cha
     probes each day that found the limits leave enough room (pass or warn: a warning is
     still room, only tight)."""
     by_day = daily.get((RateLimits.name, model), {})
-    points = [
-        Point(
-            day=d,
-            value=round(100 * (by_day[d].passed + by_day[d].warned) / by_day[d].total, 1)
-            if d in by_day and by_day[d].total
-            else None,
+    points = []
+    for d in days:
+        r = by_day.get(d)
+        share = (
+            round(100 * (r.passed + r.warned) / r.total, 1) if r is not None and r.total else None
         )
-        for d in days
-    ]
+        points.append(Point(day=d, value=share))
     latest = next((p.value for p in reversed(points) if p.value is not None), None)
     return Chart(
         title=f"Rate-limit headroom — {model}",

@@ -136,26 +136,27 @@ class History:
         """Consecutive days of one status as (first index, length, status, label): one
         shape per run keeps a thousand accounts' bars small."""
         out: list[tuple[int, int, str, str]] = []
-        start = 0
-        for index, bar in enumerate(self.bars):
-            last = index + 1 == len(self.bars)
-            if last or self.bars[index + 1].status != bar.status:
-                first = self.bars[start]
+        bars = self.bars
+        start = total = failed = 0
+        for index, bar in enumerate(bars):
+            total += bar.total  # the run's counts, summed as it goes
+            failed += bar.failed
+            if index + 1 == len(bars) or bars[index + 1].status != bar.status:
+                first = bars[start]
                 days = str(first.day) if start == index else f"{first.day} to {bar.day}"
-                total = sum(b.total for b in self.bars[start : index + 1])
-                failed = sum(b.failed for b in self.bars[start : index + 1])
                 label = (
                     f"{days}: no probes"
                     if bar.status == NO_DATA
                     else f"{days}: {LABEL[bar.status]} ({total} probes, {failed} failed)"
                 )
                 out.append((start, index + 1 - start, bar.status, label))
-                start = index + 1
+                start, total, failed = index + 1, 0, 0
         return out
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Point:
+class Point(NamedTuple):
+    """One day of a chart (a tuple: a publish makes hundreds of thousands)."""
+
     day: date
     value: float | None
 

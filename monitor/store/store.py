@@ -4,7 +4,7 @@ their own modules so that each area reads on its own, while callers hold one obj
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -160,11 +160,11 @@ class Store(AlertQueries, PruneQueries):
                     found[(row.account, row.check, row.model)] = row
         return found
 
-    def spend_on(self, day: date) -> dict[str, float]:
-        """USD spent by paid probes on `day`, per account (one query for every account)."""
+    def spend_on(self, day: date, accounts: Collection[str]) -> dict[str, float]:
+        """USD spent by paid probes on `day`, per account of `accounts` (one query)."""
         with Session(self.engine) as session:
             statement = select(col(DailySpend.account), col(DailySpend.usd)).where(
-                col(DailySpend.day) == day
+                col(DailySpend.day) == day, col(DailySpend.account).in_(list(accounts))
             )
             return {row.account: row.usd for row in session.execute(statement)}
 

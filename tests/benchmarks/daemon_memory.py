@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ServedProcess, process_cpu
+from _common import ServedProcess, children_cpu, process_cpu
 
 from monitor import cadence
 from monitor.config import parse
@@ -90,6 +90,7 @@ def main() -> None:
                 samples.append((elapsed, rss_mb(daemon.pid), process_cpu(daemon.pid)))
                 time.sleep(SAMPLE_EVERY)
             samples.append((time.monotonic() - start, rss_mb(daemon.pid), process_cpu(daemon.pid)))
+            publish_cpu = children_cpu(daemon.pid)
         finally:
             daemon.terminate()
             daemon.wait(timeout=200)
@@ -108,7 +109,10 @@ def main() -> None:
         f"  RSS after 5 min: first {after_five[0]:.1f} MB, last {after_five[-1]:.1f} MB, "
         f"max {max(after_five):.1f} MB; target < {TARGET_RSS_MB:.0f} MB and flat"
     )
-    print(f"  daemon CPU {samples[-1][2]:.1f} s; simulator CPU {server_cpu:.1f} s")
+    print(
+        f"  daemon CPU {samples[-1][2]:.1f} s, its publish processes {publish_cpu:.1f} s; "
+        f"simulator CPU {server_cpu:.1f} s"
+    )
     print(f"  {len(errors)} lines on stderr{': ' + errors[0][:200] if errors else ''}")
     if late:
         late.sort()

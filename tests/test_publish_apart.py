@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlmodel import Session
+
+from monitor.clock import FrozenClock
+from monitor.config import LoadedConfig, parse
+from monitor.daemon import Daemon
+from monitor.page import PublishError
+from monitor.store import Rollup, Store
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+ACCOUNTS = 30
+
+
+def config(folder: Path) -> LoadedConfig:
+    accounts = [{"name": f"acct-{a:02d}", "api_key_env": "KEY"} for a in range(ACCOUNTS)]
+    return parse(
+        {
+            "monitor": {
+                "database_url": f"sqlite:///{folder / 'site.db'}",
+                "site_dir": str(folder / "public"),
+            },
+            "accounts": accounts,
+        },
+        {"KEY": "sk-test-0000000011112222"},
+    )
+
+
+def filled(loaded: LoadedConfig) -> Store:
+    """Ninety days of day rollups for every account's generation probe."""
+    store = Store.open(loaded.config.monitor.database_url)
+    with Session(store.engine) as session:
+        session.add_all(
+            Rollup(
+                period="day",
+                bucket=(NOW - timedelta(days=day)).replace(hour=0, minute=0),
+                account=f"acct-{a:02d}",
+                check="generation",
+                model="gpt-image-2",
+                total=96,
+                passed=95,
+                failed=1,
+                latency_count=96,
+                h2=40,
+                h3=56,
+            )
+            for a in range(ACCOUNTS)
+            for day in range(90)
+        )
+        session.commit()
+    return store
+
+
+def traced_publish(daemon: Daemon) -> tuple[int, int]:
+    """The publish's files, and the peak of what it allocated in this process."""
+    tracemalloc.start()
+    try:
+        files = daemon.publish().files
+        return files, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_the_daemon_publishes_in_a_process_of_its_own_holding_none_of_the_site(
+    tmp_path: Path,
+) -> None:
+    loaded = config(tmp_path)
+    store = filled(loaded)
+    client = httpx.AsyncClient()
+    in_place = Daemon(loaded, store, client, FrozenClock(NOW))
+    apart = Daemon(loaded, store, client, FrozenClock(NOW), publish_apart=True)
+    files, peak_in_place = traced_publish(in_place)
+    written = (tmp_path / "public" / "index.html").read_bytes()
+    (tmp_path / "public" / "index.html").unlink()
+    files_apart, peak_apart = traced_publish(apart)
+    assert files_apart == files
+    assert (tmp_path / "public" / "index.html").read_bytes() == written
+    assert peak_apart < peak_in_place / 10
+    asyncio.run(client.aclose())
+    store.close()
+
+
+def test_a_publish_apart_that_fails_says_why_in_the_daemon(tmp_path: Path) -> None:
+    loaded = config(tmp_path)
+    store = filled(loaded)
+    (tmp_path / "public").mkdir()
+    (tmp_path / "public" / "notes.txt").write_text("not a site")
+    client = httpx.AsyncClient()
+    with pytest.raises(PublishError, match="site_dir"):
+        Daemon(loaded, store, client, FrozenClock(NOW), publish_apart=True).publish()
+    assert (tmp_path / "public" / "notes.txt").read_text() == "not a site"
+    asyncio.run(client.aclose())
+    store.close()
