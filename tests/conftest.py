@@ -188,6 +188,8 @@ class ServedSimulator:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # A client some test left connected must not hold the session's end for long.
+            timeout_graceful_shutdown=1,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
