@@ -58,16 +58,9 @@ class AlertWork:
         transaction ends: of instances evaluating results of one pair at once, one goes
         first and the other sees what it did (the row is made first if missing, so there
         is always a row to lock; on SQLite that write takes the database's write lock)."""
-        locked = self._pairs.get((account, check, model))
-        if locked is not None:
-            return locked
-        key = {"account": account, "check": check, "model": model}
-        insert_missing(self._session, AlertState, [{**key, "failures": 0, "successes": 0}], [*key])
-        found = self._session.get(
-            AlertState, (account, check, model), with_for_update=True, populate_existing=True
-        )
-        assert found is not None
-        return found
+        key = (account, check, model)
+        self.lock_pairs([key])  # nothing to do when the batch's lock already holds it
+        return self._pairs[key]
 
     def incident(self, incident_id: int | None) -> Incident | None:
         return None if incident_id is None else self._session.get(Incident, incident_id)
