@@ -45,3 +45,33 @@ def test_two_publishes_into_one_site_dir_at_once_both_land_and_leave_no_leftover
     assert failures == [0, 0]
     assert [p.name for p in tmp_path.iterdir()] == ["public"]
     assert (site / "index.html").read_text().split()[1] == str(ROUNDS - 1)
+
+
+def test_the_first_ownership_check_waits_for_a_swap_in_progress(tmp_path: Path) -> None:
+    """Mid-swap a site folder can look foreign for an instant (the marker gone, the folder
+    not yet empty of the next site's files). The check before rendering waits for the swap
+    lock instead of reading that instant and refusing a folder publish owns."""
+    import threading
+    import time
+
+    from monitor.page.publish import swap_lock
+
+    site = tmp_path / "public"
+    write_atomically({"index.html": b"first"}, site)
+    errors: list[Exception] = []
+    with swap_lock(tmp_path):
+        (site / ".imagewatch-site").rename(tmp_path / "marker-aside")  # the instant mid-swap
+
+        def second() -> None:
+            try:
+                write_atomically({"index.html": b"second"}, site)
+            except PublishError as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        time.sleep(0.3)
+        (tmp_path / "marker-aside").rename(site / ".imagewatch-site")  # the swap ends
+    thread.join(timeout=10)
+    assert errors == []
+    assert (site / "index.html").read_text() == "second"

@@ -85,6 +85,16 @@ def refuse_unowned(site_dir: Path, protected: Sequence[tuple[str, Path]]) -> Non
         )
 
 
+def refuse_unowned_waiting(site_dir: Path, protected: Sequence[tuple[str, Path]]) -> None:
+    """`refuse_unowned` once no other publisher is swapping into `site_dir`'s folder: mid-swap
+    the folder can look foreign for an instant (the marker gone, the next site's files not)."""
+    if not site_dir.parent.is_dir():
+        refuse_unowned(site_dir, protected)
+        return
+    with swap_lock(site_dir.parent):
+        refuse_unowned(site_dir, protected)
+
+
 def refusal(site_dir: Path, protected: Sequence[tuple[str, Path]] = ()) -> str | None:
     """Why publishing must not replace `site_dir` (an absolute, resolved path), or None
     when it may. `protected` names folders (the working folder, the config's…) that must
@@ -152,7 +162,7 @@ def write_atomically(
     in; PublishError, with nothing on disk changed, when `site_dir` is not publish's to
     replace (see `refusal`)."""
     site_dir = site_dir.resolve()
-    refuse_unowned(site_dir, protected)
+    refuse_unowned_waiting(site_dir, protected)
     parent = site_dir.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -205,6 +215,6 @@ def publish(
     config's)."""
     target = site_dir or Path(loaded.config.monitor.site_dir)
     protected = protected_folders(store, loaded)
-    refuse_unowned(target.resolve(), protected)  # before reading the store: fail fast
+    refuse_unowned_waiting(target.resolve(), protected)  # before reading the store: fail fast
     site = build(read_page_data(store, loaded, now), loaded, now)
     return write_atomically(render(site), target, protected)
