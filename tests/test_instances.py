@@ -192,7 +192,7 @@ def test_two_daemons_send_each_paid_probe_once_across_fail_to_pass_changes(
         try:
             # Each change of the account reaches the instances when one of them probes it:
             # the other still holds the schedule of what it knew before.
-            for _ in range(3):
+            for _ in range(2):
                 fails = await until("fail", fails + 2)
                 await asyncio.to_thread(simulator.control, "unverified", verified=True)
                 passes = await until("pass", passes + 2)
@@ -229,7 +229,7 @@ def test_two_daemons_send_each_paid_probe_once_across_fail_to_pass_changes(
     # only waits its grace (before the first heartbeat both race for it).
     first = "a" if cadence.first_in_line(probe.key, ["a", "b"], "a") else "b"
     assert sum(c.instance == first for c in claims) > len(claims) / 2
-    assert simulator.control("unverified")["billed_images"] == count("pass") >= 6
+    assert simulator.control("unverified")["billed_images"] == count("pass") >= 4
 
 
 ALERTS = """
@@ -291,12 +291,10 @@ def test_a_daemon_killed_at_random_points_loses_no_alert_and_repeats_carry_one_i
         config, env = write_config(tmp_path, simulator.url)
         config.write_text(config.read_text(encoding="utf-8") + ALERTS, encoding="utf-8")
         env.update(HOOK_URL=receiver.url, HOOK_SECRET="whsec-kill-test-secret")
-        # The first trial always dies mid-send; the others wherever the dice say: after a
-        # result is stored (before its alert is written), after a message is written
-        # (before it is sent), or while the receiver holds a message.
-        points = ["mid-send"] + [
-            chance.choice(["after-result", "after-outbox", "mid-send"]) for _ in range(4)
-        ]
+        # Each point once, the dice choosing only how far in: while the receiver holds a
+        # message, after a result is stored (before its alert is written), after a message
+        # is written (before it is sent).
+        points = ["mid-send", "after-result", "after-outbox"]
         for point in points:
             step = chance.randint(1, 3)
             results = count_rows(database, "probe_results")
