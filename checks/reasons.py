@@ -316,6 +316,35 @@ _ALL = [
         "Price source could not be read",
         "Check the pricing source URL or file.",
     ),
+    # providers (issue 17: Azure OpenAI, gateways)
+    Reason(
+        "credential_unavailable",
+        _U,
+        "No Microsoft Entra ID token could be had — could not tell",
+        "Check the identity azure-identity finds (managed identity, AZURE_* variables, az "
+        "login) and its role on the resource (Cognitive Services OpenAI User).",
+        transient=True,
+    ),
+    Reason(
+        "not_supported_by_provider",
+        _S,
+        "Skipped: this provider cannot answer this check",
+        "Nothing to fix: the provider has no such API (README, Providers). Remove the pin or "
+        "capability that asks for it to clear it.",
+    ),
+    Reason(
+        "new_model_version",
+        _W,
+        "A newer version of the deployment's model is listed",
+        "A deployment set to auto-update moves to it: test it, then set model_version to the "
+        "version the deployment runs.",
+    ),
+    Reason(
+        "model_retirement_scheduled",
+        _W,
+        "The deployment's model version has a retirement date",
+        "Plan the move to a newer model version before the date; requests fail after it.",
+    ),
     # scheduling
     Reason(
         "budget_exhausted",

@@ -9,6 +9,7 @@ from typing import Any
 
 from checks import REGISTRY
 from checks.base import Account, Check
+from checks.providers import planned_for
 from monitor.config import LoadedConfig
 
 
@@ -62,6 +63,8 @@ def plan(
         for name in names:
             if not runs_for(REGISTRY[name], account):
                 continue
+            if not checks and not planned_for(REGISTRY[name], account):
+                continue  # the provider cannot answer it (checks.providers)
             for model in REGISTRY[name].targets(account):
                 if models and model not in models:
                     continue

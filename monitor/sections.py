@@ -78,8 +78,18 @@ class MonitorSection(Section):
 
 class AccountSection(Section):
     name: str
+    provider: Literal["openai", "azure", "openai-compatible"] = "openai"
+    """Which API the account speaks (README, Providers); the keys below it name which
+    provider they belong to, and `monitor.providers` refuses them on any other."""
     base_url: str = "https://api.openai.com/v1"
-    api_key_env: EnvName
+    api_key_env: EnvName | None = None  # required, except for Azure with auth = "entra"
+    endpoint: str | None = None  # azure: https://<resource>.openai.azure.com
+    deployment: str | None = Field(default=None, min_length=1, max_length=64)  # azure
+    api_version: str | None = None  # azure, required: no silent default
+    route: Literal["deployment", "v1"] | None = None  # azure; "deployment" when unset
+    auth: Literal["api-key", "entra"] | None = None  # azure; "api-key" when unset
+    model_version: str | None = Field(default=None, min_length=1, max_length=40)  # azure
+    price_source: str | None = Field(default=None, min_length=1)  # openai-compatible
     organization: str | None = None
     project: str | None = None
     admin_key_env: EnvName | None = None

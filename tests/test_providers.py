@@ -1,0 +1,443 @@
+"""Azure OpenAI and OpenAI-compatible gateways as account kinds: their config, their URLs and
+auth at the HTTP seam, and which checks each can answer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import Any
+
+import httpx
+import pytest
+
+from checks import REGISTRY
+from checks.base import AZURE, GATEWAY, Account, Evidence, Status
+from checks.headers import parse_headers
+from checks.providers import UNSUPPORTED, not_supported
+from monitor.clock import FrozenClock
+from monitor.config import ConfigError, parse
+from monitor.plan import plan
+from monitor.providers import ENTRA_SCOPE, MissingExtra, entra_token_provider
+from monitor.runner import run_once
+from tests.conftest import Api, generation_body, json_response, make_account, run_check
+
+ENV = {"AZ_KEY": "azure-key-0000111122223333", "GW_KEY": "sk-gw-0000111122223333"}
+ENDPOINT = "https://contoso-eastus.openai.azure.com"
+API_VERSION = "2025-04-01-preview"
+
+
+def azure(**overrides: Any) -> dict[str, Any]:
+    account = {
+        "name": "az",
+        "provider": "azure",
+        "endpoint": ENDPOINT,
+        "deployment": "images-prod",
+        "api_version": API_VERSION,
+        "api_key_env": "AZ_KEY",
+        "models": ["gpt-image-1"],
+    }
+    account.update(overrides)
+    return {k: v for k, v in account.items() if v is not None}
+
+
+def gateway(**overrides: Any) -> dict[str, Any]:
+    account = {
+        "name": "gw",
+        "provider": "openai-compatible",
+        "base_url": "https://llm-proxy.internal.example/v1",
+        "api_key_env": "GW_KEY",
+    }
+    account.update(overrides)
+    return account
+
+
+def problems(*accounts: dict[str, Any], **parse_args: Any) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse({"accounts": list(accounts)}, ENV, **parse_args)
+    return caught.value.problems
+
+
+def azure_account(**overrides: Any) -> Account:
+    values: dict[str, Any] = {
+        "name": "az",
+        "base_url": ENDPOINT,
+        "api_key": ENV["AZ_KEY"],
+        "models": ("gpt-image-1",),
+        "provider": AZURE,
+        "deployment": "images-prod",
+        "api_version": API_VERSION,
+    }
+    values.update(overrides)
+    return Account(**values)
+
+
+# --- config ---
+
+
+def test_an_azure_account_loads_with_the_deployment_route_and_api_key_auth_by_default() -> None:
+    account = parse({"accounts": [azure()]}, ENV).accounts[0]
+    assert (account.provider, account.base_url, account.deployment) == (
+        AZURE,
+        ENDPOINT,
+        "images-prod",
+    )
+    assert (account.route, account.api_version, account.token_provider) == (
+        "deployment",
+        API_VERSION,
+        None,
+    )
+    assert account.headers() == {"api-key": ENV["AZ_KEY"]}
+
+
+def test_a_missing_deployment_api_version_or_endpoint_is_one_line_each() -> None:
+    found = problems(azure(deployment=None, api_version=None, endpoint=None))
+    assert [line.split(":")[0] for line in found] == [
+        "accounts[0].endpoint",
+        "accounts[0].deployment",
+        "accounts[0].api_version",
+    ]
+    assert all("\n" not in line for line in found)
+    assert "no default" in found[2]
+
+
+def test_an_unknown_provider_route_or_auth_is_refused_with_its_key_path() -> None:
+    found = problems(azure(route="v2", auth="password"), gateway(provider="bedrock"))
+    assert [line.split(":")[0] for line in found] == [
+        "accounts[0].route",
+        "accounts[0].auth",
+        "accounts[1].provider",
+    ]
+
+
+def test_keys_of_another_provider_are_refused_with_their_key_path() -> None:
+    found = problems(
+        azure(base_url="https://api.openai.com/v1", project="proj_1", price_source="x.json"),
+        gateway(deployment="d", admin_key_env="GW_KEY"),
+        {"name": "plain", "api_key_env": "AZ_KEY", "api_version": API_VERSION},
+    )
+    assert sorted(found) == sorted(
+        [
+            "accounts[0].base_url: not a key of provider 'azure'",
+            "accounts[0].price_source: not a key of provider 'azure'",
+            "accounts[0].project: not a key of provider 'azure'",
+            "accounts[1].deployment: not a key of provider 'openai-compatible'",
+            "accounts[1].admin_key_env: not a key of provider 'openai-compatible'",
+            "accounts[2].api_version: not a key of provider 'openai'",
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "ok"),
+    [
+        ("https://contoso.openai.azure.com", True),
+        ("http://127.0.0.1:8080", True),
+        ("http://localhost:8080/", True),
+        ("http://contoso.openai.azure.com", False),
+        ("https://contoso.openai.azure.com/openai/deployments/x", False),
+        ("contoso.openai.azure.com", False),
+    ],
+)
+def test_an_azure_endpoint_is_https_except_on_the_loopback(endpoint: str, ok: bool) -> None:
+    if ok:
+        assert parse({"accounts": [azure(endpoint=endpoint)]}, ENV).accounts[0].base_url
+    else:
+        assert [line.split(":")[0] for line in problems(azure(endpoint=endpoint))] == [
+            "accounts[0].endpoint"
+        ]
+
+
+def test_an_undated_api_version_is_refused() -> None:
+    assert problems(azure(api_version="latest")) == [
+        "accounts[0].api_version: 'latest' is not a dated API version "
+        "(YYYY-MM-DD or YYYY-MM-DD-preview)"
+    ]
+
+
+def test_a_gateway_needs_its_base_url_and_key() -> None:
+    data = gateway(api_key_env=None)
+    del data["base_url"], data["api_key_env"]
+    assert sorted(problems(data)) == [
+        "accounts[0].api_key_env: required key is missing",
+        "accounts[0].base_url: required for provider 'openai-compatible'",
+    ]
+
+
+def test_entra_auth_without_the_azure_extra_is_one_clear_line() -> None:
+    def missing() -> Any:
+        raise MissingExtra('auth = "entra" needs azure-identity, the azure extra: pip x')
+
+    found = problems(azure(auth="entra", api_key_env=None), entra=missing)
+    assert found == [
+        'accounts[0].auth: auth = "entra" needs azure-identity, the azure extra: pip x'
+    ]
+
+
+def test_the_entra_token_source_says_which_extra_to_install_when_azure_identity_is_missing() -> (
+    None
+):
+    def no_module(name: str) -> ModuleType:
+        raise ModuleNotFoundError(f"No module named {name!r}")
+
+    with pytest.raises(MissingExtra, match=r"pip install 'imagewatch\[azure\]'"):
+        entra_token_provider(no_module)
+
+
+def test_the_entra_token_source_asks_azure_identity_for_the_cognitive_services_scope() -> None:
+    asked: list[tuple[object, str]] = []
+    identity = ModuleType("azure.identity")
+    identity.DefaultAzureCredential = lambda: "credential"  # type: ignore[attr-defined]
+
+    def get_bearer_token_provider(credential: object, scope: str) -> Any:
+        asked.append((credential, scope))
+        return lambda: "token"
+
+    identity.get_bearer_token_provider = get_bearer_token_provider  # type: ignore[attr-defined]
+    provider = entra_token_provider(lambda name: identity)
+    assert provider() == "token"
+    assert asked == [("credential", ENTRA_SCOPE)]
+
+
+def test_entra_auth_sends_the_token_as_a_bearer_and_no_key() -> None:
+    loaded = parse(
+        {"accounts": [azure(auth="entra", api_key_env=None)]}, ENV, entra=lambda: lambda: "tok-1"
+    )
+    account = loaded.accounts[0]
+    assert account.headers() == {"Authorization": "Bearer tok-1"}
+    assert loaded.secrets == []
+    assert "tok-1" not in repr(account)
+    assert ENV["AZ_KEY"] not in repr(azure_account())
+
+
+def test_an_azure_account_runs_one_deployment_so_lists_one_model() -> None:
+    assert problems(azure(models=["gpt-image-1", "gpt-image-1.5"])) == [
+        "accounts[0].models: an Azure account probes one deployment, which runs one model"
+    ]
+
+
+# --- URLs and auth at the HTTP seam ---
+
+
+def test_generation_on_the_deployment_route_sends_the_api_key_and_the_api_version() -> None:
+    api = Api().on(
+        "POST",
+        "/openai/deployments/images-prod/images/generations",
+        json_response(200, generation_body(1024, 1024)),
+    )
+    outcome = run_check("generation", api, model="gpt-image-1", account=azure_account())
+    assert outcome.reason == "ok"
+    sent = api.requests[0]
+    assert sent.url.params["api-version"] == API_VERSION
+    assert sent.headers["api-key"] == ENV["AZ_KEY"]
+    assert "authorization" not in sent.headers
+    assert json.loads(sent.content)["model"] == "images-prod"
+
+
+def test_generation_on_the_v1_route_names_the_deployment_as_model_and_no_api_version() -> None:
+    api = Api().on(
+        "POST", "/openai/v1/images/generations", json_response(200, generation_body(1024, 1024))
+    )
+    account = azure_account(route="v1")
+    outcome = run_check("generation", api, model="gpt-image-1", account=account)
+    assert outcome.reason == "ok"
+    sent = api.requests[0]
+    assert "api-version" not in sent.url.params
+    assert json.loads(sent.content)["model"] == "images-prod"
+
+
+def test_an_entra_account_fetches_its_token_off_the_event_loop_per_request() -> None:
+    tokens = iter(["tok-1", "tok-2"])
+    account = azure_account(api_key="", token_provider=lambda: next(tokens))
+    api = Api().on("GET", "/openai/models", json_response(200, {"data": []}))
+    run_check("model_listing", api, model="gpt-image-1", account=account)
+    run_check("model_listing", api, model="gpt-image-1", account=account)
+    assert [r.headers["authorization"] for r in api.requests] == ["Bearer tok-1", "Bearer tok-2"]
+    assert all("api-key" not in r.headers for r in api.requests)
+
+
+def test_a_credential_that_fails_is_unknown_credential_unavailable_not_a_crash() -> None:
+    def broken() -> str:
+        raise RuntimeError("ManagedIdentityCredential: no identity endpoint")
+
+    account = azure_account(api_key="", token_provider=broken)
+    api = Api()
+    outcome = run_check("generation", api, model="gpt-image-1", account=account)
+    assert (outcome.status, outcome.reason) == (Status.UNKNOWN, "credential_unavailable")
+    assert api.requests == []
+
+
+def test_a_gateway_gets_openai_paths_under_its_base_url_with_a_bearer_key() -> None:
+    account = make_account(
+        base_url="https://llm-proxy.internal.example/v1", provider=GATEWAY, snapshots=()
+    )
+    api = Api().on("POST", "/v1/images/generations", json_response(200, generation_body()))
+    assert run_check("generation", api, account=account).reason == "ok"
+    assert api.requests[0].headers["authorization"].startswith("Bearer sk-")
+    assert json.loads(api.requests[0].content)["model"] == "gpt-image-2"
+
+
+# --- which checks each provider answers ---
+
+
+def test_every_unsupported_row_names_a_real_provider_and_a_known_or_announced_check() -> None:
+    for check, provider in UNSUPPORTED:
+        assert provider in (AZURE, GATEWAY)
+        assert check in REGISTRY or check in ("usage", "spend")
+
+
+def test_a_round_does_not_plan_what_the_provider_cannot_answer_unless_the_account_asks() -> None:
+    loaded = parse(
+        {
+            "accounts": [
+                azure(capabilities=["responses_tool"], responses_model="gpt-5"),
+                gateway(snapshots=["gpt-image-2-2026-04-21"]),
+            ]
+        },
+        ENV,
+    )
+    planned = {(p.account.name, p.check) for p in plan(loaded)}
+    assert ("az", "rate_limits") not in planned
+    assert ("az", "responses_tool") in planned  # listed: seen not to be watched
+    assert ("gw", "snapshot") in planned
+    assert ("gw", "rate_limits") in planned
+    assert ("az", "rate_limits") in {
+        (p.account.name, p.check) for p in plan(loaded, checks=["rate_limits"])
+    }
+
+
+def test_what_the_provider_cannot_answer_is_skipped_not_supported_without_a_request() -> None:
+    loaded = parse({"accounts": [gateway(snapshots=["gpt-image-2-2026-04-21"]), azure()]}, ENV)
+    probes = plan(loaded, checks=["snapshot", "rate_limits"])
+    requests: list[httpx.Request] = []
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(500)
+
+    async def go() -> list[Any]:
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
+            clock = FrozenClock(datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+            return await run_once(loaded, probes, clock=clock, client=client)
+
+    results = asyncio.run(go())
+    skipped = {(r.account, r.check): (r.status, r.reason) for r in results}
+    assert skipped[("gw", "snapshot")] == ("skipped", "not_supported_by_provider")
+    assert skipped[("az", "rate_limits")] == ("skipped", "not_supported_by_provider")
+    assert requests == []
+
+
+def test_an_openai_account_is_never_told_a_check_is_unsupported() -> None:
+    account = make_account()
+    assert all(not_supported(check, account) is None for check in REGISTRY.values())
+
+
+# --- Azure headers ---
+
+
+def test_azure_headers_are_parsed_and_kept_in_the_details() -> None:
+    meta = parse_headers(
+        {
+            "x-ms-region": "Sweden Central",
+            "apim-request-id": "5f2b1c3e-0000-4000-8000-000000000001",
+            "x-ratelimit-remaining-requests": "79",
+            "x-ratelimit-remaining-tokens": "79000",
+            "retry-after-ms": "1500",
+        }
+    )
+    shown = meta.as_dict()
+    assert shown["region"] == "Sweden Central"
+    assert shown["apim_request_id"] == "5f2b1c3e-0000-4000-8000-000000000001"
+    assert shown["rate_limits"] == {"requests": {"remaining": 79}, "tokens": {"remaining": 79000}}
+    assert shown["retry_after_seconds"] == 1.5
+
+
+def test_hostile_azure_header_values_are_cleaned_and_cut() -> None:
+    meta = parse_headers({"x-ms-region": "\x1b[31mEvil" + "x" * 500, "apim-request-id": "  "})
+    assert meta.region is not None
+    assert "\x1b" not in meta.region
+    assert len(meta.region) <= 200
+    assert meta.apim_request_id is None
+
+
+# --- the Azure model-version watch ---
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+def catalog(*entries: tuple[str, int]) -> dict[str, Any]:
+    """`GET /openai/models` in the shape Microsoft's REST reference shows (Models - List)."""
+    return {
+        "data": [
+            {
+                "status": "succeeded",
+                "capabilities": {"fine_tune": False, "inference": True, "completion": False},
+                "lifecycle_status": "generally-available",
+                "deprecation": {"inference": retires},
+                "id": model_id,
+                "created_at": 1744675200,
+                "object": "model",
+            }
+            for model_id, retires in entries
+        ],
+        "object": "list",
+    }
+
+
+FAR = int(datetime(2027, 10, 1, tzinfo=UTC).timestamp())
+SOON = int(datetime(2027, 1, 15, tzinfo=UTC).timestamp())
+
+
+def listing(body: dict[str, Any], *, previous: dict[str, Any] | None = None, **account: Any) -> Any:
+    api = Api().on("GET", "/openai/models", json_response(200, body))
+    outcome = run_check(
+        "model_listing",
+        api,
+        model="gpt-image-1",
+        account=azure_account(**account),
+        evidence=Evidence(previous=previous),
+    )
+    assert api.requests[0].url.params["api-version"] == API_VERSION
+    return outcome
+
+
+def test_the_deployments_model_version_is_listed_with_its_lifecycle_and_retirement() -> None:
+    outcome = listing(
+        catalog(("gpt-image-1-2025-04-15", FAR), ("gpt-image-1-mini-2025-10-06", FAR)),
+        model_version="2025-04-15",
+    )
+    assert (outcome.reason, outcome.details["deployment_version"]) == ("listed", "2025-04-15")
+    assert [v["version"] for v in outcome.details["model_versions"]] == ["2025-04-15"]
+    assert outcome.details["model_versions"][0]["retires"].startswith("2027-10-01")
+
+
+def test_a_retirement_within_the_horizon_warns_model_retirement_scheduled() -> None:
+    outcome = listing(catalog(("gpt-image-1-2025-04-15", SOON)), model_version="2025-04-15")
+    assert (outcome.status, outcome.reason) == (Status.WARN, "model_retirement_scheduled")
+    assert "2027-01-15" in outcome.summary
+
+
+def test_a_version_newer_than_the_configured_one_warns_new_model_version() -> None:
+    outcome = listing(
+        catalog(("gpt-image-1-2025-04-15", FAR), ("gpt-image-1-2026-09-30", FAR)),
+        model_version="2025-04-15",
+    )
+    assert (outcome.status, outcome.reason) == (Status.WARN, "new_model_version")
+    assert outcome.details["new_model_versions"] == ["2026-09-30"]
+
+
+def test_without_a_configured_version_only_a_version_absent_before_is_news() -> None:
+    body = catalog(("gpt-image-1-2025-04-15", FAR), ("gpt-image-1-2026-09-30", FAR))
+    assert listing(body).reason == "listed"
+    before = {"model_versions": [{"version": "2025-04-15"}]}
+    assert listing(body, previous=before).reason == "new_model_version"
+
+
+def test_a_model_the_resource_cannot_serve_fails_not_listed() -> None:
+    outcome = listing(catalog(("dall-e-3-3.0", FAR)))
+    assert (outcome.status, outcome.reason) == (Status.FAIL, "not_listed")
+
+
+def test_a_listing_that_is_not_a_model_list_is_unexpected() -> None:
+    assert listing({"value": []}).reason == "unexpected_response"
