@@ -441,3 +441,86 @@ def test_a_model_the_resource_cannot_serve_fails_not_listed() -> None:
 
 def test_a_listing_that_is_not_a_model_list_is_unexpected() -> None:
     assert listing({"value": []}).reason == "unexpected_response"
+
+
+# --- Azure's answers through an Azure account, at the HTTP seam, from the corpus ---
+
+AZURE_CORPUS = {
+    "azure-deployment-not-found-chatbox-646.json": 404,
+    "azure-invalid-key-401-semantic-kernel-10337.json": 401,
+    "azure-resource-blocked-403-pollinations-8837.json": 403,
+    "azure-content-filter-400-helm-3327.json": 400,
+    "moderation-azure-dalle-3-litellm-16072.json": 400,
+    "azure-call-rate-limit-429-weaviate-3095.json": 429,
+    "azure-rate-limit-headers-429-copilot-camp-551.json": 429,
+    "azure-token-rate-limit-429-paperless-gpt-814.json": 429,
+}
+
+
+@pytest.mark.parametrize(("name", "status"), sorted(AZURE_CORPUS.items()))
+def test_each_real_azure_answer_is_classified_right_on_both_routes(name: str, status: int) -> None:
+    from tests.test_real_answers import CORPUS, FRAMING, body_bytes, load
+
+    answer = load(CORPUS / name)
+    body, content_type = body_bytes(answer)
+    headers = {k: v for k, v in answer["headers"].items() if k.lower() not in FRAMING}
+    for route, path in (
+        ("deployment", "/openai/deployments/images-prod/images/generations"),
+        ("v1", "/openai/v1/images/generations"),
+    ):
+        api = Api().on(
+            "POST",
+            path,
+            httpx.Response(status, content=body, headers={"content-type": content_type, **headers}),
+        )
+        outcome = run_check(
+            "generation",
+            api,
+            model="gpt-image-1",
+            account=azure_account(route=route),
+            settings={"max_retry_wait": 0.1},
+        )
+        assert (outcome.reason, str(outcome.status)) == (
+            answer["expect"]["reason"],
+            answer["expect"]["status"],
+        ), route
+
+
+def test_the_azure_quota_429_is_decided_by_its_own_row_and_waits_what_it_says() -> None:
+    from checks.openai_errors import classify
+    from checks.retries import wait_hint
+
+    message = (
+        "Requests to the ImageGenerations_Create Operation under Azure OpenAI API version "
+        "2025-04-01-preview have exceeded call rate limit of your current OpenAI S0 pricing "
+        "tier. Please retry after 3 seconds."
+    )
+    assert classify(429, None, "429", message).rule.name == "azure_quota_rate_limit"
+    assert wait_hint(message) == 3.0
+
+
+def test_azures_short_rate_limit_wording_names_its_wait_in_seconds() -> None:
+    from checks.retries import wait_hint
+
+    assert wait_hint("Rate limit is exceeded. Try again in 2 seconds.") == 2.0
+    assert wait_hint("Please try again in 20s.") == 20.0
+
+
+def test_an_azure_429_with_retry_after_ms_waits_the_milliseconds() -> None:
+    sleeps: list[float] = []
+    api = Api().on(
+        "POST",
+        "/openai/deployments/images-prod/images/generations",
+        json_response(
+            429,
+            {"error": {"code": "429", "message": "Rate limit is exceeded. Try again in 2 seconds."}},
+            {"retry-after": "2", "retry-after-ms": "1500", "x-ms-region": "Sweden Central"},
+        ),
+        json_response(200, generation_body(1024, 1024), {"x-ms-region": "Sweden Central"}),
+    )
+    outcome = run_check(
+        "generation", api, model="gpt-image-1", account=azure_account(), sleeps=sleeps
+    )
+    assert outcome.reason == "ok"
+    assert sleeps == [1.5]
+    assert outcome.details["headers"]["region"] == "Sweden Central"
