@@ -513,7 +513,7 @@ def test_an_azure_429_with_retry_after_ms_waits_the_milliseconds() -> None:
         "/openai/deployments/images-prod/images/generations",
         json_response(
             429,
-            {"error": {"code": "429", "message": "Rate limit is exceeded. Try again in 2 seconds."}},
+            {"error": {"code": "429", "message": "Rate limit is exceeded. Try again in 2 s."}},
             {"retry-after": "2", "retry-after-ms": "1500", "x-ms-region": "Sweden Central"},
         ),
         json_response(200, generation_body(1024, 1024), {"x-ms-region": "Sweden Central"}),
