@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from checks import known_capabilities
+from checks.base import AZURE, OPENAI
 from checks.images import family, image_family
 from checks.prices import CATEGORIES, PUBLISHED, PriceTable
 from checks.settings import (
@@ -223,8 +224,14 @@ class Config(Section):
         section: CheckSettings = getattr(self.checks, name)
         return section
 
-    def baseline(self, model: str) -> PriceTable:
-        for key in (model, family(model)):
+    def baseline(self, model: str, provider: str = OPENAI) -> PriceTable:
+        """The prices a model's probes are costed and compared with: the config's baseline
+        (for Azure its own, `azure/<model>`), else OpenAI's published table (Azure's Global
+        Standard list has tracked it)."""
+        keys: tuple[str, ...] = (model, family(model))
+        if provider == AZURE:
+            keys = (f"azure/{model}", f"azure/{family(model)}")
+        for key in keys:
             if key in self.pricing.baseline:
                 return self.pricing.baseline[key].table()
         return dict(PUBLISHED.get(family(model), {}))

@@ -524,3 +524,112 @@ def test_an_azure_429_with_retry_after_ms_waits_the_milliseconds() -> None:
     assert outcome.reason == "ok"
     assert sleeps == [1.5]
     assert outcome.details["headers"]["region"] == "Sweden Central"
+
+
+# --- prices per provider ---
+
+AZURE_PRICES = {
+    "gpt-image-1": {
+        "input_cost_per_token": 5e-06,
+        "input_cost_per_image_token": 1e-05,
+        "output_cost_per_image_token": 4e-05,
+    },
+    "azure/gpt-image-1": {
+        "mode": "image_generation",
+        "litellm_provider": "azure",
+        "input_cost_per_token": 5e-06,
+        "input_cost_per_image_token": 1e-05,
+        "output_cost_per_image_token": 5e-05,
+    },
+}
+
+
+def pricing(account: Account, document: dict[str, Any], **settings: Any) -> Any:
+    api = Api().on("GET", "/prices.json", json_response(200, document))
+    source = {"source": "https://prices.test/prices.json", **settings}
+    return run_check("pricing", api, model="gpt-image-1", account=account, settings=source), api
+
+
+def test_an_azure_account_reads_the_azure_row_against_its_own_baseline() -> None:
+    loaded = parse(
+        {
+            "accounts": [azure()],
+            "pricing": {"baseline": {"azure/gpt-image-1": {"image_output": "50"}}},
+        },
+        ENV,
+    )
+    baseline = loaded.config.baseline("gpt-image-1", AZURE)
+    outcome, _ = pricing(azure_account(), AZURE_PRICES, baseline={"gpt-image-1": baseline})
+    assert (outcome.reason, outcome.details["source_key"]) == (
+        "price_unchanged",
+        "azure/gpt-image-1",
+    )
+
+
+def test_an_azure_price_apart_from_openais_baseline_is_a_change() -> None:
+    outcome, _ = pricing(azure_account(), AZURE_PRICES)
+    assert outcome.reason == "price_changed"
+    assert outcome.details["moved"][0]["published"] == "50"
+
+
+def test_an_azure_model_without_an_azure_row_is_unpriced_not_priced_as_openai() -> None:
+    outcome, _ = pricing(azure_account(), {"gpt-image-1": AZURE_PRICES["gpt-image-1"]})
+    assert (outcome.status, outcome.reason) == (Status.WARN, "model_unpriced")
+
+
+def test_a_gateway_without_its_own_price_source_is_unpriced_without_fetching() -> None:
+    account = make_account(provider=GATEWAY, snapshots=())
+    outcome, api = pricing(account, AZURE_PRICES)
+    assert (outcome.status, outcome.reason) == (Status.WARN, "model_unpriced")
+    assert api.requests == []
+
+
+def test_a_gateway_with_a_price_source_is_compared_with_it() -> None:
+    account = make_account(
+        provider=GATEWAY, snapshots=(), price_source="https://gw.test/prices.json"
+    )
+    api = Api().on("GET", "/prices.json", json_response(200, AZURE_PRICES))
+    outcome = run_check("pricing", api, model="gpt-image-1", account=account)
+    assert outcome.reason == "price_unchanged"
+    assert api.requests[0].url.host == "gw.test"
+
+
+# --- Azure headers shown ---
+
+
+def test_explain_shows_azures_region_and_apim_request_id(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from monitor.cli.main import main
+
+    body = tmp_path / "body.json"
+    body.write_text('{"error": {"code": "429", "message": "Rate limit is exceeded."}}')
+    result = CliRunner().invoke(
+        main,
+        [
+            "explain",
+            "--status",
+            "429",
+            "--body",
+            str(body),
+            "--header",
+            "x-ms-region: North Central US",
+            "--header",
+            "apim-request-id: 3d37de60-f6c3-4ced-a637-92bc9d16d8b5",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "region North Central US · apim_request_id 3d37de60-f6c3-4ced-a637-92bc9d16d8b5"
+        in result.output
+    )
+
+
+def test_the_account_pages_evidence_names_the_azure_region_and_apim_request_id() -> None:
+    from monitor.page.build import azure_evidence
+
+    headers = {"region": "Sweden Central", "apim_request_id": "abc-1", "request_id": "r"}
+    assert azure_evidence({"headers": headers}) == "region Sweden Central · apim-request-id abc-1"
+    assert azure_evidence({"headers": {"request_id": "r"}}) is None
+    assert azure_evidence({"headers": ["not", "a", "mapping"]}) is None
+    assert azure_evidence(None) is None
