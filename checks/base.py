@@ -152,12 +152,14 @@ class Account:
         base = self.base_url.rstrip("/")
         if self.provider != AZURE:
             return base + "/" + path
-        if path == "models":
-            # The dated data-plane list, on either route: the only one that says a model's
-            # lifecycle and its retirement (`deprecation.inference`).
-            return f"{base}/openai/models?api-version={self.api_version}"
         if self.route == "v1":
-            return f"{base}/openai/v1/{path}"
+            # The v1 API takes no dated api-version: `v1` is its default, `preview` opts in.
+            query = "" if self.api_version in (None, "v1") else f"?api-version={self.api_version}"
+            return f"{base}/openai/v1/{path}{query}"
+        if path == "models":
+            # The dated data-plane list: it alone says each version's lifecycle and retirement
+            # (`deprecation.inference`).
+            return f"{base}/openai/models?api-version={self.api_version}"
         return f"{base}/openai/deployments/{self.deployment}/{path}?api-version={self.api_version}"
 
     def request_model(self, model: str) -> str:

@@ -4,8 +4,8 @@
     check           openai              azure                          openai-compatible
     model_listing   GET /v1/models      GET /openai/models?api-version GET {base_url}/models
                                         (versions, retirement)
-    snapshot        GET /v1/models/{id} skipped (version is pinned on  skipped (ids are the
-                                        the deployment)                gateway's aliases)
+    snapshot        GET /v1/models/{id} model_version in the model     skipped (ids are the
+                                        list: retirement date          gateway's aliases)
     generation      POST images/…       deployment or v1 route         POST {base_url}/images/…
     edit            POST images/edits   deployment or v1 route         as OpenAI
     transparency    as generation       as generation                  as generation
@@ -34,8 +34,6 @@ from checks.snapshot import Snapshot
 
 _NO_ADMIN = "the OpenAI Admin API is not behind it"
 UNSUPPORTED: dict[tuple[str, str], str] = {
-    (Snapshot.name, AZURE): "Azure pins the model version on the deployment; model_listing "
-    "watches the deployment's versions instead",
     (Snapshot.name, GATEWAY): "a gateway's model ids are its own aliases, not OpenAI's dated "
     "snapshots",
     (ResponsesTool.name, AZURE): "Azure's Responses image tool needs the image deployment "

@@ -332,19 +332,6 @@ _ALL = [
         "Nothing to fix: the provider has no such API (README, Providers). Remove the pin or "
         "capability that asks for it to clear it.",
     ),
-    Reason(
-        "new_model_version",
-        _W,
-        "A newer version of the deployment's model is listed",
-        "A deployment set to auto-update moves to it: test it, then set model_version to the "
-        "version the deployment runs.",
-    ),
-    Reason(
-        "model_retirement_scheduled",
-        _W,
-        "The deployment's model version has a retirement date",
-        "Plan the move to a newer model version before the date; requests fail after it.",
-    ),
     # scheduling
     Reason(
         "budget_exhausted",

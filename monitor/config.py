@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from checks.base import OPENAI, Account, TokenProvider
 from checks.images import retired_reason
 from checks.responses_tool import ResponsesTool
-from monitor.providers import MissingExtra, entra_token_provider, provider_problems
+from monitor.providers import MissingExtra, entra_token_provider, pinned, provider_problems
 from monitor.providers import base_url as provider_base_url
 from monitor.sections import (
     DAYS,
@@ -203,7 +203,7 @@ def parse(
                 project=section.project,
                 admin_key=admin_key,
                 models=tuple(section.models),
-                snapshots=tuple(section.snapshots),
+                snapshots=pinned(section),
                 required_images_per_minute=section.required_images_per_minute,
                 capabilities=tuple(section.capabilities),
                 responses_model=section.responses_model,

@@ -27,12 +27,16 @@ _GATEWAY_ONLY = ("price_source",)
 _OPENAI_ONLY = ("organization", "project", "admin_key_env")
 BELONGS: dict[str, tuple[str, ...]] = {
     OPENAI: (*_AZURE_ONLY, *_GATEWAY_ONLY),
-    AZURE: ("base_url", *_GATEWAY_ONLY, *_OPENAI_ONLY),
+    # An Azure deployment's pinned version is its `model_version`, not `snapshots`.
+    AZURE: ("base_url", "snapshots", *_GATEWAY_ONLY, *_OPENAI_ONLY),
     GATEWAY: (*_AZURE_ONLY, *_OPENAI_ONLY),
 }
 """provider → the keys that do not belong to it."""
 
 _API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+V1_API_VERSIONS = ("v1", "preview")
+"""What the v1 route's `api-version` takes (Microsoft's "API version lifecycle" page: the v1
+API needs no dated version; `preview` opts in to preview features)."""
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
 
 
@@ -66,15 +70,22 @@ def _azure_problems(where: str, section: AccountSection) -> list[str]:
             f"{where}.deployment: required for provider 'azure' (the deployment's name, "
             "not the model's)"
         )
+    v1 = section.route == "v1"
     if section.api_version is None:
+        example = '"v1"' if v1 else '"2025-04-01-preview", the first with GPT image models'
         problems.append(
             f"{where}.api_version: required for provider 'azure', there is no default "
-            '(e.g. "2025-04-01-preview", the first with GPT image models)'
+            f"(e.g. {example})"
         )
-    elif not _API_VERSION.match(section.api_version):
+    elif v1 and section.api_version not in V1_API_VERSIONS:
+        problems.append(
+            f"{where}.api_version: the v1 route takes {' or '.join(V1_API_VERSIONS)}, "
+            f"not {section.api_version!r}"
+        )
+    elif not v1 and not _API_VERSION.match(section.api_version):
         problems.append(
             f"{where}.api_version: {section.api_version!r} is not a dated API version "
-            "(YYYY-MM-DD or YYYY-MM-DD-preview)"
+            '(YYYY-MM-DD or YYYY-MM-DD-preview; "v1" goes with route = "v1")'
         )
     entra = section.auth == "entra"
     if entra and section.api_key_env is not None:
@@ -99,6 +110,16 @@ def endpoint_problem(endpoint: str) -> str | None:
     if parts.path.strip("/") or parts.query:
         return f"{endpoint!r} must be the resource's origin, without a path"
     return None
+
+
+def pinned(section: AccountSection) -> tuple[str, ...]:
+    """The snapshots the account pins: for Azure, the deployment's `model_version` as OpenAI
+    names the snapshot (`gpt-image-1-2025-04-15`: Azure's GPT image versions are its dates)."""
+    if section.provider == AZURE:
+        if section.model_version and len(section.models) == 1:
+            return (f"{section.models[0]}-{section.model_version}",)
+        return ()
+    return tuple(section.snapshots)
 
 
 def base_url(section: AccountSection) -> str:

@@ -149,10 +149,23 @@ def test_an_azure_endpoint_is_https_except_on_the_loopback(endpoint: str, ok: bo
         ]
 
 
-def test_an_undated_api_version_is_refused() -> None:
-    assert problems(azure(api_version="latest")) == [
-        "accounts[0].api_version: 'latest' is not a dated API version "
-        "(YYYY-MM-DD or YYYY-MM-DD-preview)"
+def test_the_api_version_must_suit_the_route() -> None:
+    assert problems(azure(api_version="v1"), azure(name="b", route="v1")) == [
+        "accounts[0].api_version: 'v1' is not a dated API version "
+        '(YYYY-MM-DD or YYYY-MM-DD-preview; "v1" goes with route = "v1")',
+        "accounts[1].api_version: the v1 route takes v1 or preview, not '2025-04-01-preview'",
+    ]
+    account = parse({"accounts": [azure(route="v1", api_version="preview")]}, ENV).accounts[0]
+    assert account.url("images/generations") == (
+        f"{ENDPOINT}/openai/v1/images/generations?api-version=preview"
+    )
+
+
+def test_an_azure_deployments_model_version_is_its_pinned_snapshot() -> None:
+    account = parse({"accounts": [azure(model_version="2025-04-15")]}, ENV).accounts[0]
+    assert account.snapshots == ("gpt-image-1-2025-04-15",)
+    assert problems(azure(snapshots=["gpt-image-1-2025-04-15"])) == [
+        "accounts[0].snapshots: not a key of provider 'azure'"
     ]
 
 
@@ -239,7 +252,7 @@ def test_generation_on_the_v1_route_names_the_deployment_as_model_and_no_api_ver
     api = Api().on(
         "POST", "/openai/v1/images/generations", json_response(200, generation_body(1024, 1024))
     )
-    account = azure_account(route="v1")
+    account = azure_account(route="v1", api_version="v1")
     outcome = run_check("generation", api, model="gpt-image-1", account=account)
     assert outcome.reason == "ok"
     sent = api.requests[0]
@@ -389,12 +402,19 @@ FAR = int(datetime(2027, 10, 1, tzinfo=UTC).timestamp())
 SOON = int(datetime(2027, 1, 15, tzinfo=UTC).timestamp())
 
 
-def listing(body: dict[str, Any], *, previous: dict[str, Any] | None = None, **account: Any) -> Any:
+def listing(
+    body: dict[str, Any],
+    *,
+    check: str = "model_listing",
+    model: str = "gpt-image-1",
+    previous: dict[str, Any] | None = None,
+    **account: Any,
+) -> Any:
     api = Api().on("GET", "/openai/models", json_response(200, body))
     outcome = run_check(
-        "model_listing",
+        check,
         api,
-        model="gpt-image-1",
+        model=model,
         account=azure_account(**account),
         evidence=Evidence(previous=previous),
     )
@@ -402,36 +422,52 @@ def listing(body: dict[str, Any], *, previous: dict[str, Any] | None = None, **a
     return outcome
 
 
-def test_the_deployments_model_version_is_listed_with_its_lifecycle_and_retirement() -> None:
+def test_the_deployments_model_versions_are_listed_with_their_lifecycle_and_retirement() -> None:
     outcome = listing(
         catalog(("gpt-image-1-2025-04-15", FAR), ("gpt-image-1-mini-2025-10-06", FAR)),
         model_version="2025-04-15",
     )
-    assert (outcome.reason, outcome.details["deployment_version"]) == ("listed", "2025-04-15")
+    assert outcome.reason == "listed"
     assert [v["version"] for v in outcome.details["model_versions"]] == ["2025-04-15"]
     assert outcome.details["model_versions"][0]["retires"].startswith("2027-10-01")
+    assert outcome.details["model_versions"][0]["lifecycle_status"] == "generally-available"
 
 
-def test_a_retirement_within_the_horizon_warns_model_retirement_scheduled() -> None:
-    outcome = listing(catalog(("gpt-image-1-2025-04-15", SOON)), model_version="2025-04-15")
-    assert (outcome.status, outcome.reason) == (Status.WARN, "model_retirement_scheduled")
+def test_the_pinned_versions_retirement_within_the_horizon_warns_shutdown_scheduled() -> None:
+    outcome = listing(
+        catalog(("gpt-image-1-2025-04-15", SOON)),
+        check="snapshot",
+        model="gpt-image-1-2025-04-15",
+    )
+    assert (outcome.status, outcome.reason) == (Status.WARN, "shutdown_scheduled")
     assert "2027-01-15" in outcome.summary
+    far = listing(
+        catalog(("gpt-image-1-2025-04-15", FAR)), check="snapshot", model="gpt-image-1-2025-04-15"
+    )
+    assert far.reason == "snapshot_available"
 
 
-def test_a_version_newer_than_the_configured_one_warns_new_model_version() -> None:
+def test_a_pinned_version_the_resource_no_longer_lists_fails_snapshot_missing() -> None:
+    outcome = listing(
+        catalog(("gpt-image-1-2025-10-01", FAR)), check="snapshot", model="gpt-image-1-2025-04-15"
+    )
+    assert (outcome.status, outcome.reason) == (Status.FAIL, "snapshot_missing")
+
+
+def test_a_version_newer_than_the_configured_one_warns_new_snapshot() -> None:
     outcome = listing(
         catalog(("gpt-image-1-2025-04-15", FAR), ("gpt-image-1-2026-09-30", FAR)),
         model_version="2025-04-15",
     )
-    assert (outcome.status, outcome.reason) == (Status.WARN, "new_model_version")
-    assert outcome.details["new_model_versions"] == ["2026-09-30"]
+    assert (outcome.status, outcome.reason) == (Status.WARN, "new_snapshot")
+    assert outcome.details["new_snapshots"] == ["gpt-image-1-2026-09-30"]
 
 
 def test_without_a_configured_version_only_a_version_absent_before_is_news() -> None:
     body = catalog(("gpt-image-1-2025-04-15", FAR), ("gpt-image-1-2026-09-30", FAR))
     assert listing(body).reason == "listed"
     before = {"model_versions": [{"version": "2025-04-15"}]}
-    assert listing(body, previous=before).reason == "new_model_version"
+    assert listing(body, previous=before).reason == "new_snapshot"
 
 
 def test_a_model_the_resource_cannot_serve_fails_not_listed() -> None:
@@ -441,6 +477,15 @@ def test_a_model_the_resource_cannot_serve_fails_not_listed() -> None:
 
 def test_a_listing_that_is_not_a_model_list_is_unexpected() -> None:
     assert listing({"value": []}).reason == "unexpected_response"
+
+
+def test_the_v1_route_reads_versions_from_the_v1_model_list_without_retirements() -> None:
+    model = {"id": "gpt-image-1-2025-04-15", "object": "model", "created": 1, "owned_by": "x"}
+    api = Api().on("GET", "/openai/v1/models", json_response(200, {"data": [model]}))
+    account = azure_account(route="v1", api_version="v1")
+    outcome = run_check("snapshot", api, model="gpt-image-1-2025-04-15", account=account)
+    assert outcome.reason == "snapshot_available"
+    assert "api-version" not in api.requests[0].url.params
 
 
 # --- Azure's answers through an Azure account, at the HTTP seam, from the corpus ---
