@@ -678,3 +678,62 @@ def test_the_account_pages_evidence_names_the_azure_region_and_apim_request_id()
     assert azure_evidence({"headers": {"request_id": "r"}}) is None
     assert azure_evidence({"headers": ["not", "a", "mapping"]}) is None
     assert azure_evidence(None) is None
+
+
+# --- the documented surface ---
+
+
+def test_the_readme_providers_examples_load_as_written() -> None:
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Providers: Azure OpenAI and gateways", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```toml\n(.*?)```", section, flags=re.DOTALL)
+    assert len(blocks) == 3
+    accounts = [tomllib.loads(block)["accounts"][0] for block in blocks]
+    environ = {"AZURE_OPENAI_KEY": "k" * 32, "LITELLM_VIRTUAL_KEY": "sk-" + "l" * 30}
+    loaded = parse({"accounts": accounts}, environ, entra=lambda: lambda: "token")
+    assert [a.provider for a in loaded.accounts] == [AZURE, AZURE, GATEWAY]
+    assert [a.route for a in loaded.accounts[:2]] == ["deployment", "v1"]
+
+
+def test_the_readme_providers_table_says_skipped_where_the_code_does() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Providers: Azure OpenAI and gateways", 1)[1].split("\n## ", 1)[0]
+    columns = {AZURE: 2, GATEWAY: 3}
+    skipped = set()
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        for name in cells[0].replace("`", "").split(", "):
+            for provider, column in columns.items():
+                if "not_supported_by_provider" in cells[column]:
+                    skipped.add((name, provider))
+    assert skipped == set(UNSUPPORTED)
+
+
+def test_the_example_config_loads_with_its_provider_accounts_uncommented(tmp_path: Any) -> None:
+    from monitor.config import example_text
+
+    lines = []
+    for line in example_text().splitlines():
+        stripped = line.removeprefix("# ")
+        if line.startswith("# [[accounts]]") or (lines and lines[-1][1] and line.startswith("# ")):
+            lines.append((stripped, True))
+        else:
+            lines.append((line, False))
+    text = "\n".join(line.replace('# auth = "api-key"', 'auth = "api-key"') for line, _ in lines)
+    environ = {
+        "OPENAI_API_KEY": "sk-" + "o" * 30,
+        "AZURE_OPENAI_KEY": "k" * 32,
+        "LITELLM_VIRTUAL_KEY": "sk-" + "l" * 30,
+    }
+    import tomllib
+
+    loaded = parse(tomllib.loads(text), environ)
+    assert [a.provider for a in loaded.accounts] == ["openai", AZURE, GATEWAY]
