@@ -83,9 +83,26 @@ def fingerprint(secret: str) -> str:
     return "…" + secret[-4:] if len(secret) >= 8 else "…"
 
 
+OPENAI = "openai"
+AZURE = "azure"
+GATEWAY = "openai-compatible"
+PROVIDERS = (OPENAI, AZURE, GATEWAY)
+"""The kinds of account (`provider` in the config): OpenAI itself, an Azure OpenAI resource,
+and an OpenAI-compatible gateway (a LiteLLM proxy, one-api/new-api, OpenRouter)."""
+
+TokenProvider = Callable[[], str]
+"""Gives a fresh Microsoft Entra ID bearer token (azure-identity's `get_bearer_token_provider`
+has this shape); it may block while it fetches one."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Account:
-    """One OpenAI account as the checks see it: where to call, with which credentials."""
+    """One account as the checks see it: where to call, with which credentials.
+
+    An Azure account's `base_url` is its resource endpoint; its requests go to the
+    deployment route `/openai/deployments/{deployment}/…?api-version=…` or to the v1 route
+    `/openai/v1/…`, with the deployment as `model` either way (as the official SDK's
+    `AzureOpenAI` client sends it)."""
 
     name: str
     base_url: str
@@ -101,8 +118,25 @@ class Account:
     `responses_tool`); the others never run for it."""
     responses_model: str | None = None
     """The mainline model the `responses_tool` probe calls the Responses API with."""
+    provider: str = OPENAI
+    deployment: str | None = None
+    api_version: str | None = None
+    route: str = "deployment"
+    """Azure's URL style: `deployment` or `v1`."""
+    token_provider: TokenProvider | None = dataclasses.field(default=None, compare=False)
+    """Azure with `auth = "entra"`: the bearer token's source, in place of the `api-key`."""
+    model_version: str | None = None
+    """The model version an Azure deployment runs (`2025-04-15`), when the config says it."""
+    price_source: str | None = None
+    """A gateway's own price source (LiteLLM-shaped); without one its prices are unknown."""
 
     def headers(self, *, admin: bool = False) -> dict[str, str]:
+        """The request's auth headers. For an Entra account this asks `token_provider`,
+        which may block: call it off the event loop."""
+        if self.provider == AZURE:
+            if self.token_provider is not None:
+                return {"Authorization": f"Bearer {self.token_provider()}"}
+            return {"api-key": self.api_key}
         key = self.admin_key if admin else self.api_key
         headers = {"Authorization": f"Bearer {key}"}
         if self.organization and not admin:
@@ -112,7 +146,25 @@ class Account:
         return headers
 
     def url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        """The URL of an API path given as OpenAI names it (`images/generations`,
+        `models`)."""
+        path = path.lstrip("/")
+        base = self.base_url.rstrip("/")
+        if self.provider != AZURE:
+            return base + "/" + path
+        if self.route == "v1":
+            # The v1 API takes no dated api-version: `v1` is its default, `preview` opts in.
+            query = "" if self.api_version in (None, "v1") else f"?api-version={self.api_version}"
+            return f"{base}/openai/v1/{path}{query}"
+        if path == "models":
+            # The dated data-plane list: it alone says each version's lifecycle and retirement
+            # (`deprecation.inference`).
+            return f"{base}/openai/models?api-version={self.api_version}"
+        return f"{base}/openai/deployments/{self.deployment}/{path}?api-version={self.api_version}"
+
+    def request_model(self, model: str) -> str:
+        """The `model` a request body names: Azure routes by deployment name."""
+        return self.deployment or model if self.provider == AZURE else model
 
     @property
     def key_fingerprint(self) -> str:
@@ -120,7 +172,8 @@ class Account:
 
     def __repr__(self) -> str:  # keys must never leak through a repr in a log or traceback
         return (
-            f"Account(name={self.name!r}, base_url={self.base_url!r}, key={self.key_fingerprint})"
+            f"Account(name={self.name!r}, provider={self.provider!r}, "
+            f"base_url={self.base_url!r}, key={self.key_fingerprint})"
         )
 
 

@@ -41,7 +41,11 @@ class Rule:
     any_body: bool = False
     """A rule on the status alone that holds even when the body is not the envelope."""
     provider: str = "openai"
-    """Whose quirk the row exists for. Every row applies to every account for now."""
+    """Whose quirk the row exists for (openai, azure, openrouter), shown by `imagewatch
+    explain`. It does not restrict the row to that kind of account: relays pass answers on
+    (one-api relays Azure's bare 404, LiteLLM re-wraps OpenRouter's and Azure's errors), so
+    an `openai` account behind a relay gets them too, and no row of one provider matches
+    an answer another provider sends with a different meaning."""
 
     def __post_init__(self) -> None:
         for field in ("types", "codes", "inner_codes"):  # compared case-insensitively
@@ -277,10 +281,20 @@ RULES: tuple[Rule, ...] = (
       "Cloudflare's own block of the egress IP, plain text; its retry-after can be 15 hours.",
       ("rate-limit-cloudflare-1015-429-lobehub-2795.json",),
       statuses=(429,), message=r"error code: 1015"),
+    _R("azure_quota_rate_limit", "rate_limited",
+      "Azure's per-deployment quota: \"exceeded call rate limit\" (requests) or \"token rate "
+      "limit\" of the pricing tier, with the wait in words and in retry-after / "
+      "retry-after-ms; weather, however long the wait.",
+      ("azure-call-rate-limit-429-weaviate-3095.json", "azure-rate-limit-429-dbchatprov2-2.json",
+       "azure-token-rate-limit-429-paperless-gpt-814.json",
+       "https://learn.microsoft.com/en-us/azure/ai-foundry/openai/how-to/quota"),
+      message=r"exceeded (the )?(call|token) rate limit (of|for) your current .{1,60} pricing tier",
+      provider="azure"),
     _R("rate_limit_by_code", "rate_limited",
       "OpenAI's code, LiteLLM's status-as-string and OpenRouter's number (even in an HTTP 200).",
       ("litellm-proxy-429-docs-error-reference.json",
-       "openrouter-429-in-200-body-litellm-8448.json"),
+       "openrouter-429-in-200-body-litellm-8448.json",
+       "azure-rate-limit-headers-429-copilot-camp-551.json"),
       codes=("rate_limit_exceeded", "429")),
     _R("rate_limit_wording", "rate_limited",
       "The words, wherever the status was lost. `Limit: 0/1min` means no allowance at all.",
@@ -288,7 +302,7 @@ RULES: tuple[Rule, ...] = (
        "rate-limit-tpm-429-micro-agent-86.json",
        "rate-limit-429-gpt-image-1-mulmocast-cli-477.json",
        "rate-limit-rpm-429-chatdev-26.json", "rate-limit-legacy-image-limits-knowledge-gpt-5.json",
-       "rate-limit-images-429-chatbox-1361.json", "azure-rate-limit-429-dbchatprov2-2.json"),
+       "rate-limit-images-429-chatbox-1361.json"),
       message=r"rate limit (reached|exceeded) for|exceeded (the |token )?rate limit"),
     _R("too_many_requests", "rate_limited",
       "A 429 without a billing or quota fact above is weather, whoever answered.",

@@ -1,4 +1,6 @@
-"""Response headers of the OpenAI API, parsed defensively: every one is optional in practice."""
+"""Response headers of the OpenAI API (and Azure OpenAI's: `x-ms-region`, `apim-request-id`,
+remaining-only `x-ratelimit-remaining-*`, `retry-after-ms`), parsed defensively: every one is
+optional in practice."""
 
 from __future__ import annotations
 
@@ -44,6 +46,11 @@ class ResponseMeta:
     should_retry: bool | None = None
     """`x-should-retry: true|false`: the server's own word on whether a retry can help (the
     official SDK obeys it before looking at the status)."""
+    region: str | None = None
+    """Azure's `x-ms-region`: the region that served the answer (a resource can be served
+    from another region under a global or data-zone deployment)."""
+    apim_request_id: str | None = None
+    """Azure's `apim-request-id`, the id Microsoft support asks for."""
     rate_limits: dict[str, RateLimitWindow] = dataclasses.field(default_factory=dict)
     unparsed: dict[str, str] = dataclasses.field(default_factory=dict)
 
@@ -58,6 +65,8 @@ class ResponseMeta:
                 "version": self.version,
                 "retry_after_seconds": self.retry_after_seconds,
                 "should_retry": self.should_retry,
+                "region": self.region,
+                "apim_request_id": self.apim_request_id,
             }.items()
             if v is not None
         }
@@ -138,6 +147,10 @@ def parse_headers(headers: Mapping[str, str], now: datetime | None = None) -> Re
             meta.project = _text(value)
         elif name == "openai-version":
             meta.version = _text(value)
+        elif name == "x-ms-region":
+            meta.region = _text(value)
+        elif name == "apim-request-id":
+            meta.apim_request_id = _text(value)
         elif name == "x-should-retry":
             # openai-python compares the exact strings "true" and "false"; anything else is
             # no instruction, kept as evidence.

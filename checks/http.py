@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from checks.base import Outcome, ProbeContext, Stopwatch
+from checks.base import Account, Outcome, ProbeContext, Stopwatch
 from checks.headers import ResponseMeta, parse_headers
 from checks.openai_errors import ApiError, match_error, parse_error, parse_json
 from checks.reasons import REASONS, Reason
@@ -113,17 +113,27 @@ async def call(
 ) -> Answer:
     watch = Stopwatch()
     deadline = timeout if timeout is not None else float(ctx.settings.get("timeout", 60))
+    account = ctx.account
+    if isinstance(json, dict) and "model" in json:
+        json = {**json, "model": account.request_model(str(json["model"]))}
+    if data is not None and "model" in data:
+        data = {**data, "model": account.request_model(data["model"])}
+    try:
+        headers = await _auth_headers(account, admin, deadline)
+    except Exception as exc:  # the credential's own errors (azure-identity), whatever they are
+        detail = clean(f"{type(exc).__name__}: {exc}")[:300]
+        return Answer(None, watch.ms(), ResponseMeta(), REASONS["credential_unavailable"], detail)
     try:
         received = await receive(
             ctx.client,
             method,
-            ctx.account.url(path),
+            account.url(path),
             deadline=deadline,
             json=json,
             params=params,
             data=data,
             files=files,
-            headers=ctx.account.headers(admin=admin),
+            headers=headers,
         )
     except (TimeoutError, httpx.TimeoutException) as exc:
         detail = f"no whole answer within {deadline:g} s ({type(exc).__name__})"
@@ -135,6 +145,14 @@ async def call(
         return Answer(None, watch.ms(), ResponseMeta(), REASONS["network_error"], detail)
     meta = parse_headers(received.headers, ctx.clock.now())
     return Answer(received, watch.ms(), meta)
+
+
+async def _auth_headers(account: Account, admin: bool, deadline: float) -> dict[str, str]:
+    if account.token_provider is None:
+        return account.headers(admin=admin)
+    # An Entra token fetch blocks (azure-identity's provider is synchronous): off the loop,
+    # within the request's deadline.
+    return await asyncio.wait_for(asyncio.to_thread(account.headers, admin=admin), deadline)
 
 
 def failure_outcome(answer: Answer, what: str, reason: Reason | None = None) -> Outcome:

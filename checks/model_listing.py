@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any, ClassVar
 
-from checks.base import Account, FreeCheck, Outcome, ProbeContext
+from checks.azure_models import judge_azure_listing
+from checks.base import AZURE, Account, FreeCheck, Outcome, ProbeContext
 from checks.generation import Generation
 from checks.http import call, failure_outcome, unexpected
 from checks.images import family
@@ -38,6 +39,9 @@ class ModelListing(FreeCheck):
     account's models) appears that the previous listing did not show, with its published
     prices when the price source (setting `price_source`) has them. Account errors (bad key,
     quota…) map through the shared classifier. Costs nothing.
+
+    For an Azure account it reads the data-plane model list instead and watches the
+    deployment's model version (`checks.azure_models`).
     """
 
     name: ClassVar[str] = "model_listing"
@@ -49,6 +53,8 @@ class ModelListing(FreeCheck):
 
     async def run(self, ctx: ProbeContext) -> Outcome:
         answer = await call(ctx, "GET", "models")
+        if ctx.account.provider == AZURE:
+            return judge_azure_listing(ctx, answer, "GET /openai/models")
         what = "GET /v1/models"
         if not answer.ok:
             return failure_outcome(answer, what)

@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from checks.base import Account, FreeCheck, Outcome, ProbeContext, Status
+from checks.base import AZURE, GATEWAY, OPENAI, Account, FreeCheck, Outcome, ProbeContext, Status
 from checks.generation import Generation
 from checks.http import BodyTooLarge, receive
 from checks.images import family
@@ -79,8 +79,16 @@ async def load_source(ctx: ProbeContext, source: str | None = None) -> dict[str,
     return result
 
 
-def find_entry(document: Mapping[str, Any], model: str) -> tuple[str, Mapping[str, Any]] | None:
-    for key in (model, f"openai/{model}", family(model), f"openai/{family(model)}"):
+def find_entry(
+    document: Mapping[str, Any], model: str, provider: str = OPENAI
+) -> tuple[str, Mapping[str, Any]] | None:
+    """The model's entry in a LiteLLM-shaped map. Azure's prices are Azure's own
+    (`azure/<model>` keys: a Global Standard and a regional deployment need not cost what
+    OpenAI charges), so an Azure model never falls back to OpenAI's entry."""
+    keys: tuple[str, ...] = (model, f"openai/{model}", family(model), f"openai/{family(model)}")
+    if provider == AZURE:
+        keys = (f"azure/{model}", f"azure/{family(model)}")
+    for key in keys:
         entry = document.get(key)
         if isinstance(entry, Mapping):
             return key, entry
@@ -124,6 +132,10 @@ class Pricing(FreeCheck):
     model is missing from the source, `token_usage_drift` when the last generation probe was
     billed a different number of output tokens than expected. `unknown:
     price_source_unavailable` when the source cannot be read. Costs nothing.
+
+    Per provider: an Azure account reads the `azure/<model>` entry against its own baseline
+    (`[pricing.baseline."azure/<model>"]`, else OpenAI's published table); a gateway warns
+    `model_unpriced` unless the account names its own `price_source`.
     """
 
     name: ClassVar[str] = "pricing"
@@ -134,9 +146,22 @@ class Pricing(FreeCheck):
         return account.models
 
     async def run(self, ctx: ProbeContext) -> Outcome:
-        location = source_location(str(ctx.settings.get("source", "litellm")))
+        account = ctx.account
+        if account.provider == GATEWAY and not account.price_source:
+            # A gateway bills by its own price list; the LiteLLM map's OpenAI rows say
+            # nothing about it.
+            reason = REASONS["model_unpriced"]
+            return Outcome(
+                reason.status,
+                reason.code,
+                f"{ctx.model}: a gateway's prices are its own; set price_source on the account "
+                "to watch them",
+                {"provider": account.provider},
+            )
+        source = account.price_source or str(ctx.settings.get("source", "litellm"))
+        location = source_location(source)
         try:
-            document = await load_source(ctx)
+            document = await load_source(ctx, source)
         except PriceSourceError as exc:
             reason = REASONS["price_source_unavailable"]
             return Outcome(reason.status, reason.code, str(exc)[:300], {"source": location})
@@ -150,7 +175,7 @@ class Pricing(FreeCheck):
             "source": location,
             "baseline": {k: format_price(v) for k, v in sorted(baseline.items())},
         }
-        found = find_entry(document, ctx.model)
+        found = find_entry(document, ctx.model, account.provider)
         if found is None:
             reason = REASONS["model_unpriced"]
             return Outcome(

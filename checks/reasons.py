@@ -316,6 +316,22 @@ _ALL = [
         "Price source could not be read",
         "Check the pricing source URL or file.",
     ),
+    # providers (issue 17: Azure OpenAI, gateways)
+    Reason(
+        "credential_unavailable",
+        _U,
+        "No Microsoft Entra ID token could be had — could not tell",
+        "Check the identity azure-identity finds (managed identity, AZURE_* variables, az "
+        "login) and its role on the resource (Cognitive Services OpenAI User).",
+        transient=True,
+    ),
+    Reason(
+        "not_supported_by_provider",
+        _S,
+        "Skipped: this provider cannot answer this check",
+        "Nothing to fix: the provider has no such API (README, Providers). Remove the pin or "
+        "capability that asks for it to clear it.",
+    ),
     # scheduling
     Reason(
         "budget_exhausted",

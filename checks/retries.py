@@ -80,9 +80,10 @@ def decide_retry(
 
 # "Please try again in 20s." / "in 644ms" (OpenAI, tests/fixtures/openai_answers/
 # rate-limit-rpm-429-chatdev-26.json and others); "Please retry after 86400 seconds."
-# (Azure, azure-rate-limit-429-dbchatprov2-2.json).
-_TRY_AGAIN = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)", re.IGNORECASE)
-_RETRY_AFTER = re.compile(r"retry after (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
+# (Azure, azure-rate-limit-429-dbchatprov2-2.json); "Try again in 2 seconds." (Azure,
+# azure-rate-limit-headers-429-copilot-camp-551.json).
+_TRY_AGAIN = re.compile(r"try again in ((?:\d+(?:\.\d+)?(?:ms|h|m|s))+)\b", re.IGNORECASE)
+_RETRY_AFTER = re.compile(r"(?:retry after|try again in) (\d+(?:\.\d+)?) seconds?", re.IGNORECASE)
 
 
 def wait_hint(message: str | None) -> float | None:

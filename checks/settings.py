@@ -44,6 +44,9 @@ class ModelListingSettings(CheckSettings):
 
 class SnapshotSettings(CheckSettings):
     every: Duration = 900.0
+    retirement_warn_days: int = Field(default=90, ge=1)
+    """Azure: how long before its retirement a deployment's model version warns (every Azure
+    model version carries a retirement date, so the date alone is no news)."""
 
 
 class GenerationSettings(CheckSettings):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from checks.base import Account, FreeCheck, Outcome, ProbeContext
+from checks.azure_models import judge_azure_snapshot
+from checks.base import AZURE, Account, FreeCheck, Outcome, ProbeContext
 from checks.generation import Generation
 from checks.http import call, failure_outcome, unexpected
 from checks.reasons import REASONS
@@ -17,6 +18,10 @@ class Snapshot(FreeCheck):
     Passes `snapshot_available` when the model object comes back. Fails `snapshot_missing`
     on 404. Warns `shutdown_scheduled` when the object carries a `shutdown_date`.
     Account errors map through the shared classifier. Costs nothing.
+
+    For an Azure account the pinned snapshot is the deployment's `model_version`, read from
+    the resource's model list (`checks.azure_models`): retiring within
+    `retirement_warn_days` warns `shutdown_scheduled`.
     """
 
     name: ClassVar[str] = "snapshot"
@@ -27,6 +32,9 @@ class Snapshot(FreeCheck):
         return account.snapshots
 
     async def run(self, ctx: ProbeContext) -> Outcome:
+        if ctx.account.provider == AZURE:
+            answer = await call(ctx, "GET", "models")
+            return judge_azure_snapshot(ctx, answer, "GET /openai/models")
         what = f"GET /v1/models/{ctx.model}"
         answer = await call(ctx, "GET", f"models/{ctx.model}")
         if answer.http_status == 404:

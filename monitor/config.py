@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +18,11 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from checks.base import Account
+from checks.base import OPENAI, Account, TokenProvider
 from checks.images import retired_reason
 from checks.responses_tool import ResponsesTool
+from monitor.providers import MissingExtra, entra_token_provider, pinned, provider_problems
+from monitor.providers import base_url as provider_base_url
 from monitor.sections import (
     DAYS,
     AccountSection,
@@ -140,9 +142,12 @@ def parse(
     path: str | None = None,
     *,
     today: date | None = None,
+    entra: Callable[[], TokenProvider] | None = None,
 ) -> LoadedConfig:
     """The validated config with its secrets resolved, or ConfigError with every problem.
-    `today` (UTC, by default the real one) decides which models are already retired."""
+    `today` (UTC, by default the real one) decides which models are already retired;
+    `entra` makes the token source of an account with `auth = "entra"` (by default over
+    azure-identity; tests hand in a fake)."""
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
@@ -160,13 +165,22 @@ def parse(
                 f"(also accounts[{seen[section.name]}])"
             )
         seen.setdefault(section.name, index)
-        api_key = _read_env(environ, f"{where}.api_key_env", section.api_key_env, problems)
+        problems.extend(provider_problems(where, section))
+        api_key = None
+        if section.api_key_env is not None:
+            api_key = _read_env(environ, f"{where}.api_key_env", section.api_key_env, problems)
+        token_provider = None
+        if section.auth == "entra":
+            try:
+                token_provider = (entra or entra_token_provider)()
+            except MissingExtra as exc:
+                problems.append(f"{where}.auth: {exc}")
         admin_key = None
         if section.admin_key_env:
             admin_key = _read_env(
                 environ, f"{where}.admin_key_env", section.admin_key_env, problems
             )
-            if not section.project:
+            if not section.project and section.provider == OPENAI:
                 problems.append(
                     f"{where}.project: required when admin_key_env is set "
                     "(the Admin API lists rate limits per project)"
@@ -183,16 +197,23 @@ def parse(
         accounts.append(
             Account(
                 name=section.name,
-                base_url=section.base_url,
+                base_url=provider_base_url(section),
                 api_key=api_key or "",
                 organization=section.organization,
                 project=section.project,
                 admin_key=admin_key,
                 models=tuple(section.models),
-                snapshots=tuple(section.snapshots),
+                snapshots=pinned(section),
                 required_images_per_minute=section.required_images_per_minute,
                 capabilities=tuple(section.capabilities),
                 responses_model=section.responses_model,
+                provider=section.provider,
+                deployment=section.deployment,
+                api_version=section.api_version,
+                route=section.route or "deployment",
+                token_provider=token_provider,
+                model_version=section.model_version,
+                price_source=section.price_source,
             )
         )
     channels: list[ChannelTarget] = []
@@ -251,7 +272,11 @@ def resolve_path(path: str | None, environ: Mapping[str, str]) -> Path:
 
 
 def load(
-    path: str | None = None, environ: Mapping[str, str] | None = None, *, today: date | None = None
+    path: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    today: date | None = None,
+    entra: Callable[[], TokenProvider] | None = None,
 ) -> LoadedConfig:
     env = os.environ if environ is None else environ
     file = resolve_path(path, env)
@@ -269,7 +294,7 @@ def load(
         raise ConfigError([f"{file}: config is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{file}: invalid TOML: {exc}"]) from None
-    return parse(data, env, str(file), today=today)
+    return parse(data, env, str(file), today=today, entra=entra)
 
 
 def example_text() -> str:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from checks import REGISTRY
-from checks.base import Account, Check
+from checks.base import OPENAI, Account, Check
+from checks.providers import planned_for
 from monitor.config import LoadedConfig
 
 
@@ -62,6 +63,8 @@ def plan(
         for name in names:
             if not runs_for(REGISTRY[name], account):
                 continue
+            if not checks and not planned_for(REGISTRY[name], account):
+                continue  # the provider cannot answer it (checks.providers)
             for model in REGISTRY[name].targets(account):
                 if models and model not in models:
                     continue
@@ -84,7 +87,7 @@ def settings_for(
     compares the published prices against it), every watched model and the price source
     (a listing that shows a model nobody watches names it once, with its published prices)."""
     settings: dict[str, Any] = loaded.config.check_settings(check).model_dump()
-    prices = loaded.config.baseline(model)
+    prices = loaded.config.baseline(model, account.provider if account else OPENAI)
     settings["prices"] = prices
     settings["baseline"] = {model: prices}
     settings["watched_models"] = loaded.watched_models

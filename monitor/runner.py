@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from checks.base import Clock, Evidence, Outcome, ProbeContext, Sleep, Status, Verdict
+from checks.providers import not_supported
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
 from monitor.plan import Probe, settings_for
@@ -236,7 +237,11 @@ class Round:
                 self.progress(probe, None)
             started = self.clock.now()
             try:
-                outcome = self._over_budget(probe, ctx) or charged(probe, ctx, await check.run(ctx))
+                outcome = (
+                    not_supported(check, probe.account)
+                    or self._over_budget(probe, ctx)
+                    or charged(probe, ctx, await check.run(ctx))
+                )
             except StoreError:
                 raise  # the store is down: no probe can be recorded, the caller says so
             except Exception as exc:  # a bug or a hostile answer must not sink the round

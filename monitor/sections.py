@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator
 
 from checks import known_capabilities
+from checks.base import AZURE, OPENAI
 from checks.images import family, image_family
 from checks.prices import CATEGORIES, PUBLISHED, PriceTable
 from checks.settings import (
@@ -78,8 +79,18 @@ class MonitorSection(Section):
 
 class AccountSection(Section):
     name: str
+    provider: Literal["openai", "azure", "openai-compatible"] = "openai"
+    """Which API the account speaks (README, Providers); the keys below it name which
+    provider they belong to, and `monitor.providers` refuses them on any other."""
     base_url: str = "https://api.openai.com/v1"
-    api_key_env: EnvName
+    api_key_env: EnvName | None = None  # required, except for Azure with auth = "entra"
+    endpoint: str | None = None  # azure: https://<resource>.openai.azure.com
+    deployment: str | None = Field(default=None, min_length=1, max_length=64)  # azure
+    api_version: str | None = None  # azure, required: no silent default
+    route: Literal["deployment", "v1"] | None = None  # azure; "deployment" when unset
+    auth: Literal["api-key", "entra"] | None = None  # azure; "api-key" when unset
+    model_version: str | None = Field(default=None, min_length=1, max_length=40)  # azure
+    price_source: str | None = Field(default=None, min_length=1)  # openai-compatible
     organization: str | None = None
     project: str | None = None
     admin_key_env: EnvName | None = None
@@ -213,8 +224,14 @@ class Config(Section):
         section: CheckSettings = getattr(self.checks, name)
         return section
 
-    def baseline(self, model: str) -> PriceTable:
-        for key in (model, family(model)):
+    def baseline(self, model: str, provider: str = OPENAI) -> PriceTable:
+        """The prices a model's probes are costed and compared with: the config's baseline
+        (for Azure its own, `azure/<model>`), else OpenAI's published table (Azure's Global
+        Standard list has tracked it)."""
+        keys: tuple[str, ...] = (model, family(model))
+        if provider == AZURE:
+            keys = (f"azure/{model}", f"azure/{family(model)}")
+        for key in keys:
             if key in self.pricing.baseline:
                 return self.pricing.baseline[key].table()
         return dict(PUBLISHED.get(family(model), {}))

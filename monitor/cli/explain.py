@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 MAX_EXPLAIN_BODY = 1024 * 1024
 """Real error bodies are a few hundred bytes; past this the answer is cut (and said so)."""
 MAX_SHOWN_INPUT = 80
+AZURE_HEADERS = ("region", "apim_request_id")
+"""Azure's own headers (x-ms-region, apim-request-id), shown when the answer carries them."""
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")  # a header name (RFC 9110 token)
 
 
@@ -218,6 +220,9 @@ def render_explanation(explained: dict[str, Any]) -> str:
         ("retry", f"{then} — {retry['why']} ({retry['check']} probe: "
                   f"{retry['requests']} request{'s' if retry['requests'] > 1 else ''})"),
     ]  # fmt: skip
+    azure = [f"{k} {explained['headers'][k]}" for k in AZURE_HEADERS if k in explained["headers"]]
+    if azure:
+        lines.insert(2, ("azure", " · ".join(azure)))
     width = max(len(label) for label, _ in lines) + 2
     out = []
     for label, text in lines:

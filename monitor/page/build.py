@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from checks import REGISTRY
-from checks.base import Account, Status, Verdict
+from checks.base import Account, Status, Verdict, as_mapping
 from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
@@ -250,7 +250,19 @@ def cell_for(row: ProbeResult | None, probe: Probe, interval: float, now: dateti
         stale=(now - row.finished_at).total_seconds() > 2 * interval,
         http_status=row.http_status,
         request_id=row.request_id,
+        azure=azure_evidence(row.details),
     )
+
+
+def azure_evidence(details: Mapping[str, Any] | None) -> str | None:
+    """`region · apim-request-id` from a result's stored headers (untrusted JSON)."""
+    headers = as_mapping(as_mapping(details).get("headers"))
+    parts = [
+        f"{label} {str(headers[key])[:200]}"
+        for key, label in (("region", "region"), ("apim_request_id", "apim-request-id"))
+        if isinstance(headers.get(key), str)
+    ]
+    return " · ".join(parts) or None
 
 
 def page_state(cells: Iterable[Cell]) -> str:

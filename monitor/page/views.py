@@ -72,6 +72,8 @@ class Cell(Marked):
     stale: bool
     http_status: int | None = None
     request_id: str | None = None
+    azure: str | None = None
+    """Azure's region and apim-request-id of the answer (what Microsoft support asks for)."""
 
     def as_json(self) -> dict[str, Any]:
         return {

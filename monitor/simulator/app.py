@@ -21,8 +21,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from checks.prices import LITELLM_KEYS
+from monitor.simulator.azure import AzureAccount, AzureFace
 from monitor.simulator.errors import ApiFailure, model_not_found, unknown_route
 from monitor.simulator.gate import authenticate, reserve_images, slow_down
+from monitor.simulator.gateway import GatewayAccount, GatewayFace
 from monitor.simulator.images import (
     expected_tokens,
     image_stream,
@@ -93,6 +95,9 @@ class Simulator:
 
     def __init__(self, state: SimulatorState) -> None:
         self.state = state
+        # The Azure and gateway faces: their own scenario accounts, the same control routes.
+        self.azure = AzureFace(state)
+        self.gateway = GatewayFace(state)
 
     def account_route(self, handle: AccountHandler) -> Endpoint:
         """An API route behind the gate: the key must open an account (which then answers
@@ -212,10 +217,20 @@ class Simulator:
         )
 
     async def control_list(self, request: Request) -> Response:
-        return JSONResponse({"accounts": [a.describe() for a in self.state.accounts.values()]})
+        accounts: list[AccountState | AzureAccount | GatewayAccount] = [
+            *self.state.accounts.values(),
+            *self.azure.accounts.values(),
+            *self.gateway.accounts.values(),
+        ]
+        return JSONResponse({"accounts": [a.describe() for a in accounts]})
 
     async def control_account(self, request: Request) -> Response:
-        account = self.state.account_named(request.path_params["name"])
+        name = request.path_params["name"]
+        account: AccountState | AzureAccount | GatewayAccount | None = (
+            self.state.account_named(name)
+            or self.azure.account_named(name)
+            or self.gateway.account_named(name)
+        )
         if account is None:
             return JSONResponse({"error": "no such scenario account"}, status_code=404)
         if request.method == "POST":
@@ -252,6 +267,8 @@ class Simulator:
 
     async def control_reset(self, request: Request) -> Response:
         self.state.reset()
+        self.azure.reset()
+        self.gateway.reset()
         return JSONResponse({"reset": True})
 
 
@@ -274,6 +291,8 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route("/_sim/accounts", sim.control_list, methods=["GET"]),
         Route("/_sim/accounts/{name}", sim.control_account, methods=["GET", "POST"]),
         Route("/_sim/reset", sim.control_reset, methods=["POST"]),
+        *sim.azure.routes(),
+        *sim.gateway.routes(),
     ]
     app = Starlette(routes=routes, exception_handlers={404: unknown_route, 405: unknown_route})
     app.state.simulator = sim

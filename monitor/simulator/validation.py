@@ -199,9 +199,12 @@ def bounded_int(params: dict[str, Any], name: str, low: int, high: int) -> int:
     return value
 
 
-async def edit_params(request: Request) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+async def edit_params(
+    request: Request, model: str | None = None
+) -> tuple[dict[str, Any], list[tuple[int, int]]]:
     """An edit request's multipart form, checked: the validated parameters and the size
-    of each input image (the mask must match the first)."""
+    of each input image (the mask must match the first). `model` overrides the form's, as
+    an Azure deployment's model does."""
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise ApiFailure(
             400,
@@ -215,6 +218,8 @@ async def edit_params(request: Request) -> tuple[dict[str, Any], list[tuple[int,
         params: dict[str, Any] = {
             k: v for k, v in form.multi_items() if k not in ("image", "image[]", "mask")
         }
+        if model is not None:
+            params["model"] = model
         spec = validate(params, EDIT_PARAMS)
         if not images:
             raise ApiFailure(
