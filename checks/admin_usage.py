@@ -35,6 +35,7 @@ MAX_COUNT = 10**9
 """More images or requests than this in one bucket is not an answer to believe."""
 MAX_AMOUNT = 10**9
 MAX_CURSOR = 1000
+EARLIEST, LATEST = 1577836800, 4102444800  # 2020-01-01 and 2100-01-01 (UTC)
 MAX_ID = 200
 
 
@@ -88,6 +89,13 @@ def count(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if 0 <= value < MAX_COUNT else None
+
+
+def moment(value: object) -> int | None:
+    """A bucket bound from an answer: Unix seconds between 2020 and 2100, or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if EARLIEST <= value < LATEST else None
 
 
 def amount(value: object) -> float | None:
@@ -168,7 +176,7 @@ async def read_pages(
         pages += 1
         for bucket in data:
             bucket = as_mapping(bucket)
-            first, last = count(bucket.get("start_time")), count(bucket.get("end_time"))
+            first, last = moment(bucket.get("start_time")), moment(bucket.get("end_time"))
             if first is None or last is None:
                 continue
             if last - first != width or first < start or last > end or first % width:
@@ -311,4 +319,4 @@ def fits(key: str, redacted: str) -> bool:
     head, tail = head.rstrip("*"), tail.lstrip("*")
     if not dots or len(head) < 3 or len(tail) < 2:
         return False
-    return len(key) >= len(head) + len(tail) and key.startswith(head) and key.endswith(tail)
+    return len(key) > len(head) + len(tail) and key.startswith(head) and key.endswith(tail)
