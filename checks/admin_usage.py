@@ -186,10 +186,13 @@ async def read_pages(
             for item in found if isinstance(found, list) else ():
                 if isinstance(item, Mapping):
                     results.append((first, last, item))
-        following = payload.get("next_page")
-        if payload.get("has_more") is not True or text(following) is None:
+        if payload.get("has_more") is not True:
             return Read(results, end, pages)
-        assert isinstance(following, str)
+        following = payload.get("next_page")
+        # More is said to come, but the cursor cannot lead to it (missing, repeated):
+        # complete only as far as the buckets seen, and the next read starts there.
+        if not isinstance(following, str) or text(following) is None:
+            break
         if following in seen_cursors or len(following) > MAX_CURSOR:
             break
         seen_cursors.add(following)
