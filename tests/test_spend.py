@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from checks.admin_usage import Cost
 from checks.spend import MIN_DAY_SHARE, daily, forecast_month, judge, line_item_model
+from monitor.config import ConfigError, parse
 from monitor.simulator.traffic import image_price
 from tests.usage_helpers import NOW, ClockedSimulator, clocked, usage_sim
 
@@ -144,3 +146,83 @@ def test_judge_puts_the_budget_before_a_jump_before_a_drift() -> None:
 
 def test_the_first_minutes_of_a_day_are_not_multiplied_by_thousands() -> None:
     assert pytest.approx(15 / 1440) == MIN_DAY_SHARE
+
+
+ENV = {"KEY": "sk-test-0000000000001111", "ADMIN": "sk-admin-test-22223333"}
+
+
+def config_problems(data: dict[str, Any]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        parse(data, ENV)
+    return caught.value.problems
+
+
+def test_the_usage_and_spend_keys_have_their_documented_defaults() -> None:
+    data = {
+        "accounts": [
+            {
+                "name": "prod",
+                "api_key_env": "KEY",
+                "admin_key_env": "ADMIN",
+                "project": "proj_x",
+                "monthly_budget_usd": 250,
+            }
+        ]
+    }
+    loaded = parse(data, ENV)
+    checks = loaded.config.checks
+    assert (checks.usage.every, checks.usage.near_limit_share) == (900, 0.8)
+    assert (checks.spend.every, checks.spend.jump_factor) == (3600, 3.0)
+    assert checks.spend.billing_tolerance_pct == 5.0
+    assert loaded.accounts[0].monthly_budget_usd == Decimal(250)
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (
+            {"accounts": [{"name": "a", "api_key_env": "KEY", "monthly_budget_usd": 10}]},
+            "accounts[0].monthly_budget_usd: needs admin_key_env (the spend is read from the "
+            "Admin API's costs)",
+        ),
+        (
+            {
+                "accounts": [
+                    {
+                        "name": "a",
+                        "api_key_env": "KEY",
+                        "admin_key_env": "ADMIN",
+                        "project": "p",
+                        "monthly_budget_usd": -1,
+                    }
+                ]
+            },
+            "accounts[0].monthly_budget_usd: input should be greater than 0",
+        ),
+        (
+            {
+                "accounts": [{"name": "a", "api_key_env": "KEY"}],
+                "checks": {"usage": {"near_limit_share": 1.5}},
+            },
+            "checks.usage.near_limit_share: input should be less than or equal to 1",
+        ),
+        (
+            {
+                "accounts": [{"name": "a", "api_key_env": "KEY"}],
+                "checks": {"spend": {"jump_factor": 1}},
+            },
+            "checks.spend.jump_factor: input should be greater than 1",
+        ),
+        (
+            {
+                "accounts": [{"name": "a", "api_key_env": "KEY"}],
+                "checks": {"spend": {"billing_tolerance": 5}},
+            },
+            "checks.spend.billing_tolerance: unknown key",
+        ),
+    ],
+)
+def test_bad_usage_and_spend_config_is_one_line_naming_its_key(
+    data: dict[str, Any], problem: str
+) -> None:
+    assert config_problems(data) == [problem]
