@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.base import Outcome, ProbeContext, as_mapping
-from checks.http import call, failure_outcome, unexpected
+from checks.http import call, failure_outcome
 from checks.reasons import REASONS
 
 USAGE_PATH = "organization/usage/images"
@@ -160,17 +160,12 @@ async def read_pages(
         payload = answer.json()
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
-            bad = unexpected(answer, what, "answer has no list of buckets")
-            reason = REASONS["usage_unavailable"]
+            problem = "answer has no list of buckets"
             raise UsageUnavailable(
-                Outcome(
-                    reason.status,
-                    reason.code,
-                    bad.summary,
-                    bad.details,
-                    http_status=bad.http_status,
-                    request_id=bad.request_id,
-                    latency_ms=bad.latency_ms,
+                answer.outcome(
+                    "usage_unavailable",
+                    f"{what}: {problem}",
+                    {"problem": problem, "headers": answer.meta.as_dict()},
                 )
             )
         pages += 1

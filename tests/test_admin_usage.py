@@ -9,7 +9,6 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-import jsonschema
 import pytest
 import respx
 
@@ -20,9 +19,10 @@ from checks.usage import SETTLE_SECONDS
 from monitor.clock import FrozenClock
 from monitor.simulator.scenarios import scenario
 from tests.conftest import BASE, FIXTURES, make_account
+from tests.test_simulator import schemas, violations
 from tests.usage_helpers import NOW, ClockedSimulator, clocked, usage_sim
 
-__all__ = ["clocked", "usage_sim"]
+__all__ = ["clocked", "schemas", "usage_sim"]
 
 ADMIN = "sk-admin-hostile-secret-9f8e7d"
 USAGE_URL = f"{BASE}/organization/usage/images"
@@ -236,17 +236,6 @@ def test_the_published_example_answers_parse() -> None:
         return sum(r.images for r in rows), sum(c.usd for c in spent), key
 
     assert asyncio.run(go()) == (2, 0.06, None)  # sk-abc...def is not the probe key
-
-
-@pytest.fixture(scope="module")
-def schemas() -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((FIXTURES / "openapi_schemas.json").read_text())
-    return document
-
-
-def violations(schemas: dict[str, Any], name: str, instance: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator({**schemas, "$ref": f"#/components/schemas/{name}"})
-    return [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(instance)]
 
 
 @pytest.mark.parametrize(
