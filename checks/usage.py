@@ -168,10 +168,15 @@ class Usage(FreeCheck):
                     ctx, start=start, end=end, width="1m", group_by=group_by, project=project
                 )
             except UsageUnavailable as failed:
+                # Nothing was covered: the next read starts where this one would have, and
+                # the minutes and peaks read before are carried on to it.
                 return failed.outcome.with_details(
-                    window={"start": iso(start), "end": iso(end)},
+                    window={"start": iso(start), "end": iso(start)},
                     project=project,
                     model=ctx.model,
+                    series=previous.get("series") or [],
+                    hourly_peaks=previous.get("hourly_peaks") or [],
+                    probe_key_id=key_id,
                 )
         per_minute, images, requests = minutes_of(rows, ctx.model, project)
         probe_rows = [r for r in rows if key_id and r.api_key_id == key_id]
