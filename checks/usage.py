@@ -157,9 +157,8 @@ class Usage(FreeCheck):
         previous = ctx.evidence.previous or {}
         start, end = read_window(previous, ctx.clock.now())
         project = ctx.account.project
-        key_id = previous.get("probe_key_id")
-        if not isinstance(key_id, str):
-            key_id = await probe_key_id(ctx)
+        # Looked up at each read (one free call): a key rotated since stays told apart.
+        key_id = await probe_key_id(ctx)
         group_by = ["project_id", "model"] + (["api_key_id"] if key_id else [])
         rows: list[ImageUsage] = []
         if start < end:
