@@ -14,8 +14,10 @@ from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.responses_tool import ResponsesTool
 from checks.snapshot import Snapshot
+from checks.spend import Spend
 from checks.streaming import Streaming
 from checks.transparency import Transparency
+from checks.usage import Usage
 
 # Order is the order of a round for one account: free evidence first, then the paid probes,
 # then the checks that read what the probes recorded.
@@ -31,11 +33,22 @@ REGISTRY: dict[str, Check] = {
         ResponsesTool(),
         RateLimits(),
         Pricing(),
+        Usage(),
+        Spend(),
     )
 }
 
 CAPABILITIES: tuple[str, ...] = tuple(name for name, check in REGISTRY.items() if check.opt_in)
 """The checks an account opts in to with `capabilities = [...]`, in round order."""
+
+
+def evidence_depth(name: str) -> int:
+    """How many checks come before this one in its chain of evidence (`generation` →
+    `rate_limits` → `usage`: 0, 1, 2); a round runs each depth after the one before."""
+    depth, source = 0, REGISTRY[name].reads_evidence
+    while source is not None and depth < len(REGISTRY):
+        depth, source = depth + 1, REGISTRY[source].reads_evidence
+    return depth
 
 
 def known_capabilities(names: list[str]) -> list[str]:
@@ -58,5 +71,6 @@ __all__ = [
     "Outcome",
     "ProbeContext",
     "Status",
+    "evidence_depth",
     "known_capabilities",
 ]

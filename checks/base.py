@@ -129,6 +129,8 @@ class Account:
     """The model version an Azure deployment runs (`2025-04-15`), when the config says it."""
     price_source: str | None = None
     """A gateway's own price source (LiteLLM-shaped); without one its prices are unknown."""
+    monthly_budget_usd: Decimal | None = None
+    """What the account's image spend may reach in a calendar month (the `spend` check)."""
 
     def headers(self, *, admin: bool = False) -> dict[str, str]:
         """The request's auth headers. For an Entra account this asks `token_provider`,
