@@ -14,8 +14,10 @@ from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.responses_tool import ResponsesTool
 from checks.snapshot import Snapshot
+from checks.spend import Spend
 from checks.streaming import Streaming
 from checks.transparency import Transparency
+from checks.usage import Usage
 
 # Order is the order of a round for one account: free evidence first, then the paid probes,
 # then the checks that read what the probes recorded.
@@ -31,6 +33,8 @@ REGISTRY: dict[str, Check] = {
         ResponsesTool(),
         RateLimits(),
         Pricing(),
+        Usage(),
+        Spend(),
     )
 }
 

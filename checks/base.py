@@ -101,6 +101,8 @@ class Account:
     `responses_tool`); the others never run for it."""
     responses_model: str | None = None
     """The mainline model the `responses_tool` probe calls the Responses API with."""
+    monthly_budget_usd: Decimal | None = None
+    """What the account's image spend may reach in a calendar month (the `spend` check)."""
 
     def headers(self, *, admin: bool = False) -> dict[str, str]:
         key = self.admin_key if admin else self.api_key

@@ -105,7 +105,7 @@ async def call(
     path: str,
     *,
     json: Any = None,
-    params: dict[str, str] | None = None,
+    params: dict[str, str] | list[tuple[str, str]] | None = None,
     data: dict[str, str] | None = None,
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
     admin: bool = False,

@@ -108,3 +108,20 @@ class PricingSettings(CheckSettings):
         if not value.strip():
             raise ValueError("must be 'litellm', a URL or a path")
         return value
+
+
+class UsageSettings(CheckSettings):
+    every: Duration = 900.0
+    near_limit_share: float = Field(default=0.8, gt=0, le=1)
+    """Warn when a minute's images passed this share of the images-per-minute limit."""
+
+
+class SpendSettings(CheckSettings):
+    every: Duration = 3600.0
+    jump_factor: float = Field(default=3.0, gt=1)
+    """Warn when today's pro-rated spend is above this multiple of the 7-day median."""
+    billing_tolerance_pct: float = Field(default=5.0, ge=0)
+    """Warn when the billed cost per image differs from the expected by more than this."""
+    traffic_quality: Literal["low", "medium", "high"] = "medium"
+    """The quality the account's own traffic asks for: the Usage API counts images per size
+    but not per quality, so the expected cost per image assumes this one."""

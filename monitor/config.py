@@ -171,6 +171,11 @@ def parse(
                     f"{where}.project: required when admin_key_env is set "
                     "(the Admin API lists rate limits per project)"
                 )
+        elif section.monthly_budget_usd is not None:
+            problems.append(
+                f"{where}.monthly_budget_usd: needs admin_key_env (the spend is read from "
+                "the Admin API's costs)"
+            )
         if len(set(section.models)) != len(section.models):
             problems.append(f"{where}.models: lists a model twice")
         problems.extend(_retired(where, section, today or datetime.now(UTC).date()))
@@ -193,6 +198,7 @@ def parse(
                 required_images_per_minute=section.required_images_per_minute,
                 capabilities=tuple(section.capabilities),
                 responses_model=section.responses_model,
+                monthly_budget_usd=section.monthly_budget_usd,
             )
         )
     channels: list[ChannelTarget] = []

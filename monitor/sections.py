@@ -26,8 +26,10 @@ from checks.settings import (
     ResponsesToolSettings,
     Section,
     SnapshotSettings,
+    SpendSettings,
     StreamingSettings,
     TransparencySettings,
+    UsageSettings,
 )
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -87,6 +89,9 @@ class AccountSection(Section):
     snapshots: list[str] = Field(default_factory=list)
     daily_probe_budget_usd: Decimal = Field(default=Decimal("0.25"), ge=0)
     required_images_per_minute: int | None = Field(default=None, ge=1)
+    monthly_budget_usd: Decimal | None = Field(default=None, gt=0)
+    """What the account's image spend may reach in a calendar month; the `spend` check
+    fails when the month's forecast is above it (needs admin_key_env)."""
     capabilities: list[str] = Field(default_factory=list)
     """The capability checks this account opts in to; the others never run for it."""
     responses_model: str | None = Field(default=None, min_length=1)
@@ -143,6 +148,8 @@ class ChecksSection(Section):
     responses_tool: ResponsesToolSettings = ResponsesToolSettings()
     rate_limits: RateLimitsSettings = RateLimitsSettings()
     pricing: PricingSettings = PricingSettings()
+    usage: UsageSettings = UsageSettings()
+    spend: SpendSettings = SpendSettings()
 
 
 class PriceBaseline(Section):

@@ -1,0 +1,314 @@
+"""A small client for the Admin API's usage and costs endpoints (free; the admin key).
+
+`GET /v1/organization/usage/images` (buckets of 1m, 1h or 1d) and `GET /v1/organization/costs`
+(buckets of 1d) answer a `UsageResponse`: a page of time buckets, each with its `results`,
+and `next_page`, a cursor for the next page (openai-openapi.yaml (2026-08-21),
+`/organization/usage/images`, `/organization/costs`, UsageResponse, UsageImagesResult,
+CostsResult). Pages are bounded in number and in time, and every field is parsed as hostile:
+a count that is not a non-negative integer below `MAX_COUNT`, an amount that is not a finite
+non-negative number, a bucket outside the window asked for or of the wrong width is dropped,
+never trusted. The admin key travels only in the Authorization header (`Account.headers`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from checks.base import Outcome, ProbeContext, as_mapping
+from checks.http import call, failure_outcome, unexpected
+from checks.reasons import REASONS
+
+USAGE_PATH = "organization/usage/images"
+COSTS_PATH = "organization/costs"
+BUCKET_SECONDS = {"1m": 60, "1h": 3600, "1d": 86400}
+# The most buckets one page may hold (the spec's `limit` maxima): fewer pages per read.
+PAGE_LIMIT = {"1m": 1440, "1h": 168, "1d": 31}
+COSTS_PAGE_LIMIT = 180
+MAX_PAGES = 10
+"""A day of minutes is one page at the maximum limit; ten pages is a runaway cursor."""
+MAX_COUNT = 10**9
+"""More images or requests than this in one bucket is not an answer to believe."""
+MAX_AMOUNT = 10**9
+MAX_CURSOR = 1000
+MAX_ID = 200
+
+
+class UsageUnavailable(Exception):
+    """The Admin API did not give the numbers; `outcome` says why (usage_unavailable)."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.summary)
+        self.outcome = outcome
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageUsage:
+    """One result of one bucket: images and requests, with the fields grouped by."""
+
+    start: int
+    end: int
+    images: int
+    requests: int
+    project_id: str | None = None
+    model: str | None = None
+    size: str | None = None
+    source: str | None = None
+    api_key_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Cost:
+    """One result of one day's bucket of costs, in USD."""
+
+    start: int
+    end: int
+    usd: float
+    line_item: str | None = None
+    project_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Read:
+    """What a paginated read returned, and up to when it is complete: when the page bound
+    stopped it early, `covered_until` is the end of the last bucket seen (the next read
+    starts there, so nothing is missed and nothing counted twice)."""
+
+    results: list[Any]
+    covered_until: int
+    pages: int
+
+
+def count(value: object) -> int | None:
+    """A count from an answer: a non-negative integer below MAX_COUNT, or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if 0 <= value < MAX_COUNT else None
+
+
+def amount(value: object) -> float | None:
+    """An amount from an answer: a finite non-negative number below MAX_AMOUNT (a numeric
+    string too: some clients see the value as text), or None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and len(value) <= 40:
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and 0 <= number < MAX_AMOUNT else None
+
+
+def text(value: object) -> str | None:
+    """An id or label from an answer: a short string without control characters, or None."""
+    if not isinstance(value, str) or not value or len(value) > MAX_ID:
+        return None
+    return value if value.isprintable() else None
+
+
+def unix(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def iso(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat()
+
+
+async def read_pages(
+    ctx: ProbeContext,
+    path: str,
+    params: list[tuple[str, str]],
+    *,
+    start: int,
+    end: int,
+    width: int,
+) -> Read:
+    """Every bucket of [start, end) the endpoint gives, following `next_page` within
+    MAX_PAGES and the check's timeout in all. Buckets are kept when they lie inside the
+    window and are exactly `width` long; their `results` are returned raw (mappings only)
+    with the bucket's bounds. Raises UsageUnavailable."""
+    what = f"GET /v1/{path}"
+    deadline = time.monotonic() + float(ctx.settings.get("timeout", 60))
+    cursor: str | None = None
+    seen_cursors: set[str] = set()
+    results: list[tuple[int, int, Mapping[str, Any]]] = []
+    covered = start
+    pages = 0
+    for _ in range(MAX_PAGES):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        query = params + ([("page", cursor)] if cursor else [])
+        answer = await call(ctx, "GET", path, params=query, admin=True, timeout=remaining)
+        if not answer.ok:
+            raise UsageUnavailable(failure_outcome(answer, what, REASONS["usage_unavailable"]))
+        payload = answer.json()
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(data, list):
+            bad = unexpected(answer, what, "answer has no list of buckets")
+            reason = REASONS["usage_unavailable"]
+            raise UsageUnavailable(
+                Outcome(
+                    reason.status,
+                    reason.code,
+                    bad.summary,
+                    bad.details,
+                    http_status=bad.http_status,
+                    request_id=bad.request_id,
+                    latency_ms=bad.latency_ms,
+                )
+            )
+        pages += 1
+        for bucket in data:
+            bucket = as_mapping(bucket)
+            first, last = count(bucket.get("start_time")), count(bucket.get("end_time"))
+            if first is None or last is None:
+                continue
+            if last - first != width or first < start or last > end or first % width:
+                continue
+            covered = max(covered, last)
+            found = bucket.get("results")
+            for item in found if isinstance(found, list) else ():
+                if isinstance(item, Mapping):
+                    results.append((first, last, item))
+        following = payload.get("next_page")
+        if payload.get("has_more") is not True or text(following) is None:
+            return Read(results, end, pages)
+        assert isinstance(following, str)
+        if following in seen_cursors or len(following) > MAX_CURSOR:
+            break
+        seen_cursors.add(following)
+        cursor = following
+    # Stopped by a bound with more to come: complete only up to the last bucket seen.
+    return Read(results, covered, pages)
+
+
+def _filters(project: str | None, group_by: Sequence[str]) -> list[tuple[str, str]]:
+    # Arrays go as repeated keys (`group_by=model&group_by=size`), as OpenAI's usage
+    # cookbook sends them with `requests`.
+    params = [("group_by", field) for field in group_by]
+    if project:
+        params.append(("project_ids", project))
+    return params
+
+
+async def image_usage(
+    ctx: ProbeContext,
+    *,
+    start: int,
+    end: int,
+    width: str,
+    group_by: Sequence[str],
+    project: str | None,
+) -> tuple[list[ImageUsage], int]:
+    """Images and requests per bucket of `width` in [start, end), grouped by `group_by`
+    and filtered to `project`; and up to when the answer is complete."""
+    seconds = BUCKET_SECONDS[width]
+    params = [
+        ("start_time", str(start)),
+        ("end_time", str(end)),
+        ("bucket_width", width),
+        ("limit", str(PAGE_LIMIT[width])),
+        *_filters(project, group_by),
+    ]
+    read = await read_pages(ctx, USAGE_PATH, params, start=start, end=end, width=seconds)
+    rows = []
+    for first, last, item in read.results:
+        images, requests = count(item.get("images")), count(item.get("num_model_requests"))
+        if images is None and requests is None:
+            continue
+        rows.append(
+            ImageUsage(
+                first,
+                last,
+                images or 0,
+                requests or 0,
+                project_id=text(item.get("project_id")),
+                model=text(item.get("model")),
+                size=text(item.get("size")),
+                source=text(item.get("source")),
+                api_key_id=text(item.get("api_key_id")),
+            )
+        )
+    return rows, read.covered_until
+
+
+async def costs(
+    ctx: ProbeContext, *, start: int, end: int, project: str | None
+) -> tuple[list[Cost], int]:
+    """Costs per day in [start, end) (both on UTC midnights), grouped by project and line
+    item and filtered to `project`; only amounts in USD are kept."""
+    params = [
+        ("start_time", str(start)),
+        ("end_time", str(end)),
+        ("bucket_width", "1d"),
+        ("limit", str(COSTS_PAGE_LIMIT)),
+        *_filters(project, ("project_id", "line_item")),
+    ]
+    day = BUCKET_SECONDS["1d"]
+    read = await read_pages(ctx, COSTS_PATH, params, start=start, end=end, width=day)
+    rows = []
+    for first, last, item in read.results:
+        money = as_mapping(item.get("amount"))
+        usd = amount(money.get("value"))
+        currency = money.get("currency")
+        if usd is None or (currency is not None and currency != "usd"):
+            continue
+        rows.append(
+            Cost(
+                first,
+                last,
+                usd,
+                line_item=text(item.get("line_item")),
+                project_id=text(item.get("project_id")),
+            )
+        )
+    return rows, read.covered_until
+
+
+async def probe_key_id(ctx: ProbeContext) -> str | None:
+    """The id (`key_…`) of the key the probes use, from the project's API keys
+    (GET /v1/organization/projects/{project}/api_keys): the one key whose `redacted_value`
+    (`sk-abc...def`, its first and last characters) fits the probe key. None when the list
+    cannot be read or no single key fits (a key of another project, a service account the
+    list does not show): the monitor's own traffic is then not told apart."""
+    project = ctx.account.project
+    if not project:
+        return None
+    path = f"organization/projects/{project}/api_keys"
+    fitting: set[str] = set()
+    after: str | None = None
+    for _ in range(MAX_PAGES):
+        params = {"limit": "100"} | ({"after": after} if after else {})
+        answer = await call(ctx, "GET", path, params=params, admin=True)
+        payload = answer.json() if answer.ok else None
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not isinstance(payload, dict) or not isinstance(data, list):
+            return None
+        for entry in data:
+            entry = as_mapping(entry)
+            key_id = text(entry.get("id"))
+            redacted = text(entry.get("redacted_value"))
+            if key_id and redacted and fits(ctx.account.api_key, redacted):
+                fitting.add(key_id)
+        last = text(as_mapping(data[-1]).get("id")) if data else None
+        if payload.get("has_more") is not True or last is None or last == after:
+            break
+        after = last
+    return fitting.pop() if len(fitting) == 1 else None
+
+
+def fits(key: str, redacted: str) -> bool:
+    """Whether `redacted` (`sk-abc...def`; stars stand for hidden characters) can be `key`."""
+    head, dots, tail = redacted.partition("...")
+    head, tail = head.rstrip("*"), tail.lstrip("*")
+    if not dots or len(head) < 3 or len(tail) < 2:
+        return False
+    return len(key) >= len(head) + len(tail) and key.startswith(head) and key.endswith(tail)
