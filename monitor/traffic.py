@@ -17,8 +17,6 @@ from typing import Any
 from checks.base import as_mapping
 from monitor.store import ProbeResult
 
-USAGE_CHECK, SPEND_CHECK = "usage", "spend"
-"""The checks whose results these figures read (their classes' names once they land)."""
 SERIES_POINTS = 60
 """A usage result keeps the last hour, one point a minute."""
 DAILY_POINTS = 31

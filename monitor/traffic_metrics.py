@@ -9,8 +9,10 @@ from collections.abc import Iterable, Mapping
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from checks.spend import Spend
+from checks.usage import Usage
 from monitor.store import ProbeResult
-from monitor.traffic import SPEND_CHECK, USAGE_CHECK, spend_figures, usage_figures
+from monitor.traffic import spend_figures, usage_figures
 
 PREFIX = "imagewatch_"
 TRAFFIC_FAMILIES = (
@@ -70,7 +72,7 @@ def traffic_families(
     for row in sorted(latest, key=lambda r: (r.account, r.model)):
         if row.model not in watched.get(row.account, ()):
             continue
-        if row.check == USAGE_CHECK:
+        if row.check == Usage.name:
             usage = usage_figures(row)
             labels = [row.account, row.model]
             for window, value in (("hour", usage.peak_hour), ("day", usage.peak_day)):
@@ -79,7 +81,7 @@ def traffic_families(
             for family, number in ((limit, usage.limit), (images, usage.images)):
                 if number is not None:
                     family.add_metric(labels, float(number))
-        elif row.check == SPEND_CHECK and row.account not in spent:
+        elif row.check == Spend.name and row.account not in spent:
             spent.add(row.account)  # one result per account
             spend = spend_figures(row)
             for family, amount in (

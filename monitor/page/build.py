@@ -14,6 +14,8 @@ from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
 from checks.snapshot import Snapshot
+from checks.spend import Spend
+from checks.usage import Usage
 from monitor.config import LoadedConfig
 from monitor.page.history import (
     HISTORY_DAYS,
@@ -39,7 +41,7 @@ from monitor.plan import Probe, plan, shortest_every
 from monitor.sections import AccountSection
 from monitor.store import Heartbeat, Incident, ProbeResult, Silence, Store
 from monitor.store.page_reads import read_accounts
-from monitor.traffic import SPEND_CHECK, USAGE_CHECK, spend_figures, usage_figures
+from monitor.traffic import spend_figures, usage_figures
 
 CHANGES_PER_ACCOUNT = 20
 INCIDENTS_PER_ACCOUNT = 20
@@ -200,11 +202,11 @@ def account_view(
     histories = [history(daily, p.check, p.model, today) for p in probes]
     rooms = (headroom(results.get((account.name, RateLimits.name, m)), m) for m in account.models)
     tables = (prices(results.get((account.name, Pricing.name, m)), m) for m in account.models)
-    usage_rows = [results.get((account.name, USAGE_CHECK, m)) for m in account.models]
+    usage_rows = [results.get((account.name, Usage.name, m)) for m in account.models]
     usage = [usage_figures(row) if row is not None else None for row in usage_rows]
     # spend has one result per account, under the account's first model
     spend_row = next(
-        (r for m in account.models if (r := results.get((account.name, SPEND_CHECK, m)))), None
+        (r for m in account.models if (r := results.get((account.name, Spend.name, m)))), None
     )
     spend = spend_figures(spend_row) if spend_row is not None else None
     watched = account.admin_key is not None or spend is not None or any(usage)
