@@ -42,6 +42,15 @@ CAPABILITIES: tuple[str, ...] = tuple(name for name, check in REGISTRY.items() i
 """The checks an account opts in to with `capabilities = [...]`, in round order."""
 
 
+def evidence_depth(name: str) -> int:
+    """How many checks come before this one in its chain of evidence (`generation` →
+    `rate_limits` → `usage`: 0, 1, 2); a round runs each depth after the one before."""
+    depth, source = 0, REGISTRY[name].reads_evidence
+    while source is not None and depth < len(REGISTRY):
+        depth, source = depth + 1, REGISTRY[source].reads_evidence
+    return depth
+
+
 def known_capabilities(names: list[str]) -> list[str]:
     """`names` when each is a capability, once (a config or profile validator)."""
     for name in names:
@@ -62,5 +71,6 @@ __all__ = [
     "Outcome",
     "ProbeContext",
     "Status",
+    "evidence_depth",
     "known_capabilities",
 ]

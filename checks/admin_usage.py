@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from checks.base import Outcome, ProbeContext, as_mapping
-from checks.http import call, failure_outcome, unexpected
+from checks.http import call, failure_outcome
 from checks.reasons import REASONS
 
 USAGE_PATH = "organization/usage/images"
@@ -35,6 +35,7 @@ MAX_COUNT = 10**9
 """More images or requests than this in one bucket is not an answer to believe."""
 MAX_AMOUNT = 10**9
 MAX_CURSOR = 1000
+EARLIEST, LATEST = 1577836800, 4102444800  # 2020-01-01 and 2100-01-01 (UTC)
 MAX_ID = 200
 
 
@@ -88,6 +89,13 @@ def count(value: object) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int):
         return None
     return value if 0 <= value < MAX_COUNT else None
+
+
+def moment(value: object) -> int | None:
+    """A bucket bound from an answer: Unix seconds between 2020 and 2100, or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return value if EARLIEST <= value < LATEST else None
 
 
 def amount(value: object) -> float | None:
@@ -152,23 +160,18 @@ async def read_pages(
         payload = answer.json()
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
-            bad = unexpected(answer, what, "answer has no list of buckets")
-            reason = REASONS["usage_unavailable"]
+            problem = "answer has no list of buckets"
             raise UsageUnavailable(
-                Outcome(
-                    reason.status,
-                    reason.code,
-                    bad.summary,
-                    bad.details,
-                    http_status=bad.http_status,
-                    request_id=bad.request_id,
-                    latency_ms=bad.latency_ms,
+                answer.outcome(
+                    "usage_unavailable",
+                    f"{what}: {problem}",
+                    {"problem": problem, "headers": answer.meta.as_dict()},
                 )
             )
         pages += 1
         for bucket in data:
             bucket = as_mapping(bucket)
-            first, last = count(bucket.get("start_time")), count(bucket.get("end_time"))
+            first, last = moment(bucket.get("start_time")), moment(bucket.get("end_time"))
             if first is None or last is None:
                 continue
             if last - first != width or first < start or last > end or first % width:
@@ -178,10 +181,13 @@ async def read_pages(
             for item in found if isinstance(found, list) else ():
                 if isinstance(item, Mapping):
                     results.append((first, last, item))
-        following = payload.get("next_page")
-        if payload.get("has_more") is not True or text(following) is None:
+        if payload.get("has_more") is not True:
             return Read(results, end, pages)
-        assert isinstance(following, str)
+        following = payload.get("next_page")
+        # More is said to come, but the cursor cannot lead to it (missing, repeated):
+        # complete only as far as the buckets seen, and the next read starts there.
+        if not isinstance(following, str) or text(following) is None:
+            break
         if following in seen_cursors or len(following) > MAX_CURSOR:
             break
         seen_cursors.add(following)
@@ -311,4 +317,4 @@ def fits(key: str, redacted: str) -> bool:
     head, tail = head.rstrip("*"), tail.lstrip("*")
     if not dots or len(head) < 3 or len(tail) < 2:
         return False
-    return len(key) >= len(head) + len(tail) and key.startswith(head) and key.endswith(tail)
+    return len(key) > len(head) + len(tail) and key.startswith(head) and key.endswith(tail)

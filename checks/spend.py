@@ -27,9 +27,9 @@ MEDIAN_DAYS = 7
 DRIFT_DAYS = 7
 """Billed and expected per image are compared over the last whole days: today's costs are
 still coming in."""
-MIN_DAY_SHARE = 1 / 8
+MIN_DAY_SHARE = 1 / 96
 """Today's spend is pro-rated by the elapsed share of the UTC day, but never by less than
-three hours: a few minutes' spend multiplied by hundreds is noise, not a forecast."""
+15 minutes: the first seconds' spend multiplied by thousands is noise, not a forecast."""
 IMAGE_MODEL_PREFIXES = ("gpt-image", "chatgpt-image", "dall-e")
 
 

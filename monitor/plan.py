@@ -7,7 +7,7 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from checks import REGISTRY
+from checks import REGISTRY, evidence_depth
 from checks.base import Account, Check
 from monitor.config import LoadedConfig
 
@@ -32,10 +32,13 @@ class Probe:
         return f"{self.account.name}/{self.check}/{self.model}"
 
 
-def evidence_first(probes: Sequence[Probe]) -> tuple[list[Probe], list[Probe]]:
-    """Split into the probes that record evidence and those that read it (which run after)."""
-    first = [p for p in probes if p.kind.reads_evidence is None]
-    return first, [p for p in probes if p.kind.reads_evidence is not None]
+def evidence_waves(probes: Sequence[Probe]) -> list[list[Probe]]:
+    """The probes in waves, each after the one whose evidence it reads: those that read
+    none, then those reading them, and so on (`usage` reads what `rate_limits` read)."""
+    waves: dict[int, list[Probe]] = {}
+    for probe in probes:
+        waves.setdefault(evidence_depth(probe.check), []).append(probe)
+    return [waves[depth] for depth in sorted(waves)]
 
 
 def scheduled(loaded: LoadedConfig) -> list[str]:

@@ -2,8 +2,9 @@
 
 Accounts run concurrently under one bound in all and one per upstream host; within an
 account the free evidence and the paid probe go first, then `rate_limits` and `pricing`,
-which read what those probes recorded (handed over in memory; what earlier rounds recorded
-is read once, for every pair of the round, when it starts).
+which read what those probes recorded, then `usage`, which reads what `rate_limits` found
+(handed over in memory; what earlier rounds recorded is read once, for every pair of the
+round, when it starts).
 
 Results are stored in batches, one transaction each: every `FLUSH_ROWS` results, at least
 every `FLUSH_SECONDS` while any wait, and always when the round ends, is stopped or fails;
@@ -24,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from checks import evidence_depth
 from checks.base import Clock, Evidence, Outcome, ProbeContext, Sleep, Status, Verdict
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
@@ -161,10 +163,11 @@ class Round:
                 self.flush()
 
     async def _account(self, probes: list[tuple[int, Probe]]) -> None:
-        later = [(i, p) for i, p in probes if p.kind.reads_evidence is not None]
-        first = [(i, p) for i, p in probes if p.kind.reads_evidence is None]
-        await asyncio.gather(*(self._probe(i, p) for i, p in first))
-        await asyncio.gather(*(self._probe(i, p) for i, p in later))
+        waves: dict[int, list[tuple[int, Probe]]] = {}
+        for index, probe in probes:
+            waves.setdefault(evidence_depth(probe.check), []).append((index, probe))
+        for depth in sorted(waves):  # each wave reads what the one before recorded
+            await asyncio.gather(*(self._probe(i, p) for i, p in waves[depth]))
 
     def _evidence(self, probe: Probe) -> Evidence:
         source = probe.kind.reads_evidence

@@ -15,7 +15,7 @@ from typing import Any
 from monitor import cadence
 from monitor.daemon import Daemon
 from monitor.heartbeat import HEARTBEAT_EVERY, package_version
-from monitor.plan import Probe, evidence_first
+from monitor.plan import Probe, evidence_waves
 from monitor.store import StoreError
 
 PRUNE_EVERY = 86_400.0
@@ -102,7 +102,6 @@ class Scheduler:
 
     async def catch_up(self, due: list[Probe]) -> None:
         """Run due probes as a round does: the evidence first, then the checks reading it."""
-        first, later = evidence_first(due)
         # A thousand accounts' probes, all due at start: as many under way as may be in
         # flight, not every one of them holding its round in memory while it waits.
         limit = asyncio.Semaphore(self.daemon.loaded.config.monitor.concurrency)
@@ -112,8 +111,8 @@ class Scheduler:
                 await self._run(probe)
 
         # _run reports its own failures; one must not keep the later probes from running
-        await asyncio.gather(*(run(p) for p in first), return_exceptions=True)
-        await asyncio.gather(*(run(p) for p in later), return_exceptions=True)
+        for wave in evidence_waves(due):
+            await asyncio.gather(*(run(p) for p in wave), return_exceptions=True)
         self.daemon.first_round_at = self.daemon.clock.now()
 
     @contextlib.contextmanager

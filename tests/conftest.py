@@ -174,7 +174,7 @@ def free_port() -> int:
 class ServedSimulator:
     """The simulator under uvicorn on 127.0.0.1, in a thread, for real-HTTP tests."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: Any = None) -> None:
         import uvicorn
 
         from monitor.simulator import create_app
@@ -182,7 +182,7 @@ class ServedSimulator:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            create_app(),
+            app or create_app(),
             host="127.0.0.1",
             port=self.port,
             log_level="warning",

@@ -112,7 +112,7 @@ def test_demo_tells_its_story_through_opened_and_resolved_incidents(demo: Demo) 
 def test_demo_page_has_thirty_day_bars_for_every_check(demo: Demo) -> None:
     page = (demo.folder / "public" / "accounts" / "verified.html").read_text(encoding="utf-8")
     figures = page.split('<figure class="bars">')[1:]
-    assert len(figures) == 5
+    assert len(figures) == 7  # with usage and spend: the account has an admin key
     for figure in figures:
         # One shape per run of days alike, 6 units a day less a 1-unit gap.
         runs = re.findall(

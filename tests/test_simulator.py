@@ -96,6 +96,7 @@ def test_every_scenario_has_a_key_and_an_expected_reason_per_check() -> None:
             "rate_limits",
             "pricing",
             *item.capabilities,
+            *(("usage", "spend") if item.admin_key else ()),
         }
 
 

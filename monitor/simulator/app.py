@@ -32,6 +32,7 @@ from monitor.simulator.images import (
 from monitor.simulator.responses import create_response
 from monitor.simulator.scenarios import IMAGE_MODELS, PRICE_FILES
 from monitor.simulator.state import AccountState, SimulatorState, moved_prices, request_id
+from monitor.simulator.usage import Clock, UsageApi, wall_clock
 from monitor.simulator.validation import GENERATION_PARAMS, edit_params, json_params, validate
 
 # An account route's answer: the JSON body and the headers it adds to the usual ones, or a
@@ -39,6 +40,7 @@ from monitor.simulator.validation import GENERATION_PARAMS, edit_params, json_pa
 Reply = tuple[dict[str, Any], dict[str, str]] | Response
 AccountHandler = Callable[[Request, AccountState], Awaitable[Reply]]
 Endpoint = Callable[[Request], Awaitable[Response]]
+AdminHandler = Callable[[Request, AccountState], Awaitable[dict[str, Any]]]
 
 
 def api_headers(account: AccountState | None, started: float) -> dict[str, str]:
@@ -158,6 +160,22 @@ class Simulator:
 
     # --- Admin API ----------------------------------------------------------------------
 
+    def admin_route(self, handle: AdminHandler) -> Endpoint:
+        """An Admin API route: the admin key opens its organization's account."""
+
+        @functools.wraps(handle)
+        async def route(request: Request) -> Response:
+            started = time.perf_counter()
+            admin = None
+            try:
+                admin = authenticate(self.state, request, admin=True)
+                body = await handle(request, admin)
+                return JSONResponse(body, headers=api_headers(admin, started))
+            except ApiFailure as exc:
+                return failure(exc, admin, started)
+
+        return route
+
     async def project_rate_limits(self, request: Request) -> Response:
         started = time.perf_counter()
         account = None
@@ -255,9 +273,11 @@ class Simulator:
         return JSONResponse({"reset": True})
 
 
-def create_app(state: SimulatorState | None = None) -> Starlette:
+def create_app(state: SimulatorState | None = None, *, clock: Clock = wall_clock) -> Starlette:
+    """The simulator over `state`; `clock` (UTC) dates the Admin API's usage and costs."""
     sim = Simulator(state or SimulatorState())
     gated = sim.account_route
+    usage = UsageApi(sim.state, clock)
     routes = [
         Route("/v1/models", gated(sim.list_models), methods=["GET"]),
         Route("/v1/models/{model:path}", gated(sim.get_model), methods=["GET"]),
@@ -267,6 +287,13 @@ def create_app(state: SimulatorState | None = None) -> Starlette:
         Route(
             "/v1/organization/projects/{project_id}/rate_limits",
             sim.project_rate_limits,
+            methods=["GET"],
+        ),
+        Route("/v1/organization/usage/images", sim.admin_route(usage.images), methods=["GET"]),
+        Route("/v1/organization/costs", sim.admin_route(usage.costs), methods=["GET"]),
+        Route(
+            "/v1/organization/projects/{project_id}/api_keys",
+            sim.admin_route(usage.api_keys),
             methods=["GET"],
         ),
         Route("/_sim/prices/{variant}.json", sim.price_file, methods=["GET"]),

@@ -103,8 +103,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         name="verified",
         api_key="sk-sim-verified-7c1e9a4b2d",
         description="Verified organization on tier 3 (50 images/min): every check passes; "
-        "the Admin API lists its project's limits.",
-        expect=_expect(),
+        "the Admin API lists its project's limits, and its usage is steady and far below them.",
+        expect=_expect(usage="traffic_ok", spend="spend_ok"),
         organization="org-sim-verified",
         project="proj_sim_verified",
         admin_key="sk-admin-sim-verified-5e8f3c",
@@ -319,6 +319,28 @@ CAPABILITY_SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 SCENARIOS += CAPABILITY_SCENARIOS
+
+# --- Real traffic: accounts with an admin key whose usage and costs tell a story ----------
+# Their traffic, minute by minute, is `monitor/simulator/traffic.py`'s profile of the name.
+SCENARIOS += tuple(
+    Scenario(
+        name=name,
+        api_key=f"sk-sim-{name}-{suffix}",
+        description=description,
+        expect=_expect(usage=usage, spend=spend),
+        organization=f"org-sim-{name}",
+        project=f"proj_sim_{name.replace('-', '_')}",
+        admin_key=f"sk-admin-sim-{name}-{suffix}",
+    )
+    for name, suffix, usage, spend, description in (
+        ("traffic-burst", "3c5e7a9d1f", "traffic_at_limit", "spend_ok",
+         "Bursts reach its 50 images/min limit every 20 minutes; steady in between."),
+        ("spend-jump", "6f8b0d2a4c", "traffic_ok", "spend_jump",
+         "Today's image traffic, and so its spend, runs at six times the days before."),
+        ("billing-drift", "9b1d3f5a7e", "traffic_ok", "billing_drift",
+         "Steady traffic billed 20% above the published price per image."),
+    )
+)  # fmt: skip
 
 PRICE_FILES = {
     "published": "The LiteLLM cost map as published (gpt-image-2 image output $30/1M).",
