@@ -157,9 +157,8 @@ class Usage(FreeCheck):
         previous = ctx.evidence.previous or {}
         start, end = read_window(previous, ctx.clock.now())
         project = ctx.account.project
-        key_id = previous.get("probe_key_id")
-        if not isinstance(key_id, str):
-            key_id = await probe_key_id(ctx)
+        # Looked up at each read (one free call): a key rotated since stays told apart.
+        key_id = await probe_key_id(ctx)
         group_by = ["project_id", "model"] + (["api_key_id"] if key_id else [])
         rows: list[ImageUsage] = []
         if start < end:
@@ -168,10 +167,15 @@ class Usage(FreeCheck):
                     ctx, start=start, end=end, width="1m", group_by=group_by, project=project
                 )
             except UsageUnavailable as failed:
+                # Nothing was covered: the next read starts where this one would have, and
+                # the minutes and peaks read before are carried on to it.
                 return failed.outcome.with_details(
-                    window={"start": iso(start), "end": iso(end)},
+                    window={"start": iso(start), "end": iso(start)},
                     project=project,
                     model=ctx.model,
+                    series=previous.get("series") or [],
+                    hourly_peaks=previous.get("hourly_peaks") or [],
+                    probe_key_id=key_id,
                 )
         per_minute, images, requests = minutes_of(rows, ctx.model, project)
         probe_rows = [r for r in rows if key_id and r.api_key_id == key_id]

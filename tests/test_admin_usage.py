@@ -326,3 +326,26 @@ def test_the_simulator_refuses_bad_parameters_with_a_400(
         timeout=10,
     )
     assert costs_width.status_code == 400
+
+
+@respx.mock
+def test_spend_still_judges_the_costs_when_the_usage_read_fails() -> None:
+    today = int(NOW.timestamp()) - 12 * 3600  # NOW is noon
+    buckets = [
+        bucket(today - i * 86400, [{"amount": {"value": 10.0, "currency": "usd"},
+                                   "line_item": "gpt-image-2 image, output"}], width=86400)
+        for i in range(31)
+    ]  # fmt: skip
+    respx.get(COSTS_URL).mock(return_value=page(buckets))
+    respx.get(USAGE_URL).mock(return_value=httpx.Response(503, json={"error": {}}))
+
+    async def go() -> Outcome:
+        async with httpx.AsyncClient() as client:
+            return await REGISTRY["spend"].run(ctx(client, jump_factor=3.0))
+
+    outcome = asyncio.run(go())
+    assert (outcome.status, outcome.reason) == ("pass", "spend_ok")
+    assert "billed per image not compared" in outcome.summary
+    assert outcome.details["drift_pct"] is None
+    assert outcome.details["median_7d_usd"] == 10.0
+    assert outcome.details["today_prorated_usd"] == 20.0

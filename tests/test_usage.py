@@ -110,7 +110,8 @@ def test_usage_is_unavailable_when_the_admin_api_refuses_or_is_absent(
     outcome = usage_sim.run("usage", "verified", **overrides)
     assert (outcome.status, outcome.reason) == ("unknown", "usage_unavailable")
     assert outcome.http_status == status
-    assert outcome.details["window"]["end"] == settled(NOW).isoformat()
+    start = (settled(NOW) - timedelta(days=1)).isoformat()
+    assert outcome.details["window"] == {"start": start, "end": start}  # nothing covered
 
 
 def test_reads_continue_where_the_last_ended_with_no_gap_and_nothing_twice(
@@ -134,6 +135,23 @@ def test_reads_continue_where_the_last_ended_with_no_gap_and_nothing_twice(
     # the series and the peaks carry the first read's minutes on
     assert second.details["series"] == whole.details["series"]
     assert second.details["peak_images_per_minute"] == whole.details["peak_images_per_minute"]
+
+
+def test_a_failed_read_leaves_no_gap_and_loses_no_peak(usage_sim: ClockedSimulator) -> None:
+    first = usage_sim.run("usage", "traffic-burst")
+    usage_sim.set(NOW + timedelta(minutes=15))
+    failed = usage_sim.run(
+        "usage", "traffic-burst", previous=first.details, admin_key="sk-admin-sim-nobody-0a1b"
+    )
+    assert failed.reason == "usage_unavailable"
+    assert failed.details["window"]["start"] == first.details["window"]["end"]
+    usage_sim.set(NOW + timedelta(minutes=30))
+    after = usage_sim.run("usage", "traffic-burst", previous=failed.details)
+    straight = usage_sim.run("usage", "traffic-burst", previous=first.details)
+    assert after.details["window"] == straight.details["window"]
+    assert after.details["window"]["start"] == first.details["window"]["end"]
+    for key in ("images", "series", "peak_images_per_minute", "peak_at"):
+        assert after.details[key] == straight.details[key]
 
 
 def test_a_read_right_after_the_last_reads_nothing_and_keeps_the_peaks(
