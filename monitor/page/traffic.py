@@ -16,6 +16,20 @@ from monitor.page.views import Bar, LimitChart
 from monitor.traffic import SpendFigures, UsageFigures, daily_budget
 
 
+def nothing_read(title: str, unit: str, description: str, empty: str) -> LimitChart:
+    """A chart before its check's first result: no bars, and why."""
+    return LimitChart(
+        title=title,
+        unit=unit,
+        bars=[],
+        limit_name="",
+        first="",
+        last="",
+        description=description,
+        empty=empty,
+    )
+
+
 def minute_label(figures: UsageFigures, index: int) -> str:
     return figures.series[index][0].strftime("%H:%M UTC")
 
@@ -25,15 +39,11 @@ def usage_chart(model: str, figures: UsageFigures | None) -> LimitChart:
     limit; its caption says the hour's and the day's peaks."""
     title = f"Images per minute — {model}"
     if figures is None:
-        return LimitChart(
-            title=title,
-            unit="images/min",
-            bars=[],
-            limit_name="",
-            first="",
-            last="",
-            description=f"No traffic read for {model} yet.",
-            empty="the usage check has not read the account's traffic yet.",
+        return nothing_read(
+            title,
+            "images/min",
+            f"No traffic read for {model} yet.",
+            "the usage check has not read the account's traffic yet.",
         )
     limit = None if figures.limit is None else float(figures.limit)
     bars = [
@@ -71,15 +81,11 @@ def spend_chart(figures: SpendFigures | None) -> LimitChart:
     says today's spend and the month's forecast."""
     title = "Daily image spend"
     if figures is None:
-        return LimitChart(
-            title=title,
-            unit="USD",
-            bars=[],
-            limit_name="",
-            first="",
-            last="",
-            description="No spend read yet.",
-            empty="the spend check has not read the account's costs yet.",
+        return nothing_read(
+            title,
+            "USD",
+            "No spend read yet.",
+            "the spend check has not read the account's costs yet.",
         )
     budget = figures.monthly_budget
     bars = [
