@@ -26,46 +26,43 @@ TRAFFIC_FAMILIES = (
 )
 
 
+def gauge(name: str, documentation: str, labels: list[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(PREFIX + name, documentation, labels=labels)
+
+
 def traffic_families(
     latest: Iterable[ProbeResult], models: Mapping[str, Iterable[str]]
 ) -> list[Metric]:
     """The families, from the latest results of the accounts (and models) in `models`, the
     config's; a result of anything else is not a label value."""
-    peak = GaugeMetricFamily(
-        PREFIX + "usage_peak_images_per_minute",
+    per_model, per_account = ["account", "model"], ["account"]
+    peak = gauge(
+        "usage_peak_images_per_minute",
         "The most images made in one minute over the last hour or day (all traffic).",
-        labels=["account", "model", "window"],
+        [*per_model, "window"],
     )
-    limit = GaugeMetricFamily(
-        PREFIX + "usage_limit_images_per_minute",
+    limit = gauge(
+        "usage_limit_images_per_minute",
         "The images-per-minute limit the usage check compared the peaks with.",
-        labels=["account", "model"],
+        per_model,
     )
-    images = GaugeMetricFamily(
-        PREFIX + "usage_images",
+    images = gauge(
+        "usage_images",
         "Images made in the usage check's latest window of buckets (all traffic).",
-        labels=["account", "model"],
+        per_model,
     )
-    today = GaugeMetricFamily(
-        PREFIX + "spend_today_usd",
-        "Image spend today (UTC) from the Costs API.",
-        labels=["account"],
-    )
-    forecast = GaugeMetricFamily(
-        PREFIX + "spend_forecast_month_usd",
+    today = gauge("spend_today_usd", "Image spend today (UTC) from the Costs API.", per_account)
+    forecast = gauge(
+        "spend_forecast_month_usd",
         "The month's image spend, forecast from the month so far.",
-        labels=["account"],
+        per_account,
     )
-    budget = GaugeMetricFamily(
-        PREFIX + "spend_monthly_budget_usd",
-        "The account's monthly_budget_usd.",
-        labels=["account"],
-    )
-    drift = GaugeMetricFamily(
-        PREFIX + "billing_drift_ratio",
+    budget = gauge("spend_monthly_budget_usd", "The account's monthly_budget_usd.", per_account)
+    drift = gauge(
+        "billing_drift_ratio",
         "Billed cost per image against the published price, as a fraction "
         "(0.05: billed 5 % above it).",
-        labels=["account"],
+        per_account,
     )
     watched = {account: set(names) for account, names in models.items()}
     spent: set[str] = set()
