@@ -246,7 +246,7 @@ def test_a_fleet_config_names_one_key_per_numbered_account() -> None:
     assert environ["IMAGEWATCH_SIM_KEY_0002"] == "sk-sim-unverified-0002"
     assert "admin_key_env" not in config["accounts"][1]  # the scenario has no admin key
     loaded = parse(config, environ)
-    assert len(plan(loaded)) == 15
+    assert len(plan(loaded)) == 19  # with usage and spend for the two with an admin key
 
 
 @pytest.fixture
@@ -279,7 +279,7 @@ def test_simulate_writes_a_config_that_check_runs_against(
         timeout=120,
     )
     assert run.returncode == 0, run.stderr
-    assert run.stdout.count('"status": "pass"') == 15
+    assert run.stdout.count('"status": "pass"') == 21  # usage and spend pass for copies too
 
 
 def test_simulate_refuses_an_unknown_scenario_in_one_line(tmp_path: Path) -> None:

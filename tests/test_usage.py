@@ -253,6 +253,7 @@ def test_a_restart_continues_from_the_stored_window(
         return details
 
     first = one_round(usage_sim.clock)
+    assert first["limit_images_per_minute"] == 50  # this round's rate_limits, read first
     usage_sim.set(NOW + timedelta(minutes=30))
     second = one_round(usage_sim.clock)  # a new store over the same file: a restart
     assert second["window"]["start"] == first["window"]["end"]
