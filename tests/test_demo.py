@@ -123,7 +123,7 @@ def test_demo_page_has_thirty_day_bars_for_every_check(demo: Demo) -> None:
             r'<rect [^>]*width="(\d+)"[^>]*class="(b-[a-z]+)"', figure.split("</figure>")[0]
         )
         days = sum((int(width) + 1) // 6 for width, state in runs if state != "b-none")
-        assert days == (DAYS if index < 5 else ADMIN_DAYS)  # usage and spend: the last week
+        assert days == (DAYS if index < 5 else ADMIN_DAYS)  # usage and spend: the last days
     index = (demo.folder / "public" / "index.html").read_text(encoding="utf-8")
     assert "price_changed" in index or "Published price" in index
 
