@@ -202,11 +202,14 @@ class Daemon:
         return RoundReport(results=results, delivery=delivery, published=published)
 
     async def whole_round(
-        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+        self,
+        progress: ProgressCallback | None = None,
+        stop: asyncio.Event | None = None,
+        probes: Sequence[Probe] | None = None,
     ) -> tuple[list[ProbeResult], Delivery]:
-        """`round_once` without the page: the probes, heartbeat, incidents, delivery. A
-        replay publishes once, after its last round."""
-        results = await self.round(progress, stop).run(self.probes)
+        """`round_once` without the page: the probes (all of them, or `probes`), heartbeat,
+        incidents, delivery. A replay publishes once, after its last round."""
+        results = await self.round(progress, stop).run(self.probes if probes is None else probes)
         now = self.clock.now()
         self.last_result_at = max((r.finished_at for r in results), default=None)
         # A one-shot round is over once it has stored its results: it never counts as running.

@@ -35,6 +35,7 @@ from monitor.plan import plan
 from monitor.store import ProbeResult, Store
 from monitor.store.rollups import LATENCY_BOUNDS, STATUS_COLUMN
 from monitor.store.scrape import PairTotals, Scrape, read_scrape
+from monitor.traffic_metrics import TRAFFIC_FAMILIES, traffic_families
 
 PREFIX = "imagewatch_"
 # x-ratelimit-{limit,remaining}-<resource>: the header's tail is API text, so only these
@@ -62,6 +63,7 @@ FAMILIES = (
     "imagewatch_daemon_up",
     "imagewatch_daemon_probing",
     "imagewatch_build_info",
+    *TRAFFIC_FAMILIES,
 )
 
 Pair = tuple[str, str, str]
@@ -75,6 +77,8 @@ class Known:
     accounts: tuple[str, ...]
     pairs: frozenset[Pair]
     budgets: Mapping[str, Decimal]
+    models: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Each account's watched models (the usage and spend figures' label values)."""
 
     @classmethod
     def of(cls, loaded: LoadedConfig) -> Known:
@@ -83,6 +87,7 @@ class Known:
             accounts=tuple(a.name for a in loaded.config.accounts),
             pairs=frozenset((p.account.name, p.check, p.model) for p in probes),
             budgets={a.name: a.daily_probe_budget_usd for a in loaded.config.accounts},
+            models={a.name: tuple(a.models) for a in loaded.accounts},
         )
 
 
@@ -122,6 +127,7 @@ def families(scrape: Scrape, known: Known, probing: bool, version: str) -> list[
             [([], int(probing))],
         ),
         _info("build", "The running imagewatch.", {"version": version}),
+        *traffic_families(scrape.latest, known.models),
     ]
 
 

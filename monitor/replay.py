@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from checks.spend import Spend
+from checks.usage import Usage
 from monitor.clock import FrozenClock
 from monitor.daemon import Daemon
 from monitor.simulator.scenarios import PINNED, ROLLED, scenario
@@ -24,6 +26,13 @@ from monitor.store import ProbeResult
 
 DAYS = 30
 ROUNDS_PER_DAY = 1
+ADMIN_DAYS = 3
+"""The Admin API's traffic and bill (the `usage` and `spend` checks) are read on the last
+three days only: each usage read covers a day of minute buckets and each spend read a month
+of days, so reading them on all thirty days made the demo 4.7 s of CPU slower (a week: 1.2
+s), and what their charts draw (the last hour, the last 31 days) comes whole from the last
+read."""
+ADMIN_CHECKS = (Usage.name, Spend.name)
 PRICES = "prices"
 """An event on the price file every account reads, not on one account."""
 STORM_ACCOUNTS = ("verified", "tier1", "alias-rolled", "snapshot-withdrawn")
@@ -110,7 +119,10 @@ async def replay(
                 if event.caption:
                     say(f"day {day + 1:>2}: {event.caption}")
         clock.advance((when - clock.now()).total_seconds())
-        await daemon.whole_round()
+        reads_admin = day >= DAYS - ADMIN_DAYS
+        await daemon.whole_round(
+            probes=[p for p in daemon.probes if reads_admin or p.check not in ADMIN_CHECKS]
+        )
     daemon.prune()
     daemon.publish()
     latest = (daemon.store.latest(p.account.name, p.check, p.model) for p in daemon.probes)

@@ -4,6 +4,7 @@ a config for the next step. One demo run serves every test here (it takes second
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import signal
@@ -17,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from monitor.replay import DAYS
+from monitor.replay import ADMIN_DAYS, DAYS
 from monitor.simulator import SCENARIOS
 from monitor.simulator.scenarios import scenario
 from tests.test_cli import SimulateProcess
@@ -102,7 +103,10 @@ def test_demo_replays_thirty_days_with_no_key_and_no_network(demo: Demo) -> None
             "SELECT count(DISTINCT date(finished_at)) FROM probe_results WHERE account = ?",
             ("verified",),
         ).fetchone()[0]
-    assert count == DAYS * round_size(demo.folder)  # a round a day
+    # a round a day; the Admin API's usage and spend on the last ADMIN_DAYS only
+    admin = [s for s in SCENARIOS if s.admin_key]
+    skipped = (DAYS - ADMIN_DAYS) * 2 * len(admin)
+    assert count == DAYS * round_size(demo.folder) - skipped
     assert days == DAYS
 
 
@@ -126,14 +130,29 @@ def test_demo_page_has_thirty_day_bars_for_every_check(demo: Demo) -> None:
     page = (demo.folder / "public" / "accounts" / "verified.html").read_text(encoding="utf-8")
     figures = page.split('<figure class="bars">')[1:]
     assert len(figures) == 7  # with usage and spend: the account has an admin key
-    for figure in figures:
+    for index, figure in enumerate(figures):
         # One shape per run of days alike, 6 units a day less a 1-unit gap.
         runs = re.findall(
             r'<rect [^>]*width="(\d+)"[^>]*class="(b-[a-z]+)"', figure.split("</figure>")[0]
         )
-        assert sum((int(width) + 1) // 6 for width, state in runs if state != "b-none") == DAYS
+        days = sum((int(width) + 1) // 6 for width, state in runs if state != "b-none")
+        assert days == (DAYS if index < 5 else ADMIN_DAYS)  # usage and spend: the last days
     index = (demo.folder / "public" / "index.html").read_text(encoding="utf-8")
     assert "price_changed" in index or "Published price" in index
+
+
+def test_demo_charts_the_traffic_and_spend_of_the_accounts_with_an_admin_key(demo: Demo) -> None:
+    accounts = demo.folder / "public" / "accounts"
+    for item in (s for s in SCENARIOS if s.admin_key):
+        page = (accounts / f"{item.name}.html").read_text(encoding="utf-8")
+        traffic = page.split('<h2 id="traffic">')[1].split("<h2")[0]
+        assert "Not enough data yet" not in traffic, item.name
+        assert traffic.count('<rect class="use') >= 60 + 2, item.name  # an hour, and days
+    verified = (accounts / "verified.html").read_text(encoding="utf-8")
+    assert "dashed line: daily budget" in verified  # the budget line is drawn
+    status = json.loads((demo.folder / "public" / "status.json").read_text(encoding="utf-8"))
+    burst = next(a for a in status["accounts"] if a["name"] == "traffic-burst")
+    assert burst["usage"][0]["share_of_limit"] == 1.0
 
 
 def test_demo_serve_serves_the_page_and_the_simulator(demo: Demo) -> None:

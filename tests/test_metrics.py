@@ -50,6 +50,7 @@ from monitor.scheduler import serve
 from monitor.store import Incident, OutboxMessage, ProbeResult, Store
 from tests.conftest import ServedSimulator, free_port
 from tests.test_daemon import config_for
+from tests.traffic import spend_row, usage_row
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 PINNED = "gpt-image-2-2026-04-21"
@@ -138,6 +139,8 @@ def known_rows(store: Store) -> None:
             # A model the listing saw that no account watches, and a reason from elsewhere.
             result("verified", ModelListing.name, "warn", "new_model", model="gpt-image-9"),
             result("unverified", ModelListing.name, "unknown", "some_future_reason"),
+            usage_row("verified", NOW - timedelta(minutes=1)),
+            spend_row("verified", NOW - timedelta(minutes=1)),
         ]
     )
     with store.alert_work("test") as work:
@@ -240,6 +243,49 @@ def test_the_collector_exposes_the_latest_state_with_bounded_labels(store: Store
     assert "made-up-by-a-proxy" not in text
     assert SECRET not in text
     assert "API message" not in text
+
+
+def test_the_collector_exposes_each_accounts_traffic_and_spend_from_their_latest_results(
+    store: Store,
+) -> None:
+    at = NOW - timedelta(minutes=2)
+    store.add_results(
+        [
+            usage_row("verified", at - timedelta(minutes=15), peak_hour=3, peak_day=4),
+            usage_row("verified", at, limit=50, peak_hour=12, peak_day=30),
+            spend_row("verified", at, budget=300.0, drift_pct=-7.5),
+            # not label values: a model no account watches, an account not configured
+            usage_row("verified", at, model="gpt-image-9"),
+            spend_row("elsewhere", at),
+        ]
+    )
+    text = scrape_text(store, loaded_config())
+    found = samples(text)
+    usage = {"account": "verified", "model": "gpt-image-2"}
+    peak = "imagewatch_usage_peak_images_per_minute"
+    assert value(found, peak, **usage, window="hour") == 12
+    assert value(found, peak, **usage, window="day") == 30
+    assert value(found, "imagewatch_usage_limit_images_per_minute", **usage) == 50
+    assert value(found, "imagewatch_usage_images", **usage) == 180
+    assert value(found, "imagewatch_spend_today_usd", account="verified") == 6.0
+    assert value(found, "imagewatch_spend_forecast_month_usd", account="verified") == 255.0
+    assert value(found, "imagewatch_spend_monthly_budget_usd", account="verified") == 300.0
+    assert value(found, "imagewatch_billing_drift_ratio", account="verified") == -0.075
+    assert "gpt-image-9" not in text
+    assert "elsewhere" not in text
+    assert "proj_prod" not in text  # the project is not a label
+
+
+def test_an_account_without_a_budget_or_a_limit_exposes_no_such_sample(store: Store) -> None:
+    at = NOW - timedelta(minutes=2)
+    store.add_results(
+        [usage_row("verified", at, limit=None), spend_row("verified", at, budget=None)]
+    )
+    found = samples(scrape_text(store, loaded_config()))
+    names = {name for name, _ in found}
+    assert "imagewatch_usage_limit_images_per_minute" not in names
+    assert "imagewatch_spend_monthly_budget_usd" not in names
+    assert "imagewatch_usage_peak_images_per_minute" in names
 
 
 def test_the_collector_exposes_exactly_the_families_it_declares(store: Store) -> None:
@@ -629,6 +675,41 @@ RULE_CASES: list[tuple[str, dict[str, str], int, list[dict[str, str]]]] = [
         },
         1,
         [{"account": "a", "model": PINNED}],
+    ),
+    (
+        "ImagewatchTrafficNearLimit",
+        {
+            'imagewatch_usage_peak_images_per_minute{account="busy",model="gpt-image-2",'
+            'window="hour"}': "45x3",
+            'imagewatch_usage_peak_images_per_minute{account="busy",model="gpt-image-2",'
+            'window="day"}': "50x3",
+            'imagewatch_usage_limit_images_per_minute{account="busy",model="gpt-image-2"}': "50x3",
+            'imagewatch_usage_peak_images_per_minute{account="calm",model="gpt-image-2",'
+            'window="hour"}': "10x3",
+            'imagewatch_usage_limit_images_per_minute{account="calm",model="gpt-image-2"}': "50x3",
+        },
+        1,
+        [{"account": "busy", "model": "gpt-image-2"}],
+    ),
+    (
+        "ImagewatchSpendOverBudget",
+        {
+            'imagewatch_spend_forecast_month_usd{account="over"}': "400x3",
+            'imagewatch_spend_monthly_budget_usd{account="over"}': "300x3",
+            'imagewatch_spend_forecast_month_usd{account="under"}': "200x3",
+            'imagewatch_spend_monthly_budget_usd{account="under"}': "300x3",
+        },
+        1,
+        [{"account": "over"}],
+    ),
+    (
+        "ImagewatchBillingDrift",
+        {
+            'imagewatch_billing_drift_ratio{account="drifting"}': "-0.12x3",
+            'imagewatch_billing_drift_ratio{account="exact"}': "0.01x3",
+        },
+        1,
+        [{"account": "drifting"}],
     ),
 ]
 

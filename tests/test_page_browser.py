@@ -27,7 +27,7 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PAGES = ["index.html", "accounts/eu.html"]
+PAGES = ["index.html", "accounts/eu.html", "accounts/prod.html"]  # prod: the traffic charts
 LONG_URL = "https://platform.example/settings/" + "x" * 200
 
 

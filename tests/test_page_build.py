@@ -8,16 +8,20 @@ from datetime import datetime, timedelta
 from monitor.page import AccountData, PageData, build, render
 from monitor.store import Heartbeat, Incident, ProbeResult, Rollup
 from tests.test_publish import NOW, PINNED, loaded_config, row
+from tests.traffic import spend_row, usage_row
 
 
 def healthy(account: str, at: datetime | None = None) -> list[ProbeResult]:
     when = at or NOW - timedelta(minutes=1)
+    # prod has an Admin key: its own traffic and bill are read too
+    traffic = [usage_row(account, when), spend_row(account, when)] if account == "prod" else []
     return [
         row(account, "model_listing", "pass", "listed", "gpt-image-2 listed", when),
         row(account, "snapshot", "pass", "snapshot_available", "ok", when, model=PINNED),
         row(account, "generation", "pass", "ok", "generated", when),
         row(account, "rate_limits", "pass", "headroom_ok", "50 images/min", when),
         row(account, "pricing", "pass", "price_unchanged", "as the baseline", when),
+        *traffic,
     ]
 
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from checks.generation import Generation
+from monitor.simulator.scenarios import scenario
 from tests.conftest import ServedSimulator, free_port
 from tests.test_daemon import write_config
 
@@ -81,6 +82,22 @@ def started(command: list[str], log: Path, env: dict[str, str] | None = None) ->
                 process.wait(timeout=30)
 
 
+def traffic(prometheus: str) -> dict[str, float]:
+    """verified's day peak, limit and monthly budget, as Prometheus stored them (empty
+    until it has all three)."""
+    found = {}
+    for name, query in (
+        ("day", 'imagewatch_usage_peak_images_per_minute{account="verified",window="day"}'),
+        ("limit", 'imagewatch_usage_limit_images_per_minute{account="verified"}'),
+        ("budget", 'imagewatch_spend_monthly_budget_usd{account="verified"}'),
+    ):
+        answer = httpx.get(f"{prometheus}/api/v1/query", params={"query": query}, timeout=5)
+        answer.raise_for_status()
+        for series in answer.json()["data"]["result"]:
+            found[name] = float(series["value"][1])
+    return found if len(found) == 3 else {}
+
+
 def statuses(prometheus: str) -> dict[str, str]:
     """Each account's generation status, as Prometheus stored it (empty until it has
     scraped both accounts)."""
@@ -99,6 +116,17 @@ def test_prometheus_scrapes_the_daemon_and_sees_each_accounts_status(
 ) -> None:
     prometheus_binary, promtool = binary("prometheus"), binary("promtool")
     config, env = write_config(tmp_path, simulator.url)
+    # verified reads its own traffic and bill too (the usage and spend gauges)
+    verified = scenario("verified")
+    env["K_ADMIN"] = verified.admin_key or ""
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'api_key_env = "K_VERIFIED"\n',
+            f'api_key_env = "K_VERIFIED"\nproject = "{verified.project}"\n'
+            'admin_key_env = "K_ADMIN"\nmonthly_budget_usd = 40000\n',
+        ),
+        encoding="utf-8",
+    )
     listen = f"127.0.0.1:{free_port()}"
     daemon_command = [sys.executable, "-m", "monitor", "run", "--config", str(config)]
     scrape = tmp_path / "prometheus.yml"
@@ -126,6 +154,10 @@ def test_prometheus_scrapes_the_daemon_and_sees_each_accounts_status(
         assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
         found = poll("both accounts in Prometheus", lambda: statuses(f"http://{web}"), both)
         assert found == {"verified": "pass", "unverified": "fail"}
+        peak = poll("verified's usage in Prometheus", lambda: traffic(f"http://{web}"), both)
+        assert peak["limit"] == 50  # the simulator's tier 3
+        assert 0 < peak["day"] <= peak["limit"]
+        assert peak["budget"] == 40000
         metrics = httpx.get(f"{base}/metrics", timeout=5)
         checked = subprocess.run(
             [promtool, "check", "metrics"],

@@ -19,6 +19,7 @@ from monitor.page import (
     write_atomically,
 )
 from monitor.store import ProbeResult, Silence, Store
+from tests.traffic import spend_row, usage_row
 
 GOLDEN = Path(__file__).parent / "fixtures" / "golden_site"
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
@@ -36,9 +37,11 @@ def loaded_config() -> LoadedConfig:
         }
         for name, tag in (("prod", "us"), ("eu", "europe"))
     ]
+    # prod reads its own traffic and bill (the usage and spend charts)
+    accounts[0].update(project="proj_prod", admin_key_env="ADMIN_KEY")
     return parse(
         {"monitor": {"title": "GPT Image readiness"}, "accounts": accounts},
-        {"KEY": "sk-test-0000000011112222"},
+        {"KEY": "sk-test-0000000011112222", "ADMIN_KEY": "sk-admin-test-0000111122223333"},
     )
 
 
@@ -145,6 +148,8 @@ def fill(
         if day in (6, 5):
             rows[-1].status = "fail" if day == 6 else "pass"
             rows[-1].reason = "price_changed" if day == 6 else "price_unchanged"
+        if day == 1:
+            rows += [usage_row("prod", at), spend_row("prod", at)]
         store.add_results(rows)
         process(store, loaded_config(), rows, at, 0)
     store.beat(

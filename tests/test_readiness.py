@@ -37,13 +37,16 @@ from monitor.readiness.requirements import (
     UNKNOWN,
     Requirement,
     from_outcome,
+    requirements,
     snapshot_requirement,
+    traffic_requirement,
     transparent_requirement,
 )
 from monitor.readiness.requirements import verdict as verdict_of
 from monitor.simulator.scenarios import PINNED, scenario
 from monitor.store import ProbeResult, Store
 from tests.conftest import Api, ServedSimulator, generation_body, json_response, run_check
+from tests.traffic import usage_row
 
 PROFILE = """
 [launch]
@@ -554,3 +557,56 @@ def test_the_transparency_probe_fails_when_the_png_has_no_transparent_pixel() ->
     outcome = run_check("transparency", answering_a_png(alpha=False), model="gpt-image-1.5")
     assert (outcome.status, outcome.reason) == ("fail", "transparency_unsupported")
     assert "no pixel of it is transparent" in outcome.summary
+
+
+def test_a_launch_whose_peak_fits_beside_the_days_traffic_is_met() -> None:
+    usage = usage_row("verified", datetime(2026, 11, 21, 12, 0, tzinfo=UTC), limit=50, peak_day=8)
+    judged = traffic_requirement(launch(peak_images_per_minute=40), usage, None)
+    assert judged.state == MET
+    assert judged.detail == (
+        "the day's peak 8 + the launch's 40 = 48 images/min ≤ the limit 50 "
+        "(usage read 2026-11-21 12:00 UTC)"
+    )
+
+
+def test_a_launch_whose_peak_does_not_fit_beside_the_days_traffic_is_not_met_and_says_why() -> None:
+    usage = usage_row("verified", datetime(2026, 11, 21, 12, 0, tzinfo=UTC), limit=50, peak_day=30)
+    judged = traffic_requirement(launch(peak_images_per_minute=40), usage, None)
+    assert judged.state == NOT_MET
+    assert "the day's peak 30 + the launch's 40 = 70 images/min > the limit 50" in judged.detail
+    assert "tier 4 would cover both" in judged.advice
+    assert verdict_of([judged]) == "NO-GO"
+
+
+def test_without_a_limit_in_the_usage_read_the_rate_limits_evidence_gives_it() -> None:
+    at = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+    usage = usage_row("verified", at, limit=None, peak_day=20)
+    limits = result("rate_limits", "pass", "headroom_ok", images_per_minute=50)
+    assert traffic_requirement(launch(), usage, limits).state == NOT_MET  # 20 + 40 > 50
+    unknown = traffic_requirement(launch(), usage, None)
+    assert unknown.state == UNKNOWN
+    assert "no images-per-minute limit" in unknown.detail
+
+
+def test_the_traffic_requirement_is_judged_only_when_a_usage_read_exists() -> None:
+    profile = launch(needs_edits=False, needs_transparent_background=False)
+    without = requirements(profile, {}, [])
+    assert "images_per_minute_beside_traffic" not in [r.key for r in without]
+    usage = usage_row("verified", datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+    with_usage = requirements(profile, {"usage": usage}, [])
+    assert "images_per_minute_beside_traffic" in [r.key for r in with_usage]
+
+
+def test_readiness_weighs_the_launch_against_the_stored_usage_read_of_the_account(
+    simulator: ServedSimulator, tmp_path: Path, clock: FrozenClock
+) -> None:
+    loaded = loaded_for(simulator.url, tmp_path)
+    store = Store.open(loaded.config.monitor.database_url)
+    store.add_result(usage_row("verified", clock.now(), limit=50, peak_day=30))
+    profile = launch(needs_edits=False, needs_transparent_background=False)
+    report = check_readiness(loaded, profile, store, clock)
+    assert stated(report, "images_per_minute").state == MET  # 50 ≥ 40 alone
+    beside = stated(report, "images_per_minute_beside_traffic")
+    assert beside.state == NOT_MET
+    assert "30 + the launch's 40 = 70 images/min > the limit 50" in beside.detail
+    assert report.verdict == "NO-GO"

@@ -24,6 +24,11 @@ if TYPE_CHECKING:
 
 SIMULATE_URL = "http://127.0.0.1:8787"
 """Where `imagewatch simulate` serves by default: the written config points there."""
+DEMO_MONTHLY_BUDGET_USD = 40000
+"""The monthly image budget of the demo's accounts that read their bill, so the spend chart
+draws its budget line: above every steady scenario's month (the busiest forecasts about
+$28,000), so none of them goes over it. Not for the spend-jump scenario, whose
+thirty-fold day forecasts past any budget and whose story is the jump."""
 DATABASE = "demo.db"
 """The demo's own database, replaced on each run (a replay needs an empty history)."""
 
@@ -160,6 +165,7 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
     """A config for every scenario account, and the environment holding their keys."""
     from checks.generation import Generation
     from checks.pricing import Pricing
+    from checks.spend import Spend
     from monitor.simulator.scenarios import DEMO_REQUIRED_IMAGES_PER_MINUTE, PINNED, SCENARIOS
 
     environ: dict[str, str] = {}
@@ -186,6 +192,8 @@ def demo_config(base_url: str, workdir: Path) -> tuple[dict[str, Any], dict[str,
         if scenario.admin_key:
             environ[env + "_ADMIN"] = scenario.admin_key
             account["admin_key_env"] = env + "_ADMIN"
+            if scenario.expect.get(Spend.name) != "spend_jump":
+                account["monthly_budget_usd"] = DEMO_MONTHLY_BUDGET_USD
         accounts.append(account)
     accounts += provider_accounts(base_url, environ)
     config = {

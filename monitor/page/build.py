@@ -14,6 +14,8 @@ from checks.pricing import Pricing
 from checks.rate_limits import RateLimits
 from checks.reasons import REASONS, words
 from checks.snapshot import Snapshot
+from checks.spend import Spend
+from checks.usage import Usage
 from monitor.config import LoadedConfig
 from monitor.page.history import (
     HISTORY_DAYS,
@@ -33,11 +35,13 @@ from monitor.page.overview import (
     silence_view,
 )
 from monitor.page.panels import change_view, feed, headroom, incident_view, prices
+from monitor.page.traffic import traffic_charts
 from monitor.page.views import NO_DATA, AccountView, Cell, utc_text
 from monitor.plan import Probe, plan, shortest_every
 from monitor.sections import AccountSection
 from monitor.store import Heartbeat, Incident, ProbeResult, Silence, Store
 from monitor.store.page_reads import read_accounts
+from monitor.traffic import spend_figures, usage_figures
 
 CHANGES_PER_ACCOUNT = 20
 INCIDENTS_PER_ACCOUNT = 20
@@ -198,6 +202,14 @@ def account_view(
     histories = [history(daily, p.check, p.model, today) for p in probes]
     rooms = (headroom(results.get((account.name, RateLimits.name, m)), m) for m in account.models)
     tables = (prices(results.get((account.name, Pricing.name, m)), m) for m in account.models)
+    usage_rows = [results.get((account.name, Usage.name, m)) for m in account.models]
+    usage = [usage_figures(row) if row is not None else None for row in usage_rows]
+    # spend has one result per account, under the account's first model
+    spend_row = next(
+        (r for m in account.models if (r := results.get((account.name, Spend.name, m)))), None
+    )
+    spend = spend_figures(spend_row) if spend_row is not None else None
+    watched = account.admin_key is not None or spend is not None or any(usage)
     return AccountView(
         name=account.name,
         ready=state,
@@ -210,6 +222,9 @@ def account_view(
         histories=histories,
         charts=charts(daily, models, today),
         headroom=[room for room in rooms if room],
+        traffic=traffic_charts(account.models, usage, spend) if watched else [],
+        usage=[figures for figures in usage if figures is not None],
+        spend=spend,
         prices=[table for table in tables if table],
         changes=[change_view(r) for r in data.changes],
         incidents=[incident_view(i, now) for i in data.incidents],

@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from monitor.page.capabilities import capability_matrix
 from monitor.page.overview import SiteView
-from monitor.page.views import Chart, iso, utc_text
+from monitor.page.views import AccountView, Chart, LimitChart, iso, utc_text
 
 STATUS_SCHEMA_VERSION = 2
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -64,6 +64,47 @@ def chart_points(chart: Chart, index: int) -> list[str]:
     return segments
 
 
+def limit_bars(chart: LimitChart) -> list[tuple[float, float, float, float, str, bool]]:
+    """(x, y, width, height, label, over the limit) of each bar; a bar of 0 is a hairline so
+    a quiet minute still shows."""
+    width = CHART_WIDTH / max(1, len(chart.bars))
+    top = chart.maximum
+    shapes = []
+    for position, bar in enumerate(chart.bars):
+        height = max(1.0, round(bar.value / top * CHART_HEIGHT, 1))
+        shapes.append(
+            (
+                round(position * width + width * 0.1, 1),
+                round(CHART_HEIGHT - height, 1),
+                round(width * 0.8, 1),
+                height,
+                bar.label,
+                bar.over,
+            )
+        )
+    return shapes
+
+
+def limit_line(chart: LimitChart) -> list[str]:
+    """Polyline segments of the limit: a step across each bar, broken where there is none
+    (a budget changes with the month's number of days)."""
+    width = CHART_WIDTH / max(1, len(chart.bars))
+    top = chart.maximum
+    segments: list[str] = []
+    current: list[str] = []
+    for position, bar in enumerate(chart.bars):
+        if bar.limit is None:
+            if current:
+                segments.append(" ".join(current))
+                current = []
+            continue
+        y = round(CHART_HEIGHT - bar.limit / top * CHART_HEIGHT, 1)
+        current += [f"{round(position * width, 1)},{y}", f"{round((position + 1) * width, 1)},{y}"]
+    if current:
+        segments.append(" ".join(current))
+    return segments
+
+
 def environment() -> Environment:
     """The templates, autoescaped (API text is hostile), with the chart helpers."""
     env = Environment(
@@ -76,6 +117,8 @@ def environment() -> Environment:
     )
     env.globals.update(
         chart_points=chart_points,
+        limit_bars=limit_bars,
+        limit_line=limit_line,
         chart_width=CHART_WIDTH,
         chart_height=CHART_HEIGHT,
         day_width=DAY_WIDTH,
@@ -87,6 +130,36 @@ def environment() -> Environment:
 
 def _moment(value: datetime | None) -> str | None:
     return iso(value) if value is not None else None
+
+
+def _usd(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def traffic_json(account: AccountView) -> dict[str, Any]:
+    """An account's `usage` (per model) and `spend` numbers in status.json: aggregates only."""
+    spend = account.spend
+    return {
+        "usage": [
+            {
+                "model": u.model,
+                "peak_images_per_minute": {"hour": u.peak_hour, "day": u.peak_day},
+                "limit_images_per_minute": u.limit,
+                "share_of_limit": None if u.share is None else round(u.share, 4),
+                "checked_at": iso(u.checked_at),
+            }
+            for u in account.usage
+        ],
+        "spend": None
+        if spend is None
+        else {
+            "today_usd": _usd(spend.today),
+            "forecast_month_usd": _usd(spend.forecast_month),
+            "monthly_budget_usd": _usd(spend.monthly_budget),
+            "drift_pct": None if spend.drift_pct is None else round(spend.drift_pct, 2),
+            "checked_at": iso(spend.checked_at),
+        },
+    }
 
 
 def status_json(site: SiteView) -> dict[str, Any]:
@@ -149,6 +222,7 @@ def status_json(site: SiteView) -> dict[str, Any]:
                     "generated_at": account.launch.get("generated_at"),
                 },
                 "daily_budget_usd": account.budget,
+                **traffic_json(account),
                 "checks": [cell.as_json() for cell in account.cells],
             }
             for account in site.accounts

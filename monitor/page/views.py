@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from checks.base import Status
+from monitor.traffic import SpendFigures, UsageFigures
 
 NO_DATA = "none"
 """A cell's status before its first result: not a probe status, so never in the store."""
@@ -193,6 +194,49 @@ class Chart:
         return max(counts, default=0) >= 2
 
 
+class Bar(NamedTuple):
+    """One bar of a `LimitChart`: a minute's images or a day's spend, and the limit line's
+    value there (None where there is no limit)."""
+
+    label: str
+    value: float
+    limit: float | None
+
+    @property
+    def over(self) -> bool:
+        """The bar reached its limit."""
+        return self.limit is not None and self.value >= self.limit
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LimitChart:
+    """Bars against a limit line (images per minute against the rate limit, daily spend
+    against the budget), drawn as inline SVG with a sentence for screen readers."""
+
+    title: str
+    unit: str
+    bars: list[Bar]
+    limit_name: str
+    """What the dashed line is ("limit", "daily budget"), or "" when there is none."""
+    first: str
+    """The left end's label."""
+    last: str
+    description: str
+    empty: str
+    """Why there is nothing to draw yet."""
+
+    @property
+    def maximum(self) -> float:
+        """The top of the scale: the highest bar or limit, a tenth above it."""
+        top = max((max(b.value, b.limit or 0.0) for b in self.bars), default=0.0)
+        return top * 1.1 or 1.0
+
+    @property
+    def enough(self) -> bool:
+        """Two bars make a chart; fewer say "not enough data yet"."""
+        return len(self.bars) >= 2
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Window:
     """One rate-limit window as recorded (untrusted values, shown as they came)."""
@@ -307,6 +351,13 @@ class AccountView:
     """All of the account's probes, day by day: the index's 90-day bar and uptime."""
     histories: list[History] = dataclasses.field(default_factory=list)
     charts: list[Chart] = dataclasses.field(default_factory=list)
+    traffic: list[LimitChart] = dataclasses.field(default_factory=list)
+    """Images per minute against the limit (per model), then daily spend against the
+    budget: from the latest `usage` and `spend` results, for an account with an Admin key."""
+    usage: list[UsageFigures] = dataclasses.field(default_factory=list)
+    """The latest `usage` figures, per model (status.json writes them)."""
+    spend: SpendFigures | None = None
+    """The latest `spend` figures."""
     headroom: list[Headroom] = dataclasses.field(default_factory=list)
     prices: list[Prices] = dataclasses.field(default_factory=list)
     changes: list[Change] = dataclasses.field(default_factory=list)

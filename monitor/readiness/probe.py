@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import httpx
 
 from checks.base import Account, Clock
+from checks.usage import Usage
 from monitor.config import LoadedConfig
 from monitor.plan import Probe
 from monitor.readiness.plan import PlannedProbe, label, launch_account, probe_settings
@@ -49,6 +50,11 @@ class Readiness:
             if probe.kind.opt_in:
                 rows += await self.run([probe])
         results = {row.check: row for row in rows}
+        # The account's real traffic, as the daemon's usage check last read it (readiness
+        # does not read it itself: the check reads on from where its last read ended).
+        traffic = self.store.latest(account.name, Usage.name, self.profile.model)
+        if traffic is not None:
+            results.setdefault(Usage.name, traffic)
         judged = requirements(
             self.profile, results, self.store.incidents(account.name, RECENT_INCIDENTS)
         )

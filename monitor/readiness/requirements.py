@@ -19,8 +19,10 @@ from checks.responses_tool import ResponsesTool
 from checks.snapshot import Snapshot
 from checks.streaming import Streaming
 from checks.transparency import Transparency
+from checks.usage import Usage
 from monitor.readiness.profile import LaunchProfile
 from monitor.store import Incident, ProbeResult
+from monitor.traffic import usage_figures, whole
 
 MET, NOT_MET, UNKNOWN = "met", "not_met", "unknown"
 GO, NO_GO, INCONCLUSIVE = "GO", "NO-GO", "INCONCLUSIVE"
@@ -163,6 +165,46 @@ def rate_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Require
     )
 
 
+def traffic_requirement(
+    profile: LaunchProfile, usage: ProbeResult, limits: ProbeResult | None
+) -> Requirement:
+    """The launch's peak fits beside the account's real traffic: the day's peak images per
+    minute the `usage` check read plus the profile's peak stay within the limit (the usage
+    read's, else the one `rate_limits` found)."""
+    need = profile.peak_images_per_minute
+    title = f"Room for {need} more images per minute beside the current traffic"
+    key = "images_per_minute_beside_traffic"
+    figures = usage_figures(usage)
+    limit = figures.limit
+    if limit is None and limits is not None:
+        limit = whole(as_mapping(limits.details).get("images_per_minute"))
+    when = figures.checked_at.strftime("%Y-%m-%d %H:%M UTC")
+    if figures.peak_day is None or limit is None:
+        missing = "no peak" if figures.peak_day is None else "no images-per-minute limit"
+        return Requirement(
+            key,
+            title,
+            UNKNOWN,
+            f"the usage read of {when} has {missing}: {words(usage.reason)}",
+            REASONS["rate_limit_unavailable"].advice if figures.peak_day is not None else "",
+        )
+    total = figures.peak_day + need
+    detail = (
+        f"the day's peak {figures.peak_day} + the launch's {need} = {total} images/min "
+        f"{'≤' if total <= limit else '>'} the limit {limit} (usage read {when})"
+    )
+    if total <= limit:
+        return Requirement(key, title, MET, detail)
+    wanted = next_tier_for(total)
+    advice = (
+        f"Raise the usage tier (tier {wanted} would cover both) or the project's rate "
+        "limit, or move the launch's traffic to another account."
+        if wanted is not None
+        else "Ask OpenAI for a higher rate limit, or move the launch's traffic to another account."
+    )
+    return Requirement(key, title, NOT_MET, detail, advice)
+
+
 def cost_requirement(profile: LaunchProfile, row: ProbeResult | None) -> Requirement:
     """An image at the profile's quality and size, at the published output rate `pricing`
     read, costs at most the profile's budget per image."""
@@ -217,7 +259,8 @@ def requirements(
     incidents: Sequence[Incident],
 ) -> list[Requirement]:
     """Every requirement of the launch for one account, from its probes' results (by check
-    name; a probe not sent for `--max-spend` is absent) and its recent incidents."""
+    name; a probe not sent for `--max-spend` is absent; `usage` is the stored latest read
+    of the account's traffic, when there is one) and its recent incidents."""
     listed = from_outcome("model_listed", f"{profile.model} listed", results.get(ModelListing.name))
     judged = [listed]
     if profile.snapshot:
@@ -237,6 +280,9 @@ def requirements(
         key, title = CAPABILITY_REQUIREMENTS[name]
         judged.append(from_outcome(key, title, results.get(name), SKIPPED_FOR_SPEND))
     judged.append(rate_requirement(profile, results.get(RateLimits.name)))
+    usage = results.get(Usage.name)
+    if usage is not None:  # only an account with an Admin key has its traffic read
+        judged.append(traffic_requirement(profile, usage, results.get(RateLimits.name)))
     judged.append(cost_requirement(profile, results.get(Pricing.name)))
     judged.append(incident_requirement(incidents))
     return judged
