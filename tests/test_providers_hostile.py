@@ -394,3 +394,27 @@ def test_a_summary_names_the_route_actually_called_without_its_query(
     )
     assert "api-version" not in outcome.summary
     assert AZURE_KEY not in outcome.summary
+
+
+# --- Azure prices from LiteLLM's own rows ---
+
+
+def test_the_simulators_azure_price_rows_are_litellms_as_the_fixture_quotes_them() -> None:
+    from monitor.simulator.state import published_prices
+
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "litellm_prices.json").read_text())
+    quoted = {k: v for k, v in fixture.items() if k.startswith("azure/")}
+    served = {k: v for k, v in published_prices().items() if k.startswith("azure/")}
+    assert quoted == served
+    assert {"azure/gpt-image-1", "azure/gpt-image-1.5", "azure/gpt-image-2"} <= set(quoted)
+    assert fixture["_source_of_the_azure_rows"]["commit"] == (
+        "00035b69f416be24e2e323c13198d9b7d2d1bdf9"
+    )
+
+
+@pytest.mark.parametrize("model", ["gpt-image-1", "gpt-image-1.5", "gpt-image-2"])
+def test_an_azure_account_is_priced_by_litellms_azure_row(model: str) -> None:
+    source = str(Path(__file__).parent / "fixtures" / "litellm_prices.json")
+    account = azure_account(models=(model,))
+    outcome = run_check("pricing", Api(), model=model, account=account, settings={"source": source})
+    assert (outcome.reason, outcome.details["source_key"]) == ("price_unchanged", f"azure/{model}")
