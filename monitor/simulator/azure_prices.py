@@ -13,6 +13,28 @@ from typing import Any
 
 _ENDPOINTS = ["/v1/images/generations", "/v1/images/edits"]
 
+_GPT_IMAGE_1_5 = {
+    "cache_read_input_token_cost": 1.25e-06,
+    "input_cost_per_token": 5e-06,
+    "input_cost_per_image_token": 8e-06,
+    "litellm_provider": "azure",
+    "mode": "image_generation",
+    "output_cost_per_image_token": 3.2e-05,
+    "supported_endpoints": _ENDPOINTS,
+}
+_GPT_IMAGE_2 = {
+    "cache_read_input_token_cost": 1.25e-06,
+    "input_cost_per_token": 5e-06,
+    "input_cost_per_image_token": 8e-06,
+    "litellm_provider": "azure",
+    "mode": "image_generation",
+    "output_cost_per_token": 1e-05,
+    "output_cost_per_image_token": 3e-05,
+    "supported_endpoints": _ENDPOINTS,
+    "supports_vision": True,
+    "supports_pdf_input": True,
+}
+
 AZURE_ROWS: dict[str, dict[str, Any]] = {
     "azure/gpt-image-1": {
         "cache_read_input_token_cost": 1.25e-06,
@@ -32,47 +54,10 @@ AZURE_ROWS: dict[str, dict[str, Any]] = {
         "output_cost_per_image_token": 8e-06,
         "supported_endpoints": _ENDPOINTS,
     },
-    "azure/gpt-image-1.5": {
-        "cache_read_input_token_cost": 1.25e-06,
-        "input_cost_per_token": 5e-06,
-        "input_cost_per_image_token": 8e-06,
-        "litellm_provider": "azure",
-        "mode": "image_generation",
-        "output_cost_per_image_token": 3.2e-05,
-        "supported_endpoints": _ENDPOINTS,
-    },
-    "azure/gpt-image-1.5-2025-12-16": {
-        "cache_read_input_token_cost": 1.25e-06,
-        "input_cost_per_token": 5e-06,
-        "input_cost_per_image_token": 8e-06,
-        "litellm_provider": "azure",
-        "mode": "image_generation",
-        "output_cost_per_image_token": 3.2e-05,
-        "supported_endpoints": _ENDPOINTS,
-    },
-    "azure/gpt-image-2": {
-        "cache_read_input_token_cost": 1.25e-06,
-        "input_cost_per_token": 5e-06,
-        "input_cost_per_image_token": 8e-06,
-        "litellm_provider": "azure",
-        "mode": "image_generation",
-        "output_cost_per_token": 1e-05,
-        "output_cost_per_image_token": 3e-05,
-        "supported_endpoints": _ENDPOINTS,
-        "supports_vision": True,
-        "supports_pdf_input": True,
-    },
-    "azure/gpt-image-2-2026-04-21": {
-        "cache_read_input_token_cost": 1.25e-06,
-        "input_cost_per_token": 5e-06,
-        "input_cost_per_image_token": 8e-06,
-        "litellm_provider": "azure",
-        "mode": "image_generation",
-        "output_cost_per_token": 1e-05,
-        "output_cost_per_image_token": 3e-05,
-        "supported_endpoints": _ENDPOINTS,
-        "supports_vision": True,
-        "supports_pdf_input": True,
-    },
+    "azure/gpt-image-1.5": _GPT_IMAGE_1_5,
+    # LiteLLM prices each dated snapshot row as its alias.
+    "azure/gpt-image-1.5-2025-12-16": _GPT_IMAGE_1_5,
+    "azure/gpt-image-2": _GPT_IMAGE_2,
+    "azure/gpt-image-2-2026-04-21": _GPT_IMAGE_2,
 }
 """LiteLLM key → its row, unchanged."""

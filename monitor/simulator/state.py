@@ -231,7 +231,9 @@ def published_prices() -> dict[str, dict[str, Any]]:
             supported_endpoints=["/v1/images/generations", "/v1/images/edits"],
         )
         document[model] = entry
-    document.update(copy.deepcopy(AZURE_ROWS))  # so an Azure account prices as in the real file
+    # LiteLLM's own Azure rows, so an Azure account prices as in the real file (a copy each: the
+    # control route changes rows in place).
+    document.update({key: copy.deepcopy(row) for key, row in AZURE_ROWS.items()})
     document["gpt-4o"] = {
         "input_cost_per_token": 2.5e-06,
         "output_cost_per_token": 1e-05,
