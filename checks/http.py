@@ -162,29 +162,42 @@ class CredentialError(Exception):
 MAX_HANGING_FETCHES = 4
 """Token fetches still running past their deadline (azure-identity's calls cannot be
 cancelled) after which no new one starts: a hung identity endpoint costs this many threads,
-not one per probe."""
+not one per probe. Fetches within their deadline are not counted: a round of many Entra
+accounts asks for many tokens at once."""
 
 
-class _Fetches:
-    """How many token fetches are running, across rounds and event loops."""
+@dataclasses.dataclass
+class _Fetch:
+    done: bool = False
+    abandoned: bool = False
+
+
+class _Hung:
+    """How many token fetches outlived their deadline and still run, across rounds and
+    event loops."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.running = 0
+        self.count = 0
 
-    def start(self) -> bool:
+    def full(self) -> bool:
         with self.lock:
-            if self.running >= MAX_HANGING_FETCHES:
-                return False
-            self.running += 1
-            return True
+            return self.count >= MAX_HANGING_FETCHES
 
-    def end(self) -> None:
+    def abandon(self, fetch: _Fetch) -> None:
         with self.lock:
-            self.running -= 1
+            if not fetch.done:
+                fetch.abandoned = True
+                self.count += 1
+
+    def finish(self, fetch: _Fetch) -> None:
+        with self.lock:
+            fetch.done = True
+            if fetch.abandoned:
+                self.count -= 1
 
 
-_FETCHES = _Fetches()
+_HUNG = _Hung()
 
 
 async def _auth_headers(ctx: ProbeContext, admin: bool, deadline: float) -> dict[str, str]:
@@ -203,12 +216,13 @@ async def _fetch_token(provider: Callable[[], object], deadline: float) -> objec
     off the loop, in a daemon thread of its own: a fetch that hangs is left behind there,
     where neither the round nor the interpreter's exit waits for it (the default executor's
     threads are joined when `asyncio.run` ends, so a hung fetch would hang the command)."""
-    if not _FETCHES.start():
+    if _HUNG.full():
         raise CredentialError(
             f"{MAX_HANGING_FETCHES} earlier token fetches still hang; none more is started"
         )
     loop = asyncio.get_running_loop()
     done: asyncio.Future[object] = loop.create_future()
+    fetch = _Fetch()
 
     def settle(result: object, error: BaseException | None) -> None:
         if done.done():
@@ -218,7 +232,7 @@ async def _fetch_token(provider: Callable[[], object], deadline: float) -> objec
         else:
             done.set_exception(error)
 
-    def fetch() -> None:
+    def run() -> None:
         result: object = None
         error: BaseException | None = None
         try:
@@ -226,14 +240,15 @@ async def _fetch_token(provider: Callable[[], object], deadline: float) -> objec
         except BaseException as exc:  # the credential's own errors, whatever they are
             error = exc
         finally:
-            _FETCHES.end()
+            _HUNG.finish(fetch)
         with contextlib.suppress(RuntimeError):  # the loop closed while the fetch hung
             loop.call_soon_threadsafe(settle, result, error)
 
-    threading.Thread(target=fetch, name="imagewatch-entra-token", daemon=True).start()
+    threading.Thread(target=run, name="imagewatch-entra-token", daemon=True).start()
     try:
         return await asyncio.wait_for(done, deadline)
     except TimeoutError:
+        _HUNG.abandon(fetch)
         raise CredentialError(f"the credential gave no token within {deadline:g} s") from None
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import httpx
 import pytest
 
-from checks.base import GATEWAY, Account, Status, no_sleep
+from checks.base import GATEWAY, Account, ProbeContext, Status, no_sleep
+from checks.http import MAX_HANGING_FETCHES, call
 from monitor.clock import FrozenClock
 from monitor.config import ConfigError, parse
 from monitor.page.publish import publish
@@ -391,3 +392,52 @@ def test_an_azure_account_is_priced_by_litellms_azure_row(model: str) -> None:
     account = azure_account(models=(model,))
     outcome = run_check("pricing", Api(), model=model, account=account, settings={"source": source})
     assert (outcome.reason, outcome.details["source_key"]) == ("price_unchanged", f"azure/{model}")
+
+
+def test_many_entra_accounts_fetching_at_once_all_get_their_tokens() -> None:
+    gate = threading.Barrier(8, timeout=5)  # all eight fetches run at the same time
+
+    def slow_but_fine() -> str:
+        gate.wait()
+        return TOKEN
+
+    async def go() -> list[Any]:
+        api = Api().on("GET", "/openai/models", json_response(200, {"data": []}))
+        account = azure_account(api_key="", token_provider=slow_but_fine)
+        async with api.client() as client:
+            contexts = [
+                ProbeContext(client, account, "gpt-image-1", {"timeout": 5}, FrozenClock(NOW))
+                for _ in range(8)
+            ]
+            return await asyncio.gather(*(call(c, "GET", "models") for c in contexts))
+
+    answers = asyncio.run(go())
+    assert [a.http_status for a in answers] == [200] * 8
+
+
+def test_a_hung_credential_holds_no_more_than_a_few_threads() -> None:
+    released = threading.Event()
+    started: list[int] = []
+
+    def hangs() -> str:
+        started.append(1)
+        released.wait(10)
+        return TOKEN
+
+    account = azure_account(api_key="", token_provider=hangs)
+    try:
+        outcomes = [
+            run_check(
+                "model_listing",
+                Api(),
+                model="gpt-image-1",
+                account=account,
+                settings={"timeout": 0.05},
+            )
+            for _ in range(MAX_HANGING_FETCHES + 3)
+        ]
+    finally:
+        released.set()
+    assert {o.reason for o in outcomes} == {"credential_unavailable"}
+    assert len(started) == MAX_HANGING_FETCHES
+    assert "still hang" in outcomes[-1].summary
