@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, Protocol
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -154,15 +155,25 @@ class Account:
         base = self.base_url.rstrip("/")
         if self.provider != AZURE:
             return base + "/" + path
+        # The config refuses a deployment or api_version that would change the path or the
+        # query; percent-encoded here all the same, so that an Account built any other way
+        # still calls one deployment (`a/../b` is one segment, `a%2F..%2Fb`).
+        version = quote(self.api_version or "", safe="")
         if self.route == "v1":
             # The v1 API takes no dated api-version: `v1` is its default, `preview` opts in.
-            query = "" if self.api_version in (None, "v1") else f"?api-version={self.api_version}"
+            query = "" if self.api_version in (None, "v1") else f"?api-version={version}"
             return f"{base}/openai/v1/{path}{query}"
         if path == "models":
             # The dated data-plane list: it alone says each version's lifecycle and retirement
             # (`deprecation.inference`).
-            return f"{base}/openai/models?api-version={self.api_version}"
-        return f"{base}/openai/deployments/{self.deployment}/{path}?api-version={self.api_version}"
+            return f"{base}/openai/models?api-version={version}"
+        deployment = quote(self.deployment or "", safe="")
+        return f"{base}/openai/deployments/{deployment}/{path}?api-version={version}"
+
+    def called(self, method: str, path: str) -> str:
+        """What a summary names for a call: the method and the path actually called, without
+        the query (an `api-version` today, a proxy's key tomorrow) or the host."""
+        return f"{method} {urlsplit(self.url(path)).path}"
 
     def request_model(self, model: str) -> str:
         """The `model` a request body names: Azure routes by deployment name."""

@@ -169,6 +169,11 @@ RULES: tuple[Rule, ...] = (
       "Azure's key refusal: code is the string \"401\", no type.",
       ("azure-invalid-key-401-semantic-kernel-10337.json",),
       statuses=(401,), message=r"invalid subscription key", provider="azure"),
+    _R("gateway_proxy_key", "invalid_api_key",
+      "A LiteLLM proxy refusing its own virtual key (type token_not_found_in_db, code "
+      "\"401\"): the gateway's key is wrong or revoked, whatever OpenAI's would say.",
+      ("litellm-proxy-invalid-token-401-openhands-17390.json",),
+      statuses=(401,), message=r"invalid proxy server token passed", provider="litellm"),
     _R("org_verification", "org_verification_required",
       "Verification refuses model use with 403 and streaming with 400 (param stream); code is "
       "null, only the message says it. Listing the model proves nothing.",
@@ -222,6 +227,14 @@ RULES: tuple[Rule, ...] = (
       ("azure-resource-not-found-404-okgodoit-179.json",
        "azure-resource-not-found-404-one-api-1164.json"),
       statuses=(404,), message=r"^resource not found$", provider="azure"),
+    _R("azure_api_version_unsupported", "invalid_request",
+      "The api_version the account sends is not served (the v1 route refuses a dated one) or "
+      "is older than the deployed model needs: the account's config is wrong, which says "
+      "nothing of its key, quota or deployment, so could not tell; fix api_version.",
+      ("azure-api-version-not-supported-400-codex-3725.json",
+       "azure-api-version-too-old-400-langchain4j-2636.json"),
+      statuses=(400,), message=r"api version not supported|is enabled only for api versions",
+      provider="azure"),
     # --- The model ---
     _R("model_not_found_by_code", "model_not_found",
       "The model does not exist or the organization has no access to it.",
@@ -286,6 +299,7 @@ RULES: tuple[Rule, ...] = (
       "limit\" of the pricing tier, with the wait in words and in retry-after / "
       "retry-after-ms; weather, however long the wait.",
       ("azure-call-rate-limit-429-weaviate-3095.json", "azure-rate-limit-429-dbchatprov2-2.json",
+       "azure-call-rate-limit-429-gpt-researcher-936.json",
        "azure-token-rate-limit-429-paperless-gpt-814.json",
        "https://learn.microsoft.com/en-us/azure/ai-foundry/openai/how-to/quota"),
       message=r"exceeded (the )?(call|token) rate limit (of|for) your current .{1,60} pricing tier",

@@ -108,7 +108,8 @@ class Generation:
             ctx.model, quality, output_format, str(background) if background else None
         )
         shown_quality = request.get("quality", "no quality")
-        what = f"POST /v1/{self.endpoint} ({ctx.model}, {request['size']}, {shown_quality})"
+        called = ctx.account.called("POST", self.endpoint)
+        what = f"{called} ({ctx.model}, {request['size']}, {shown_quality})"
         max_wait = float(ctx.settings.get("max_retry_wait", MAX_RETRY_WAIT_SECONDS))
         attempts: list[dict[str, Any]] = []
         waited = 0.0

@@ -7,12 +7,17 @@ classifier behave the same everywhere.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import dataclasses
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from checks.base import Account, Outcome, ProbeContext, Stopwatch
+from checks.base import Outcome, ProbeContext, Stopwatch
 from checks.headers import ResponseMeta, parse_headers
 from checks.openai_errors import ApiError, match_error, parse_error, parse_json
 from checks.reasons import REASONS, Reason
@@ -119,7 +124,10 @@ async def call(
     if data is not None and "model" in data:
         data = {**data, "model": account.request_model(data["model"])}
     try:
-        headers = await _auth_headers(account, admin, deadline)
+        headers = await _auth_headers(ctx, admin, deadline)
+    except CredentialError as exc:
+        detail = clean(str(exc))[:300]
+        return Answer(None, watch.ms(), ResponseMeta(), REASONS["credential_unavailable"], detail)
     except Exception as exc:  # the credential's own errors (azure-identity), whatever they are
         detail = clean(f"{type(exc).__name__}: {exc}")[:300]
         return Answer(None, watch.ms(), ResponseMeta(), REASONS["credential_unavailable"], detail)
@@ -147,12 +155,132 @@ async def call(
     return Answer(received, watch.ms(), meta)
 
 
-async def _auth_headers(account: Account, admin: bool, deadline: float) -> dict[str, str]:
+class CredentialError(Exception):
+    """No usable Microsoft Entra ID token: the credential hung, or gave nothing usable."""
+
+
+MAX_HANGING_FETCHES = 4
+"""Token fetches still running past their deadline (azure-identity's calls cannot be
+cancelled) after which no new one starts: a hung identity endpoint costs this many threads,
+not one per probe. Fetches within their deadline are not counted: a round of many Entra
+accounts asks for many tokens at once."""
+
+
+@dataclasses.dataclass
+class _Fetch:
+    done: bool = False
+    abandoned: bool = False
+
+
+class _Hung:
+    """How many token fetches outlived their deadline and still run, across rounds and
+    event loops."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.count = 0
+
+    def full(self) -> bool:
+        with self.lock:
+            return self.count >= MAX_HANGING_FETCHES
+
+    def abandon(self, fetch: _Fetch) -> None:
+        with self.lock:
+            if not fetch.done:
+                fetch.abandoned = True
+                self.count += 1
+
+    def finish(self, fetch: _Fetch) -> None:
+        with self.lock:
+            fetch.done = True
+            if fetch.abandoned:
+                self.count -= 1
+
+
+_HUNG = _Hung()
+
+
+async def _auth_headers(ctx: ProbeContext, admin: bool, deadline: float) -> dict[str, str]:
+    account = ctx.account
     if account.token_provider is None:
         return account.headers(admin=admin)
-    # An Entra token fetch blocks (azure-identity's provider is synchronous): off the loop,
-    # within the request's deadline.
-    return await asyncio.wait_for(asyncio.to_thread(account.headers, admin=admin), deadline)
+    token = await _fetch_token(account.token_provider, deadline)
+    problem = token_problem(token, ctx.clock.now())
+    if problem is not None:
+        raise CredentialError(problem)
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def _fetch_token(provider: Callable[[], object], deadline: float) -> object:
+    """The credential's answer within `deadline`. azure-identity's provider blocks, so it runs
+    off the loop, in a daemon thread of its own: a fetch that hangs is left behind there,
+    where neither the round nor the interpreter's exit waits for it (the default executor's
+    threads are joined when `asyncio.run` ends, so a hung fetch would hang the command)."""
+    if _HUNG.full():
+        raise CredentialError(
+            f"{MAX_HANGING_FETCHES} earlier token fetches still hang; none more is started"
+        )
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[object] = loop.create_future()
+    fetch = _Fetch()
+
+    def settle(result: object, error: BaseException | None) -> None:
+        if done.done():
+            return
+        if error is None:
+            done.set_result(result)
+        else:
+            done.set_exception(error)
+
+    def run() -> None:
+        result: object = None
+        error: BaseException | None = None
+        try:
+            result = provider()
+        except BaseException as exc:  # the credential's own errors, whatever they are
+            error = exc
+        finally:
+            _HUNG.finish(fetch)
+        with contextlib.suppress(RuntimeError):  # the loop closed while the fetch hung
+            loop.call_soon_threadsafe(settle, result, error)
+
+    threading.Thread(target=run, name="imagewatch-entra-token", daemon=True).start()
+    try:
+        return await asyncio.wait_for(done, deadline)
+    except TimeoutError:
+        _HUNG.abandon(fetch)
+        raise CredentialError(f"the credential gave no token within {deadline:g} s") from None
+
+
+def token_problem(token: object, now: datetime) -> str | None:
+    """Why a bearer token from the credential is not sent: not a string, empty, holding a
+    character a header cannot carry, or (a JWT, as Entra's are) already expired."""
+    if not isinstance(token, str):
+        return f"the credential gave {type(token).__name__}, not a string token"
+    if not token.strip():
+        return "the credential gave an empty token"
+    if not token.isascii() or not token.isprintable() or " " in token:
+        return "the token holds a space, a control character or a non-ASCII character"
+    expires = _expiry(token)
+    if expires is not None and expires <= now:
+        return f"the token expired at {expires:%Y-%m-%d %H:%M} UTC"
+    return None
+
+
+def _expiry(token: str) -> datetime | None:
+    """A JWT's `exp`, read without verifying it (the service verifies; this only spares a
+    request that cannot pass)."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        payload = parse_json(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+        expires = payload.get("exp") if isinstance(payload, dict) else None
+        if not isinstance(expires, int) or isinstance(expires, bool):
+            return None
+        return datetime.fromtimestamp(expires, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def failure_outcome(answer: Answer, what: str, reason: Reason | None = None) -> Outcome:

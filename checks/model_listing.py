@@ -54,8 +54,8 @@ class ModelListing(FreeCheck):
     async def run(self, ctx: ProbeContext) -> Outcome:
         answer = await call(ctx, "GET", "models")
         if ctx.account.provider == AZURE:
-            return judge_azure_listing(ctx, answer, "GET /openai/models")
-        what = "GET /v1/models"
+            return judge_azure_listing(ctx, answer, ctx.account.called("GET", "models"))
+        what = ctx.account.called("GET", "models")
         if not answer.ok:
             return failure_outcome(answer, what)
         ids = listed_ids(answer.json())

@@ -169,7 +169,7 @@ class RateLimits(FreeCheck):
             params = {"limit": "100"} | ({"after": after} if after else {})
             answer = await call(ctx, "GET", path, params=params, admin=True)
             if not answer.ok:
-                return None, failure_outcome(answer, f"GET /v1/{path}")
+                return None, failure_outcome(answer, ctx.account.called("GET", path))
             payload = answer.json()
             data = payload.get("data") if isinstance(payload, dict) else None
             if not isinstance(data, list):

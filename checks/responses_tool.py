@@ -114,9 +114,8 @@ class ResponsesTool(Capability):
             )
         request = tool_request(ctx.model, str(responses_model), ctx.settings)
         tool = request["tools"][0]
-        what = (
-            f"POST /v1/responses ({responses_model} + image_generation {ctx.model}, {tool['size']})"
-        )
+        called = ctx.account.called("POST", self.endpoint)
+        what = f"{called} ({responses_model} + image_generation {ctx.model}, {tool['size']})"
         answer = await call(ctx, "POST", self.endpoint, json=request)
         outcome = self._judge_response(ctx, answer, what, request)
         return tool_refusal(outcome).with_details(

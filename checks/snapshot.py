@@ -34,8 +34,8 @@ class Snapshot(FreeCheck):
     async def run(self, ctx: ProbeContext) -> Outcome:
         if ctx.account.provider == AZURE:
             answer = await call(ctx, "GET", "models")
-            return judge_azure_snapshot(ctx, answer, "GET /openai/models")
-        what = f"GET /v1/models/{ctx.model}"
+            return judge_azure_snapshot(ctx, answer, ctx.account.called("GET", "models"))
+        what = ctx.account.called("GET", f"models/{ctx.model}")
         answer = await call(ctx, "GET", f"models/{ctx.model}")
         if answer.http_status == 404:
             error = answer.error()

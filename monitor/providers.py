@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from checks.base import AZURE, GATEWAY, OPENAI, TokenProvider
 from monitor.sections import AccountSection
+from monitor.urls import LOOPBACK, url_problem
 
 ENTRA_SCOPE = "https://cognitiveservices.azure.com/.default"
 """The scope of an Azure OpenAI bearer token (Microsoft's "Authenticate with Microsoft Entra
@@ -33,11 +34,11 @@ BELONGS: dict[str, tuple[str, ...]] = {
 }
 """provider → the keys that do not belong to it."""
 
-_API_VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}(-preview)?$")
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(-preview)?")
 V1_API_VERSIONS = ("v1", "preview")
 """What the v1 route's `api-version` takes (Microsoft's "API version lifecycle" page: the v1
 API needs no dated version; `preview` opts in to preview features)."""
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]", "::1")
+_DEPLOYMENT = re.compile(r"[A-Za-z0-9._-]+")
 
 
 def provider_problems(where: str, section: AccountSection) -> list[str]:
@@ -70,6 +71,8 @@ def _azure_problems(where: str, section: AccountSection) -> list[str]:
             f"{where}.deployment: required for provider 'azure' (the deployment's name, "
             "not the model's)"
         )
+    elif (why := deployment_problem(section.deployment)) is not None:
+        problems.append(f"{where}.deployment: {why}")
     v1 = section.route == "v1"
     if section.api_version is None:
         example = '"v1"' if v1 else '"2025-04-01-preview", the first with GPT image models'
@@ -82,9 +85,9 @@ def _azure_problems(where: str, section: AccountSection) -> list[str]:
             f"{where}.api_version: the v1 route takes {' or '.join(V1_API_VERSIONS)}, "
             f"not {section.api_version!r}"
         )
-    elif not v1 and not _API_VERSION.match(section.api_version):
+    elif not v1 and not _API_VERSION.fullmatch(section.api_version):
         problems.append(
-            f"{where}.api_version: {section.api_version!r} is not a dated API version "
+            f"{where}.api_version: {section.api_version!a} is not a dated API version "
             '(YYYY-MM-DD or YYYY-MM-DD-preview; "v1" goes with route = "v1")'
         )
     entra = section.auth == "entra"
@@ -101,14 +104,26 @@ def _azure_problems(where: str, section: AccountSection) -> list[str]:
 
 def endpoint_problem(endpoint: str) -> str | None:
     """Why an Azure endpoint is refused: https only (the key travels in a header), except on
-    the loopback, where the simulator and the tests listen; a bare origin, no path."""
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return f"{endpoint!r} must be https://<resource>.openai.azure.com"
-    if parts.scheme == "http" and parts.hostname not in _LOOPBACK:
-        return f"{endpoint!r} must use https (http only for 127.0.0.1 or localhost)"
-    if parts.path.strip("/") or parts.query:
-        return f"{endpoint!r} must be the resource's origin, without a path"
+    the loopback, where the simulator and the tests listen; a bare origin, no path, nothing
+    that could hide where the key goes (`monitor.urls`)."""
+    why = url_problem(endpoint, path_allowed=False)
+    if why is not None:
+        return f"{why} (https://<resource>.openai.azure.com)"
+    if urlsplit(endpoint).scheme == "http" and urlsplit(endpoint).hostname not in LOOPBACK:
+        return "must use https (http only for 127.0.0.1 or localhost)"
+    return None
+
+
+def deployment_problem(deployment: str) -> str | None:
+    """Why a deployment name is refused: it is one segment of every URL path the checks
+    call, so only the characters of Azure resource names are taken (letters, digits, `-`,
+    `_`, `.`; Microsoft's "Naming rules and restrictions for Azure resources" warns that `#`
+    breaks URL parsing), and never `.` or `..`, which would climb the path."""
+    if not _DEPLOYMENT.fullmatch(deployment) or deployment in (".", ".."):
+        return (
+            f"{deployment!a} may hold only letters, digits, '-', '_' and '.' (it is a "
+            "segment of the URL path)"
+        )
     return None
 
 

@@ -22,6 +22,11 @@ from checks.text import clean
 
 # OpenAI keys (sk-…, sk-proj-…, sk-admin-…), also when the API already masked the middle.
 _KEY = re.compile(r"sk-[A-Za-z0-9_\-*]{6,}")
+# Tokens fetched at run time (Microsoft Entra ID's, for `auth = "entra"`) are in no config, so
+# no tail can name them: a JWT (base64url `{"…` header, a payload, maybe a signature) goes by
+# its shape, and a long run with a digit after `Bearer` goes too, whatever its shape.
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?", re.IGNORECASE)
+_BEARER = re.compile(r"\b(bearer\s+)(?!\[)(?=[^\s\"',;]*\d)([^\s\"',;]{16,})", re.IGNORECASE)
 MIN_SECRET = 8
 TAIL = 12  # enough to be unique to one key, short enough to survive a truncated echo
 # Characters that render as a hyphen; NFKC leaves most of them alone.
@@ -31,6 +36,11 @@ _DASHES = str.maketrans(
 _KEYISH = r"[A-Za-z0-9_\-*.]*"
 CACHED_LENGTH = 64
 CACHE_SIZE = 10_000
+
+
+def _token(match: re.Match[str]) -> str:
+    """A run-time token's replacement: what `fingerprint` shows of it."""
+    return "[token " + fingerprint(match.group(match.lastindex or 0)) + "]"
 
 
 def normalise(text: str) -> str:
@@ -104,7 +114,13 @@ class Redactor:
                 if (tail in candidates or tail in self._hidden) and tail in lowered:
                     normalised = secret_pattern(raw_tail).sub(replacement, normalised)
                     value, lowered = normalised, normalised.lower()
-        return _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
+        value = _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
+        if _JWT.search(normalised) or _BEARER.search(normalised):
+            if not (_JWT.search(value) or _BEARER.search(value)):
+                value = normalise(value)  # the token hides in full-width or other look-alikes
+            value = _JWT.sub(_token, value)
+            value = _BEARER.sub(lambda m: m.group(1) + _token(m), value)
+        return value
 
     def value(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -32,6 +32,7 @@ from checks.settings import (
     TransparencySettings,
     UsageSettings,
 )
+from monitor.urls import url_problem
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 _TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
@@ -142,8 +143,9 @@ class AccountSection(Section):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"{value!r} must start with http:// or https://")
+        why = url_problem(value, path_allowed=True)
+        if why is not None:
+            raise ValueError(why)
         return value.rstrip("/")
 
 

@@ -84,6 +84,11 @@ def test_a_ready_azure_round_passes_what_azure_answers_and_skips_nothing(
     assert "rate_limits" not in by_check  # not planned: Azure's answers carry no limits
     assert by_check["snapshot"].reason == "snapshot_available"
     assert by_check["generation"].reason == "ok"
+    # Priced against LiteLLM's own Azure row (the simulator's price file carries it).
+    assert (by_check["pricing"].reason, by_check["pricing"].details["source_key"]) == (
+        "price_unchanged",
+        f"azure/{scenario.model}",
+    )
     headers = by_check["generation"].details["headers"]
     assert headers["region"]
     assert headers["apim_request_id"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import copy
 import dataclasses
 import math
 import secrets
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from checks.prices import LITELLM_KEYS, PUBLISHED
+from monitor.simulator.azure_prices import AZURE_ROWS
 from monitor.simulator.scenarios import (
     BASE_MODELS,
     MOVED_IMAGE_OUTPUT_PER_MILLION,
@@ -215,7 +217,8 @@ class AccountState:
 
 
 def published_prices() -> dict[str, dict[str, Any]]:
-    """A LiteLLM-shaped cost map (USD per token) for the GPT image models."""
+    """A LiteLLM-shaped cost map (USD per token) for the GPT image models, with LiteLLM's own
+    `azure/…` rows for them."""
     document: dict[str, dict[str, Any]] = {}
     for model, table in PUBLISHED.items():
         entry: dict[str, Any] = {
@@ -228,6 +231,9 @@ def published_prices() -> dict[str, dict[str, Any]]:
             supported_endpoints=["/v1/images/generations", "/v1/images/edits"],
         )
         document[model] = entry
+    # LiteLLM's own Azure rows, so an Azure account prices as in the real file (a copy each: the
+    # control route changes rows in place).
+    document.update({key: copy.deepcopy(row) for key, row in AZURE_ROWS.items()})
     document["gpt-4o"] = {
         "input_cost_per_token": 2.5e-06,
         "output_cost_per_token": 1e-05,
