@@ -21,6 +21,9 @@ SETTLE_SECONDS = 5 * MINUTE
 that a minute is read once it is whole (read sooner, the rest of it would never be read)."""
 LOOKBACK_SECONDS = DAY
 """The first read (and a read after a long stop) reaches this far back, no further."""
+MAX_AHEAD_SECONDS = HOUR
+"""A previous read ending ahead of the clock (a clock set back) is waited for this long at
+most: further ahead, the stored end is not believed and the reads start afresh."""
 SERIES_MINUTES = 60
 
 
@@ -45,14 +48,16 @@ def parse_moment(value: object) -> int | None:
 def read_window(previous: Mapping[str, Any], now: datetime) -> tuple[int, int]:
     """The minutes [start, end) this read covers: from where the previous read ended (no
     gap, nothing twice, a restart included: the previous result is read from the store)
-    to the last whole, settled minute; at most LOOKBACK_SECONDS back. A previous end in
-    the future (a clock set back) is kept as both ends, so those minutes are not read twice."""
+    to the last whole, settled minute; at most LOOKBACK_SECONDS back. A previous end a
+    little ahead (a clock set back by up to MAX_AHEAD_SECONDS) is kept as both ends, so
+    those minutes are not read twice; one further ahead would stall the reads for as long,
+    so it is dropped like a missing one."""
     end = floor_minute(now - timedelta(seconds=SETTLE_SECONDS))
     before = parse_moment(as_mapping(previous.get("window")).get("end"))
     if before is not None and before % MINUTE == 0:
-        if before >= end:
+        if end <= before <= end + MAX_AHEAD_SECONDS:
             return before, before
-        if before >= end - LOOKBACK_SECONDS:
+        if end - LOOKBACK_SECONDS <= before < end:
             return before, end
     return end - LOOKBACK_SECONDS, end
 
@@ -157,12 +162,14 @@ class Usage(FreeCheck):
         previous = ctx.evidence.previous or {}
         start, end = read_window(previous, ctx.clock.now())
         project = ctx.account.project
-        # Looked up at each read (one free call): a key rotated since stays told apart.
-        key_id = await probe_key_id(ctx)
-        group_by = ["project_id", "model"] + (["api_key_id"] if key_id else [])
         rows: list[ImageUsage] = []
+        stored_key = previous.get("probe_key_id")
+        key_id = stored_key if isinstance(stored_key, str) and stored_key.isprintable() else None
         if start < end:
             try:
+                # Looked up at each round (one free call): a rotated key stays told apart.
+                key_id = await probe_key_id(ctx)
+                group_by = ["project_id", "model"] + (["api_key_id"] if key_id else [])
                 rows, end = await image_usage(
                     ctx, start=start, end=end, width="1m", group_by=group_by, project=project
                 )
@@ -206,5 +213,7 @@ class Usage(FreeCheck):
         }
         if key_id:
             summary += f"; the probes sent {probe_images} of {images} images read"
+        if start > floor_minute(ctx.clock.now() - timedelta(seconds=SETTLE_SECONDS)):
+            summary += f"; the last read ended at {iso(start)}, ahead of the clock: none until then"
         reason = REASONS[code]
         return Outcome(reason.status, reason.code, summary, details)
