@@ -365,3 +365,48 @@ def test_an_admin_key_echoed_in_a_body_and_a_header_never_reaches_the_store(
     tail = ADMIN[-12:]
     assert tail not in (tmp_path / "iw.db").read_bytes().decode("latin-1")
     assert tail not in caplog.text
+
+
+# --- two instances on one database -----------------------------------------------------
+
+
+def test_two_instances_on_one_database_read_each_window_once_and_continue_each_other(
+    usage_sim: ClockedSimulator, store: Store
+) -> None:
+    from monitor.daemon import Daemon
+    from monitor.simulator.scenarios import scenario
+
+    found = scenario("verified")
+    data = {"accounts": [{"name": "verified", "base_url": f"{usage_sim.url}/v1",
+                          "api_key_env": "KEY", "admin_key_env": "ADMIN",
+                          "project": found.project}]}  # fmt: skip
+    loaded = parse(data, {"KEY": found.api_key, "ADMIN": found.admin_key or ""})
+    usage = next(p for p in plan(loaded, checks=["usage"]))
+    reads: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        if request.url.path.endswith("/usage/images"):
+            reads.append(request.url.path)
+
+    async def race() -> list[Any]:
+        hooks = {"request": [count]}
+        async with (
+            httpx.AsyncClient(event_hooks=hooks) as one,
+            httpx.AsyncClient(event_hooks=hooks) as two,
+        ):
+            a = Daemon(loaded, store, one, usage_sim.clock, instance="a")
+            b = Daemon(loaded, store, two, usage_sim.clock, instance="b")
+            both = await asyncio.gather(a.probe(usage), b.probe(usage))
+            return [probed.result for probed in both]
+
+    first = asyncio.run(race())
+    assert sorted(r is None for r in first) == [False, True]
+    assert len(reads) == 1
+    usage_sim.set(NOW + timedelta(minutes=15))
+    second = asyncio.run(race())
+    assert sorted(r is None for r in second) == [False, True]
+    assert len(reads) == 2
+    one = next(r for r in first if r is not None).details
+    two = next(r for r in second if r is not None).details
+    assert two["window"]["start"] == one["window"]["end"]  # no gap, nothing twice
+    assert two["images"] < one["images"] / 50  # fifteen minutes, not another day
