@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from checks.admin_usage import ImageUsage, UsageUnavailable, image_usage, iso, probe_key_id
+from checks.admin_keys import probe_key_id
+from checks.admin_usage import ImageUsage, UsageUnavailable, image_usage, iso
 from checks.base import Account, FreeCheck, Outcome, ProbeContext, as_mapping
 from checks.images import family
 from checks.rate_limits import RateLimits

@@ -231,7 +231,7 @@ def test_the_published_example_answers_parse() -> None:
                     context, start=start, end=end, width="1d", group_by=(), project=None
                 )
                 spent, _ = await costs(context, start=start, end=end, project=None)
-                from checks.admin_usage import probe_key_id
+                from checks.admin_keys import probe_key_id
 
                 key = await probe_key_id(context)
         return sum(r.images for r in rows), sum(c.usd for c in spent), key

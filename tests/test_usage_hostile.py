@@ -410,3 +410,49 @@ def test_two_instances_on_one_database_read_each_window_once_and_continue_each_o
     two = next(r for r in second if r is not None).details
     assert two["window"]["start"] == one["window"]["end"]  # no gap, nothing twice
     assert two["images"] < one["images"] / 50  # fifteen minutes, not another day
+
+
+# --- answers that cannot be read ------------------------------------------------------
+
+
+def test_counts_sent_as_text_are_unavailable_not_a_quiet_zero() -> None:
+    texts = [bucket(m, [{"images": "12", "num_model_requests": "12"}]) for m in (START, END - 60)]
+    with respx.mock:
+        respx.get(KEYS_URL).mock(return_value=httpx.Response(403, json=missing_scope()))
+        respx.get(USAGE_URL).mock(return_value=page(texts))
+        outcome = run("usage")
+    assert (outcome.status, outcome.reason) == ("unknown", "usage_unavailable")
+    assert "none of the 2 results had readable images or requests" in outcome.summary
+
+
+def test_amounts_that_cannot_be_read_are_unavailable_not_a_quiet_zero() -> None:
+    outcome = spend_against([{"amount": {"value": "lots", "currency": "usd"}}])
+    assert (outcome.status, outcome.reason) == ("unknown", "usage_unavailable")
+    assert "readable amounts" in outcome.summary
+
+
+def test_a_page_dripped_slowly_ends_the_read_at_the_checks_one_deadline() -> None:
+    async def drip() -> Any:
+        yield b'{"object": "page", "data": ['
+        for _ in range(1000):
+            await asyncio.sleep(0.05)
+            yield b" "
+
+    first = page([bucket(START, [images(3)])], more=True, cursor="c1")
+    dripping = httpx.Response(200, content=drip())
+
+    async def go() -> Outcome:
+        async with httpx.AsyncClient() as client:
+            ctx = context(client)
+            ctx.settings = {"timeout": 0.5}
+            ctx.evidence = Evidence(generation={"images_per_minute": 50})
+            return await REGISTRY["usage"].run(ctx)
+
+    began = time.monotonic()
+    with respx.mock:
+        respx.get(KEYS_URL).mock(return_value=httpx.Response(403))
+        respx.get(USAGE_URL).mock(side_effect=[first, dripping])
+        outcome = asyncio.run(go())
+    assert time.monotonic() - began < 2.5
+    assert (outcome.status, outcome.reason) == ("unknown", "usage_unavailable")
+    assert "no whole answer within" in outcome.summary
