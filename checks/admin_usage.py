@@ -10,7 +10,8 @@ number below `MAX_AMOUNT` either way (a refund or a credit is a real negative co
 outside the window asked for, of the wrong width or already seen on an earlier page is
 dropped, never trusted. The admin key travels only in the Authorization header
 (`Account.headers`). Within a round, the same read asked by several probes (an account's
-models, accounts sharing an admin key and project) is made once (`ProbeContext.shared`).
+models, accounts sharing an admin key and project) is made once (`ProbeContext.shared`); the
+daemon runs each probe in a round of its own, at its own slot, so there it saves nothing.
 """
 
 from __future__ import annotations

@@ -456,3 +456,40 @@ def test_a_page_dripped_slowly_ends_the_read_at_the_checks_one_deadline() -> Non
     assert time.monotonic() - began < 2.5
     assert (outcome.status, outcome.reason) == ("unknown", "usage_unavailable")
     assert "no whole answer within" in outcome.summary
+
+
+def test_the_probe_key_is_looked_up_again_only_when_it_changed_or_six_hours_passed(
+    usage_sim: ClockedSimulator,
+) -> None:
+    lookups: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        if request.url.path.endswith("/api_keys"):
+            lookups.append(request.url.path)
+
+    def read(previous: dict[str, Any] | None, **overrides: Any) -> dict[str, Any]:
+        account = usage_sim.account("verified", **overrides)
+
+        async def go() -> Outcome:
+            async with httpx.AsyncClient(event_hooks={"request": [count]}) as client:
+                ctx = ProbeContext(client, account, "gpt-image-2", {"timeout": 30},
+                                   usage_sim.clock, Evidence(previous=previous))  # fmt: skip
+                return await REGISTRY["usage"].run(ctx)
+
+        details: dict[str, Any] = asyncio.run(go()).details
+        return details
+
+    first = read(None)
+    assert (len(lookups), first["probe_images"]) == (1, 24)
+    assert first["probe_key"]["of"] == "…" + usage_sim.account("verified").api_key[-4:]
+    usage_sim.set(NOW + timedelta(minutes=15))
+    second = read(first)
+    assert len(lookups) == 1  # the same key, looked up 15 minutes ago
+    assert second["probe_key_id"] == first["probe_key_id"]
+    usage_sim.set(NOW + timedelta(minutes=30))
+    rotated = read(second, api_key="sk-sim-rotated-key-0000ffff")
+    assert len(lookups) == 2
+    assert rotated["probe_key_id"] is None  # the new key is not in the project's list
+    usage_sim.set(NOW + timedelta(hours=7))
+    read(second)
+    assert len(lookups) == 3

@@ -4,6 +4,12 @@ Runs two rounds (a first read, then one 15 minutes later over the same store) of
 checks for N numbered copies of the `verified` scenario (each with an admin key, a project
 and two models) against the simulator in process, and prints the calls per endpoint.
 `python tests/benchmarks/usage_calls.py [accounts]` (default 1000).
+
+Measured (1,000 accounts, 2 models): 4,000 calls in the first round (6,000 before an account's
+models shared one read and one key lookup), 3,000 in the next (the key lookup is kept for 6
+hours while the probe key is the same). The daemon runs each probe at its own slot, so there
+an hour costs, per account, 4 usage reads a model, a key lookup a model every 6 hours and 2
+spend reads: about 10.3 calls with 2 models, 6.2 with one (18 and 10 before).
 """
 
 from __future__ import annotations
