@@ -20,6 +20,7 @@ import asyncio
 import dataclasses
 import hashlib
 import math
+import re
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -28,6 +29,7 @@ from typing import Any
 from checks.base import Outcome, ProbeContext, as_mapping
 from checks.http import Answer, call, failure_outcome
 from checks.reasons import REASONS
+from checks.text import clean
 
 USAGE_PATH = "organization/usage/images"
 COSTS_PATH = "organization/costs"
@@ -238,6 +240,7 @@ async def read_pages(
     return Read(results, covered, pages)
 
 
+TITLE = re.compile(r"<title[^>]*>([^<]{1,200})</title>", re.IGNORECASE)
 ADMIN_KEY_HINT = (
     "admin_key_env must name an Admin key (sk-admin-…, made under Settings → Organization →"
     " Admin keys) with the api.usage.read scope; a project key is refused"
@@ -248,6 +251,13 @@ def refused(answer: Answer, what: str) -> Outcome:
     """usage_unavailable for an answer that is not a success; a refused key (401, 403: a
     project key, a key without api.usage.read) says what to fix."""
     outcome = failure_outcome(answer, what, REASONS["usage_unavailable"])
+    error = answer.error()
+    if error is not None and not error.well_formed and (error.message or "").startswith("<"):
+        # A proxy's or CDN's HTML page: its title says what it is, its markup says nothing.
+        title = TITLE.search(error.message or "")
+        named = f" ({clean(title.group(1)).strip()[:80]})" if title else ""
+        page = f"{what}: HTTP {error.http_status} — an HTML page, not the API's answer{named}"
+        outcome = dataclasses.replace(outcome, summary=page)
     if answer.http_status in (401, 403):
         return dataclasses.replace(outcome, summary=f"{outcome.summary[:600]} — {ADMIN_KEY_HINT}")
     return outcome

@@ -493,3 +493,20 @@ def test_the_probe_key_is_looked_up_again_only_when_it_changed_or_six_hours_pass
     usage_sim.set(NOW + timedelta(hours=7))
     read(second)
     assert len(lookups) == 3
+
+
+@pytest.mark.parametrize("check", ["usage", "spend"])
+def test_an_html_error_page_is_named_by_its_title_not_quoted_as_markup(check: str) -> None:
+    html = (
+        "<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
+        "</h1></center><hr><center>cloudflare</center></body></html>"
+    )
+    with respx.mock:
+        respx.get(KEYS_URL).mock(return_value=httpx.Response(403))
+        for url in (USAGE_URL, COSTS_URL):
+            respx.get(url).mock(return_value=httpx.Response(502, text=html))
+        outcome = run(check)
+    assert (outcome.status, outcome.reason) == ("unknown", "usage_unavailable")
+    said = "HTTP 502 — an HTML page, not the API's answer (502 Bad Gateway)"
+    assert outcome.summary.endswith(said)
+    assert "<" not in outcome.summary
