@@ -510,3 +510,15 @@ def test_an_html_error_page_is_named_by_its_title_not_quoted_as_markup(check: st
     said = "HTTP 502 — an HTML page, not the API's answer (502 Bad Gateway)"
     assert outcome.summary.endswith(said)
     assert "<" not in outcome.summary
+
+
+def test_a_budget_of_zero_is_refused_in_one_line_naming_its_key() -> None:
+    from monitor.config import ConfigError
+
+    data = {"accounts": [{"name": "a", "api_key_env": "KEY", "admin_key_env": "ADMIN",
+                          "project": "p", "monthly_budget_usd": 0}]}  # fmt: skip
+    with pytest.raises(ConfigError) as caught:
+        parse(data, {"KEY": "sk-test-0000000000001111", "ADMIN": ADMIN})
+    assert caught.value.problems == [
+        "accounts[0].monthly_budget_usd: input should be greater than 0"
+    ]
