@@ -4,10 +4,9 @@ apart (`GET /v1/organization/projects/{project_id}/api_keys`, openai-openapi.yam
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
-from checks.admin_usage import MAX_PAGES, UsageUnavailable, text
+from checks.admin_usage import MAX_PAGES, UsageUnavailable, once_per_round, text
 from checks.base import ProbeContext, as_mapping
 from checks.http import call, failure_outcome
 from checks.reasons import REASONS
@@ -23,13 +22,9 @@ async def probe_key_id(ctx: ProbeContext) -> str | None:
     project (404): a misspelt `project` would otherwise read no traffic and pass."""
     if not ctx.account.project:
         return None
+    project = ctx.account.project
     key = f"admin_usage:probe_key:{ctx.account.name}"
-    task = ctx.shared.get(key)
-    if task is None:
-        task = asyncio.ensure_future(_find_probe_key(ctx, ctx.account.project))
-        ctx.shared[key] = task
-    result: str | None = await asyncio.shield(task)
-    return result
+    return await once_per_round(ctx, key, lambda: _find_probe_key(ctx, project))
 
 
 async def _find_probe_key(ctx: ProbeContext, project: str) -> str | None:

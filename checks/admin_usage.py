@@ -22,9 +22,9 @@ import hashlib
 import math
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from checks.base import Outcome, ProbeContext, as_mapping
 from checks.http import Answer, call, failure_outcome
@@ -43,6 +43,7 @@ MAX_COUNT = 10**9
 """More images or requests than this in one bucket is not an answer to believe."""
 MAX_AMOUNT = 10**9
 MAX_CURSOR = 1000
+T = TypeVar("T")
 EARLIEST, LATEST = 1577836800, 4102444800  # 2020-01-01 and 2100-01-01 (UTC)
 MAX_ID = 200
 
@@ -140,14 +141,19 @@ def iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
+async def once_per_round(ctx: ProbeContext, key: str, make: Callable[[], Awaitable[T]]) -> T:
+    """`make()`'s result, awaited once per round for `key` however many probes ask for it
+    (`ProbeContext.shared`); its exception, if it raises, for each of them."""
+    task = ctx.shared.get(key)
+    if task is None:
+        task = asyncio.ensure_future(make())
+        ctx.shared[key] = task
+    result: T = await asyncio.shield(task)
+    return result
+
+
 async def read_once(
-    ctx: ProbeContext,
-    path: str,
-    params: list[tuple[str, str]],
-    *,
-    start: int,
-    end: int,
-    width: int,
+    ctx: ProbeContext, path: str, params: list[tuple[str, str]], *, start: int, end: int, width: int
 ) -> Read:
     """`read_pages`, made once per round for the same organization, path and parameters:
     an account's models all read the same buckets (the model is told apart afterwards), and
@@ -156,14 +162,9 @@ async def read_once(
     # Who is asking, without keeping the key itself in the round's cache keys.
     asker = hashlib.sha256((account.admin_key or account.name).encode()).hexdigest()[:16]
     key = f"admin_usage:{account.base_url}:{asker}:{path}:{params!r}:{start}:{end}:{width}"
-    task = ctx.shared.get(key)
-    if task is None:
-        task = asyncio.ensure_future(
-            read_pages(ctx, path, params, start=start, end=end, width=width)
-        )
-        ctx.shared[key] = task
-    result: Read = await asyncio.shield(task)
-    return result
+    return await once_per_round(
+        ctx, key, lambda: read_pages(ctx, path, params, start=start, end=end, width=width)
+    )
 
 
 async def read_pages(
