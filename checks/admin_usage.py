@@ -6,22 +6,30 @@ and `next_page`, a cursor for the next page (openai-openapi.yaml (2026-08-21),
 `/organization/usage/images`, `/organization/costs`, UsageResponse, UsageImagesResult,
 CostsResult). Pages are bounded in number and in time, and every field is parsed as hostile:
 a count that is not a non-negative integer below `MAX_COUNT`, an amount that is not a finite
-non-negative number, a bucket outside the window asked for or of the wrong width is dropped,
-never trusted. The admin key travels only in the Authorization header (`Account.headers`).
+number below `MAX_AMOUNT` either way (a refund or a credit is a real negative cost), a bucket
+outside the window asked for, of the wrong width or already seen on an earlier page is
+dropped, never trusted. The admin key travels only in the Authorization header
+(`Account.headers`). Within a round, the same read asked by several probes (an account's
+models, accounts sharing an admin key and project) is made once (`ProbeContext.shared`); the
+daemon runs each probe in a round of its own, at its own slot, so there it saves nothing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import hashlib
 import math
+import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from checks.base import Outcome, ProbeContext, as_mapping
-from checks.http import call, failure_outcome
+from checks.http import Answer, call, failure_outcome
 from checks.reasons import REASONS
+from checks.text import clean
 
 USAGE_PATH = "organization/usage/images"
 COSTS_PATH = "organization/costs"
@@ -35,6 +43,7 @@ MAX_COUNT = 10**9
 """More images or requests than this in one bucket is not an answer to believe."""
 MAX_AMOUNT = 10**9
 MAX_CURSOR = 1000
+T = TypeVar("T")
 EARLIEST, LATEST = 1577836800, 4102444800  # 2020-01-01 and 2100-01-01 (UTC)
 MAX_ID = 200
 
@@ -64,13 +73,15 @@ class ImageUsage:
 
 @dataclasses.dataclass(frozen=True)
 class Cost:
-    """One result of one day's bucket of costs, in USD."""
+    """One result of one day's bucket of costs: `usd` is the amount, in USD unless
+    `currency` says otherwise (the spec allows any; the check keeps only USD)."""
 
     start: int
     end: int
     usd: float
     line_item: str | None = None
     project_id: str | None = None
+    currency: str = "usd"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,8 +110,9 @@ def moment(value: object) -> int | None:
 
 
 def amount(value: object) -> float | None:
-    """An amount from an answer: a finite non-negative number below MAX_AMOUNT (a numeric
-    string too: some clients see the value as text), or None."""
+    """An amount from an answer: a finite number below MAX_AMOUNT either way (a numeric
+    string too: some clients see the value as text; negative: refunds and credits are
+    billed as negative line items), or None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str) and len(value) <= 40:
@@ -111,7 +123,7 @@ def amount(value: object) -> float | None:
     if not isinstance(value, int | float):
         return None
     number = float(value)
-    return number if math.isfinite(number) and 0 <= number < MAX_AMOUNT else None
+    return number if math.isfinite(number) and abs(number) < MAX_AMOUNT else None
 
 
 def text(value: object) -> str | None:
@@ -129,6 +141,32 @@ def iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
 
 
+async def once_per_round(ctx: ProbeContext, key: str, make: Callable[[], Awaitable[T]]) -> T:
+    """`make()`'s result, awaited once per round for `key` however many probes ask for it
+    (`ProbeContext.shared`); its exception, if it raises, for each of them."""
+    task = ctx.shared.get(key)
+    if task is None:
+        task = asyncio.ensure_future(make())
+        ctx.shared[key] = task
+    result: T = await asyncio.shield(task)
+    return result
+
+
+async def read_once(
+    ctx: ProbeContext, path: str, params: list[tuple[str, str]], *, start: int, end: int, width: int
+) -> Read:
+    """`read_pages`, made once per round for the same organization, path and parameters:
+    an account's models all read the same buckets (the model is told apart afterwards), and
+    so do accounts sharing an admin key and project. Raises UsageUnavailable."""
+    account = ctx.account
+    # Who is asking, without keeping the key itself in the round's cache keys.
+    asker = hashlib.sha256((account.admin_key or account.name).encode()).hexdigest()[:16]
+    key = f"admin_usage:{account.base_url}:{asker}:{path}:{params!r}:{start}:{end}:{width}"
+    return await once_per_round(
+        ctx, key, lambda: read_pages(ctx, path, params, start=start, end=end, width=width)
+    )
+
+
 async def read_pages(
     ctx: ProbeContext,
     path: str,
@@ -140,12 +178,16 @@ async def read_pages(
 ) -> Read:
     """Every bucket of [start, end) the endpoint gives, following `next_page` within
     MAX_PAGES and the check's timeout in all. Buckets are kept when they lie inside the
-    window and are exactly `width` long; their `results` are returned raw (mappings only)
-    with the bucket's bounds. Raises UsageUnavailable."""
+    window and are exactly `width` long, once each (a page repeated under a new cursor adds
+    nothing); their `results` are returned raw (mappings only) with the bucket's bounds.
+    The read is complete up to the end of the last bucket the answer held, not up to `end`:
+    an Admin API whose data (or clock) lags behind leaves its missing minutes to the next
+    read. Raises UsageUnavailable."""
     what = f"GET /v1/{path}"
     deadline = time.monotonic() + float(ctx.settings.get("timeout", 60))
     cursor: str | None = None
     seen_cursors: set[str] = set()
+    seen_buckets: set[int] = set()
     results: list[tuple[int, int, Mapping[str, Any]]] = []
     covered = start
     pages = 0
@@ -156,7 +198,7 @@ async def read_pages(
         query = params + ([("page", cursor)] if cursor else [])
         answer = await call(ctx, "GET", path, params=query, admin=True, timeout=remaining)
         if not answer.ok:
-            raise UsageUnavailable(failure_outcome(answer, what, REASONS["usage_unavailable"]))
+            raise UsageUnavailable(refused(answer, what))
         payload = answer.json()
         data = payload.get("data") if isinstance(payload, dict) else None
         if not isinstance(data, list):
@@ -176,13 +218,16 @@ async def read_pages(
                 continue
             if last - first != width or first < start or last > end or first % width:
                 continue
+            if first in seen_buckets:
+                continue
+            seen_buckets.add(first)
             covered = max(covered, last)
             found = bucket.get("results")
             for item in found if isinstance(found, list) else ():
                 if isinstance(item, Mapping):
                     results.append((first, last, item))
         if payload.get("has_more") is not True:
-            return Read(results, end, pages)
+            return Read(results, covered, pages)
         following = payload.get("next_page")
         # More is said to come, but the cursor cannot lead to it (missing, repeated):
         # complete only as far as the buckets seen, and the next read starts there.
@@ -194,6 +239,29 @@ async def read_pages(
         cursor = following
     # Stopped by a bound with more to come: complete only up to the last bucket seen.
     return Read(results, covered, pages)
+
+
+TITLE = re.compile(r"<title[^>]*>([^<]{1,200})</title>", re.IGNORECASE)
+ADMIN_KEY_HINT = (
+    "admin_key_env must name an Admin key (sk-admin-…, made under Settings → Organization →"
+    " Admin keys) with the api.usage.read scope; a project key is refused"
+)
+
+
+def refused(answer: Answer, what: str) -> Outcome:
+    """usage_unavailable for an answer that is not a success; a refused key (401, 403: a
+    project key, a key without api.usage.read) says what to fix."""
+    outcome = failure_outcome(answer, what, REASONS["usage_unavailable"])
+    error = answer.error()
+    if error is not None and not error.well_formed and (error.message or "").startswith("<"):
+        # A proxy's or CDN's HTML page: its title says what it is, its markup says nothing.
+        title = TITLE.search(error.message or "")
+        named = f" ({clean(title.group(1)).strip()[:80]})" if title else ""
+        page = f"{what}: HTTP {error.http_status} — an HTML page, not the API's answer{named}"
+        outcome = dataclasses.replace(outcome, summary=page)
+    if answer.http_status in (401, 403):
+        return dataclasses.replace(outcome, summary=f"{outcome.summary[:600]} — {ADMIN_KEY_HINT}")
+    return outcome
 
 
 def _filters(project: str | None, group_by: Sequence[str]) -> list[tuple[str, str]]:
@@ -224,7 +292,7 @@ async def image_usage(
         ("limit", str(PAGE_LIMIT[width])),
         *_filters(project, group_by),
     ]
-    read = await read_pages(ctx, USAGE_PATH, params, start=start, end=end, width=seconds)
+    read = await read_once(ctx, USAGE_PATH, params, start=start, end=end, width=seconds)
     rows = []
     for first, last, item in read.results:
         images, requests = count(item.get("images")), count(item.get("num_model_requests"))
@@ -243,14 +311,15 @@ async def image_usage(
                 api_key_id=text(item.get("api_key_id")),
             )
         )
-    return rows, read.covered_until
+    return rows, readable(rows, read, USAGE_PATH, "images or requests")
 
 
 async def costs(
     ctx: ProbeContext, *, start: int, end: int, project: str | None
 ) -> tuple[list[Cost], int]:
     """Costs per day in [start, end) (both on UTC midnights), grouped by project and line
-    item and filtered to `project`; only amounts in USD are kept."""
+    item and filtered to `project`, negative ones (refunds, credits) included; an amount
+    without a currency is taken as USD, one in another currency keeps its `currency`."""
     params = [
         ("start_time", str(start)),
         ("end_time", str(end)),
@@ -259,13 +328,13 @@ async def costs(
         *_filters(project, ("project_id", "line_item")),
     ]
     day = BUCKET_SECONDS["1d"]
-    read = await read_pages(ctx, COSTS_PATH, params, start=start, end=end, width=day)
+    read = await read_once(ctx, COSTS_PATH, params, start=start, end=end, width=day)
     rows = []
     for first, last, item in read.results:
         money = as_mapping(item.get("amount"))
         usd = amount(money.get("value"))
-        currency = money.get("currency")
-        if usd is None or (currency is not None and currency != "usd"):
+        currency = money.get("currency", "usd")
+        if usd is None or text(currency) is None:
             continue
         rows.append(
             Cost(
@@ -274,47 +343,18 @@ async def costs(
                 usd,
                 line_item=text(item.get("line_item")),
                 project_id=text(item.get("project_id")),
+                currency=str(currency).lower()[:10],
             )
         )
-    return rows, read.covered_until
+    return rows, readable(rows, read, COSTS_PATH, "amounts")
 
 
-async def probe_key_id(ctx: ProbeContext) -> str | None:
-    """The id (`key_…`) of the key the probes use, from the project's API keys
-    (GET /v1/organization/projects/{project}/api_keys): the one key whose `redacted_value`
-    (`sk-abc...def`, its first and last characters) fits the probe key. None when the list
-    cannot be read or no single key fits (a key of another project, a service account the
-    list does not show): the monitor's own traffic is then not told apart."""
-    project = ctx.account.project
-    if not project:
-        return None
-    path = f"organization/projects/{project}/api_keys"
-    fitting: set[str] = set()
-    after: str | None = None
-    for _ in range(MAX_PAGES):
-        params = {"limit": "100"} | ({"after": after} if after else {})
-        answer = await call(ctx, "GET", path, params=params, admin=True)
-        payload = answer.json() if answer.ok else None
-        data = payload.get("data") if isinstance(payload, dict) else None
-        if not isinstance(payload, dict) or not isinstance(data, list):
-            return None
-        for entry in data:
-            entry = as_mapping(entry)
-            key_id = text(entry.get("id"))
-            redacted = text(entry.get("redacted_value"))
-            if key_id and redacted and fits(ctx.account.api_key, redacted):
-                fitting.add(key_id)
-        last = text(as_mapping(data[-1]).get("id")) if data else None
-        if payload.get("has_more") is not True or last is None or last == after:
-            break
-        after = last
-    return fitting.pop() if len(fitting) == 1 else None
-
-
-def fits(key: str, redacted: str) -> bool:
-    """Whether `redacted` (`sk-abc...def`; stars stand for hidden characters) can be `key`."""
-    head, dots, tail = redacted.partition("...")
-    head, tail = head.rstrip("*"), tail.lstrip("*")
-    if not dots or len(head) < 3 or len(tail) < 2:
-        return False
-    return len(key) > len(head) + len(tail) and key.startswith(head) and key.endswith(tail)
+def readable(rows: Sequence[object], read: Read, path: str, what: str) -> int:
+    """Up to when `read` is complete; UsageUnavailable when it held results but not one
+    could be read (numbers as text, renamed fields): zero traffic would be a quiet lie."""
+    if read.results and not rows:
+        reason = REASONS["usage_unavailable"]
+        problem = f"none of the {len(read.results)} results had readable {what}"
+        summary = f"GET /v1/{path}: {problem}"
+        raise UsageUnavailable(Outcome(reason.status, reason.code, summary, {"problem": problem}))
+    return read.covered_until

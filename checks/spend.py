@@ -46,10 +46,12 @@ def line_item_model(line_item: str | None) -> str | None:
 
 
 def image_costs(rows: Iterable[Cost], project: str | None) -> list[Cost]:
+    """The image models' line items in USD (of `project` when set)."""
     return [
         row
         for row in rows
         if line_item_model(row.line_item) is not None
+        and row.currency == "usd"
         and (not project or row.project_id in (None, project))
     ]
 
@@ -64,15 +66,21 @@ def daily(rows: Iterable[Cost], first: date, today: date) -> list[tuple[date, fl
     return [(d, round(totals.get(d, 0.0), 6)) for d in (first + timedelta(i) for i in range(days))]
 
 
-def forecast_month(days: list[tuple[date, float]], today: date, today_prorated: float) -> float:
-    """This month's spend if the rest of it goes as it has: the whole days so far, today
-    pro-rated, and the days left at the month's average so far."""
-    before = [usd for d, usd in days if d.year == today.year and d.month == today.month]
-    whole = before[:-1]
-    spent = sum(whole) + today_prorated
-    rate = spent / (len(whole) + 1)
+def forecast_month(days: list[tuple[date, float]], today: date, share: float) -> float:
+    """This month's spend if the rest of it goes as it has: the month so far (today's spend
+    as it stands), and the rest of it (today's unelapsed `share` included) at the daily rate
+    of the month's whole days and today's elapsed share, or of the last MEDIAN_DAYS whole
+    days when the month has fewer (its first day would otherwise be today's first minutes
+    multiplied by thirty)."""
+    month = [(d, usd) for d, usd in days if (d.year, d.month) == (today.year, today.month)]
+    spent = sum(usd for _, usd in month)
+    today_usd = sum(usd for d, usd in month if d == today)
+    whole = [usd for d, usd in days if d < today]
+    month_whole = [usd for d, usd in month if d < today]
+    basis = month_whole if len(month_whole) >= MEDIAN_DAYS else whole[-MEDIAN_DAYS:]
+    rate = (sum(basis) + today_usd) / (len(basis) + share)
     following = (date(today.year + today.month // 12, today.month % 12 + 1, 1) - today).days - 1
-    return round(spent + rate * following, 6)
+    return round(spent + rate * (following + 1 - share), 6)
 
 
 def price_per_image(
@@ -132,7 +140,8 @@ def judge(
             "spend_over_budget",
             f"month forecast ${forecast:.2f} is above the budget of ${budget}",
         )
-    if median and today_prorated > jump_factor * median:
+    # A median at or below zero (no spend, or credits outweighing it) has nothing to jump from.
+    if median is not None and median > 0 and today_prorated > jump_factor * median:
         return (
             "spend_jump",
             f"today's image spend runs at ${today_prorated:.2f}/day, "
@@ -182,6 +191,7 @@ class Spend(FreeCheck):
         except UsageUnavailable as failed:
             return failed.outcome.with_details(window=window, project=project)
         spent = image_costs(rows, project)
+        currencies = sorted({r.currency for r in rows if r.currency != "usd"})
         days = daily(spent, first, today)
         today_usd = days[-1][1]
         share = max((now - midnight).total_seconds() / 86400, MIN_DAY_SHARE)
@@ -191,13 +201,15 @@ class Spend(FreeCheck):
         month = round(
             sum(usd for d, usd in days if (d.year, d.month) == (today.year, today.month)), 6
         )
-        forecast = forecast_month(days, today, today_prorated)
+        forecast = forecast_month(days, today, share)
         drift_from = midnight - timedelta(days=DRIFT_DAYS)
         billed_rows = [r for r in spent if unix(drift_from) <= r.start < unix(midnight)]
         quality = str(ctx.settings.get("traffic_quality", "medium"))
         baselines: Mapping[str, Mapping[str, Decimal]] = ctx.settings.get("baseline") or {}
         billed = expected = drift = None
         note = ""
+        if currencies:
+            note = f"; amounts in {', '.join(currencies)[:60]} left out (only USD is summed)"
         try:
             usage_rows, _ = await image_usage(
                 ctx,
@@ -208,7 +220,7 @@ class Spend(FreeCheck):
                 project=project,
             )
         except UsageUnavailable as failed:
-            note = f"; billed per image not compared ({failed.outcome.summary[:200]})"
+            note += f"; billed per image not compared ({failed.outcome.summary[:200]})"
         else:
             in_project = [r for r in usage_rows if not project or r.project_id in (None, project)]
             billed, expected, _ = billing(billed_rows, in_project, quality, baselines)

@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from checks.admin_usage import ImageUsage, UsageUnavailable, image_usage, iso, probe_key_id
+from checks.admin_keys import probe_key_id
+from checks.admin_usage import ImageUsage, UsageUnavailable, image_usage, iso
 from checks.base import Account, FreeCheck, Outcome, ProbeContext, as_mapping
 from checks.images import family
 from checks.rate_limits import RateLimits
@@ -21,7 +22,13 @@ SETTLE_SECONDS = 5 * MINUTE
 that a minute is read once it is whole (read sooner, the rest of it would never be read)."""
 LOOKBACK_SECONDS = DAY
 """The first read (and a read after a long stop) reaches this far back, no further."""
+MAX_AHEAD_SECONDS = HOUR
+"""A previous read ending ahead of the clock (a clock set back) is waited for this long at
+most: further ahead, the stored end is not believed and the reads start afresh."""
 SERIES_MINUTES = 60
+PROBE_KEY_RECHECK_SECONDS = 6 * HOUR
+"""The probe key's id, once looked up, is used this long while the probe key stays the same
+(its last four characters, `fingerprint`): a lookup every 6 hours, not every read."""
 
 
 def floor_minute(moment: datetime) -> int:
@@ -45,16 +52,37 @@ def parse_moment(value: object) -> int | None:
 def read_window(previous: Mapping[str, Any], now: datetime) -> tuple[int, int]:
     """The minutes [start, end) this read covers: from where the previous read ended (no
     gap, nothing twice, a restart included: the previous result is read from the store)
-    to the last whole, settled minute; at most LOOKBACK_SECONDS back. A previous end in
-    the future (a clock set back) is kept as both ends, so those minutes are not read twice."""
+    to the last whole, settled minute; at most LOOKBACK_SECONDS back. A previous end a
+    little ahead (a clock set back by up to MAX_AHEAD_SECONDS) is kept as both ends, so
+    those minutes are not read twice; one further ahead would stall the reads for as long,
+    so it is dropped like a missing one."""
     end = floor_minute(now - timedelta(seconds=SETTLE_SECONDS))
     before = parse_moment(as_mapping(previous.get("window")).get("end"))
     if before is not None and before % MINUTE == 0:
-        if before >= end:
+        if end <= before <= end + MAX_AHEAD_SECONDS:
             return before, before
-        if before >= end - LOOKBACK_SECONDS:
+        if end - LOOKBACK_SECONDS <= before < end:
             return before, end
     return end - LOOKBACK_SECONDS, end
+
+
+def stored_probe_key(
+    previous: Mapping[str, Any], of: str, now: int
+) -> tuple[bool, str | None, int]:
+    """(known, id, looked up at) of the previous read's probe key lookup: known when it was
+    made for the same probe key within PROBE_KEY_RECHECK_SECONDS (a key rotated since, or a
+    lookup too old, is looked up again)."""
+    lookup = as_mapping(previous.get("probe_key"))
+    checked, found = parse_moment(lookup.get("checked_at")), lookup.get("id")
+    if (
+        lookup.get("of") != of
+        or checked is None
+        or not 0 <= now - checked < PROBE_KEY_RECHECK_SECONDS
+    ):
+        return False, None, now
+    if found is not None and not (isinstance(found, str) and found.isprintable()):
+        return False, None, now
+    return True, found, checked
 
 
 def minutes_of(
@@ -125,6 +153,12 @@ def judge(peak_hour: int, peak_day: int, limit: int | None, share: float) -> tup
     return "traffic_ok", f"{peaks}, against a limit of {limit}"
 
 
+def lookup(known: bool, key_id: str | None, of: str, checked: int) -> dict[str, Any] | None:
+    """The probe key lookup as stored for the next read (the key's last four characters
+    only, as `fingerprint` shows them)."""
+    return {"id": key_id, "of": of, "checked_at": iso(checked)} if known else None
+
+
 def known_limit(evidence: Mapping[str, Any] | None) -> int | None:
     value = (evidence or {}).get("images_per_minute")
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
@@ -157,12 +191,15 @@ class Usage(FreeCheck):
         previous = ctx.evidence.previous or {}
         start, end = read_window(previous, ctx.clock.now())
         project = ctx.account.project
-        # Looked up at each read (one free call): a key rotated since stays told apart.
-        key_id = await probe_key_id(ctx)
-        group_by = ["project_id", "model"] + (["api_key_id"] if key_id else [])
         rows: list[ImageUsage] = []
+        now = int(ctx.clock.now().timestamp())
+        of = ctx.account.key_fingerprint
+        known, key_id, checked = stored_probe_key(previous, of, now)
         if start < end:
             try:
+                if not known:
+                    key_id, checked, known = await probe_key_id(ctx), now, True
+                group_by = ["project_id", "model"] + (["api_key_id"] if key_id else [])
                 rows, end = await image_usage(
                     ctx, start=start, end=end, width="1m", group_by=group_by, project=project
                 )
@@ -176,6 +213,7 @@ class Usage(FreeCheck):
                     series=previous.get("series") or [],
                     hourly_peaks=previous.get("hourly_peaks") or [],
                     probe_key_id=key_id,
+                    probe_key=lookup(known, key_id, of, checked),
                 )
         per_minute, images, requests = minutes_of(rows, ctx.model, project)
         probe_rows = [r for r in rows if key_id and r.api_key_id == key_id]
@@ -203,8 +241,11 @@ class Usage(FreeCheck):
             "series": [[iso(first + i * MINUTE), n] for i, n in enumerate(series)],
             "hourly_peaks": [[iso(h), p, iso(m)] for h, p, m in hours],
             "probe_key_id": key_id,
+            "probe_key": lookup(known, key_id, of, checked),
         }
         if key_id:
             summary += f"; the probes sent {probe_images} of {images} images read"
+        if start > floor_minute(ctx.clock.now() - timedelta(seconds=SETTLE_SECONDS)):
+            summary += f"; the last read ended at {iso(start)}, ahead of the clock: none until then"
         reason = REASONS[code]
         return Outcome(reason.status, reason.code, summary, details)

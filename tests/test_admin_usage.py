@@ -73,7 +73,7 @@ def run_usage(limit: int | None = 50, previous: dict[str, Any] | None = None) ->
 
 @respx.mock
 def test_hostile_counts_and_buckets_are_dropped_not_trusted() -> None:
-    respx.get(KEYS_URL).mock(return_value=httpx.Response(404, json={}))
+    respx.get(KEYS_URL).mock(return_value=httpx.Response(403, json={}))
     minute = END - 60
     respx.get(USAGE_URL).mock(
         return_value=page(
@@ -128,7 +128,7 @@ def test_the_admin_key_goes_only_in_the_authorization_header() -> None:
 )
 def test_a_broken_answer_is_usage_unavailable(answer: httpx.Response | Exception) -> None:
     with respx.mock:
-        respx.get(KEYS_URL).mock(return_value=httpx.Response(404))
+        respx.get(KEYS_URL).mock(return_value=httpx.Response(403))
         route = respx.get(USAGE_URL)
         if isinstance(answer, Exception):
             route.mock(side_effect=answer)
@@ -171,7 +171,7 @@ def test_a_read_stopped_early_is_complete_only_up_to_its_last_bucket(
 
 @respx.mock
 def test_a_usage_read_cut_short_ends_its_window_at_the_last_bucket() -> None:
-    respx.get(KEYS_URL).mock(return_value=httpx.Response(404))
+    respx.get(KEYS_URL).mock(return_value=httpx.Response(403))
     respx.get(USAGE_URL).mock(
         return_value=page([bucket(START, [images(3)])], more=True, cursor=None)
     )
@@ -183,7 +183,7 @@ def test_a_usage_read_cut_short_ends_its_window_at_the_last_bucket() -> None:
 
 
 @respx.mock
-def test_costs_keep_only_finite_non_negative_usd_amounts() -> None:
+def test_costs_keep_only_finite_amounts_with_their_currency() -> None:
     day = 1795132800
     respx.get(COSTS_URL).mock(
         return_value=httpx.Response(
@@ -203,12 +203,13 @@ def test_costs_keep_only_finite_non_negative_usd_amounts() -> None:
         )
     )
 
-    async def go() -> list[float]:
+    async def go() -> list[tuple[float, str]]:
         async with httpx.AsyncClient() as client:
             rows, _ = await costs(ctx(client), start=day, end=day + 86400, project=None)
-        return [row.usd for row in rows]
+        return [(row.usd, row.currency) for row in rows]
 
-    assert asyncio.run(go()) == [1.5, 0.25]
+    # a negative amount is a refund or a credit; an amount without a currency is USD
+    assert asyncio.run(go()) == [(1.5, "usd"), (0.25, "usd"), (-4.0, "usd"), (9.0, "eur")]
 
 
 def test_the_published_example_answers_parse() -> None:
@@ -230,7 +231,7 @@ def test_the_published_example_answers_parse() -> None:
                     context, start=start, end=end, width="1d", group_by=(), project=None
                 )
                 spent, _ = await costs(context, start=start, end=end, project=None)
-                from checks.admin_usage import probe_key_id
+                from checks.admin_keys import probe_key_id
 
                 key = await probe_key_id(context)
         return sum(r.images for r in rows), sum(c.usd for c in spent), key

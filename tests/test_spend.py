@@ -92,10 +92,10 @@ def test_spend_is_unavailable_when_the_costs_api_refuses(usage_sim: ClockedSimul
 
 def test_a_forecast_runs_to_the_end_of_the_month_december_included() -> None:
     days = [(date(2026, 12, d), 10.0) for d in range(1, 11)]
-    # nine whole days of $10, today pro-rated to $10: $10 a day for 31 days
-    assert forecast_month(days, date(2026, 12, 10), 10.0) == pytest.approx(310.0)
+    # nine whole days of $10, and $10 today with the whole day gone: $10 a day for 31 days
+    assert forecast_month(days, date(2026, 12, 10), 1.0) == pytest.approx(310.0)
     november = [(date(2026, 11, 30), 4.0)]
-    assert forecast_month(november, date(2026, 11, 30), 4.0) == pytest.approx(4.0)
+    assert forecast_month(november, date(2026, 11, 30), 1.0) == pytest.approx(4.0)
 
 
 def test_line_items_of_image_models_are_told_from_the_rest() -> None:

@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from checks.admin_usage import fits, image_usage
+from checks.admin_keys import fits
+from checks.admin_usage import image_usage
 from checks.base import Account, Evidence, ProbeContext
 from checks.usage import SETTLE_SECONDS, judge, read_window
 from monitor.clock import FrozenClock
