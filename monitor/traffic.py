@@ -11,11 +11,15 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import math
+from collections.abc import Callable
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from checks.base import as_mapping
 from monitor.store import ProbeResult
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 SERIES_POINTS = 60
 """A usage result keeps the last hour, one point a minute."""
@@ -109,6 +113,20 @@ class SpendFigures:
         return None if self.drift_pct is None else self.drift_pct / 100
 
 
+def pairs(
+    raw: Any, last: int, first: Callable[[Any], A | None], second: Callable[[Any], B | None]
+) -> list[tuple[A, B]]:
+    """The well-formed `[x, y]` points of the last `last` of a stored list, each part read by
+    its reader; a point either part of which does not read is left out."""
+    out = []
+    for point in (raw if isinstance(raw, list) else [])[-last:]:
+        if isinstance(point, list | tuple) and len(point) == 2:
+            x, y = first(point[0]), second(point[1])
+            if x is not None and y is not None:
+                out.append((x, y))
+    return out
+
+
 def daily_budget(monthly: float, day: date) -> float:
     """The month's budget spread evenly over the days of `day`'s month."""
     return monthly / calendar.monthrange(day.year, day.month)[1]
@@ -118,13 +136,7 @@ def usage_figures(row: ProbeResult) -> UsageFigures:
     """The figures of a `usage` result."""
     details = as_mapping(row.details)
     peaks = as_mapping(details.get("peak_images_per_minute"))
-    series = []
-    raw = details.get("series")
-    for point in (raw if isinstance(raw, list) else [])[-SERIES_POINTS:]:
-        if isinstance(point, list | tuple) and len(point) == 2:
-            at, images = moment(point[0]), whole(point[1])
-            if at is not None and images is not None:
-                series.append((at, images))
+    series = pairs(details.get("series"), SERIES_POINTS, moment, whole)
     return UsageFigures(
         model=row.model,
         checked_at=row.finished_at,
@@ -143,13 +155,7 @@ def usage_figures(row: ProbeResult) -> UsageFigures:
 def spend_figures(row: ProbeResult) -> SpendFigures:
     """The figures of a `spend` result."""
     details = as_mapping(row.details)
-    daily: dict[date, float] = {}
-    raw = details.get("daily_usd")
-    for point in (raw if isinstance(raw, list) else [])[-DAILY_POINTS:]:
-        if isinstance(point, list | tuple) and len(point) == 2:
-            day, usd = day_of(point[0]), amount(point[1])
-            if day is not None and usd is not None:
-                daily[day] = usd
+    daily = dict(pairs(details.get("daily_usd"), DAILY_POINTS, day_of, amount))
     return SpendFigures(
         checked_at=row.finished_at,
         daily=sorted(daily.items()),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from monitor.simulator.scenarios import PINNED, ROLLED
+from monitor.simulator.scenarios import PINNED, ROLLED, face_expect
 
 # The versions of gpt-image-2 the simulated catalog knows: Azure names a model version by the
 # snapshot's date, so the OpenAI face's pinned and rolled snapshots have these.
@@ -93,10 +93,6 @@ class AzureScenario:
         }
 
 
-def _expect(**overrides: str) -> dict[str, str]:
-    return {"model_listing": "listed", "generation": "ok"} | overrides
-
-
 def _azure(short: str, description: str, expect: dict[str, str], **fields: Any) -> AzureScenario:
     return AzureScenario(
         name=f"azure-{short}",
@@ -112,13 +108,13 @@ AZURE_SCENARIOS: tuple[AzureScenario, ...] = (
         "ready",
         "Azure resource with a gpt-image-2 deployment, called on the deployment route with "
         f"api-version {API_VERSION}: generation works, Azure's headers come back.",
-        _expect(),
+        face_expect(),
     ),
     _azure(
         "ready-v1",
         "The same through the v1 route (/openai/v1/images/generations, the deployment name "
         "as `model`, no dated api-version).",
-        _expect(),
+        face_expect(),
         deployment="images-prod",
         api_version="v1",
         route=V1_ROUTE,
@@ -127,41 +123,41 @@ AZURE_SCENARIOS: tuple[AzureScenario, ...] = (
     _azure(
         "deployment-missing",
         "The config names a deployment the resource does not have: 404 DeploymentNotFound.",
-        _expect(generation="deployment_not_found"),
+        face_expect(generation="deployment_not_found"),
         deployment="gpt-image-2-prod",
     ),
     _azure(
         "wrong-key",
         "A key the resource does not know: every call answers 401 'Access denied due to "
         "invalid subscription key or wrong API endpoint'.",
-        _expect(model_listing="invalid_api_key", generation="invalid_api_key"),
+        face_expect(model_listing="invalid_api_key", generation="invalid_api_key"),
         registered=False,
     ),
     _azure(
         "throttled",
         "The deployment's call rate quota is used up: 429 'exceeded call rate limit of your "
         "current OpenAI S0 pricing tier' with retry-after and retry-after-ms.",
-        _expect(generation="rate_limited"),
+        face_expect(generation="rate_limited"),
         throttled=True,
     ),
     _azure(
         "content-filter",
         "The content filter refuses the probe's harmless prompt: 400 content_policy_violation "
         "with inner_error ResponsibleAIPolicyViolation (says nothing about access).",
-        _expect(generation="moderation_blocked"),
+        face_expect(generation="moderation_blocked"),
         content_filter=True,
     ),
     _azure(
         "blocked",
         "The resource is temporarily blocked for content-policy abuse: image calls answer 403.",
-        _expect(generation="permission_denied"),
+        face_expect(generation="permission_denied"),
         blocked=True,
     ),
     _azure(
         "version-moved",
         f"The deployment was upgraded from {PINNED_VERSION} to {ROLLED_VERSION}: the catalog "
         "lists the new version, the config still expects the old one.",
-        _expect(model_listing="new_snapshot"),
+        face_expect(model_listing="new_snapshot"),
         deployments=(AzureDeployment("gpt-image-2", "gpt-image-2", ROLLED_VERSION),),
         catalog=(
             *BASE_CATALOG,
@@ -172,7 +168,7 @@ AZURE_SCENARIOS: tuple[AzureScenario, ...] = (
         "retiring",
         f"The deployment's model version retires on {NEAR_RETIREMENT} "
         "(deprecation.inference in the catalog).",
-        _expect(snapshot="shutdown_scheduled"),
+        face_expect(snapshot="shutdown_scheduled"),
         catalog=(
             BASE_CATALOG[0],
             CatalogModel("gpt-image-2", PINNED_VERSION, PINNED_VERSION, NEAR_RETIREMENT),

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from monitor.simulator.errors import ApiFailure
 from monitor.simulator.gate import reserve_images
 from monitor.simulator.images import expected_tokens, make_images
-from monitor.simulator.scenarios import Scenario
+from monitor.simulator.scenarios import Scenario, face_expect
 from monitor.simulator.state import AccountState, SimulatorState
 from monitor.simulator.validation import GENERATION_PARAMS, json_params, validate
 
@@ -63,10 +63,6 @@ class GatewayScenario:
         }
 
 
-def _expect(**overrides: str) -> dict[str, str]:
-    return {"model_listing": "listed", "generation": "ok"} | overrides
-
-
 def _gateway(
     short: str, description: str, expect: dict[str, str], **fields: Any
 ) -> GatewayScenario:
@@ -84,13 +80,13 @@ GATEWAY_SCENARIOS: tuple[GatewayScenario, ...] = (
         "ready",
         "A LiteLLM proxy in front of a verified OpenAI account: images come back with the "
         "proxy's x-litellm-* headers and the upstream's rate-limit headers.",
-        _expect(),
+        face_expect(),
     ),
     _gateway(
         "rate-limited",
         "A LiteLLM proxy whose upstream account is rate limited: 429 'litellm.RateLimitError: "
         '…\' with code "429" (a string) and type throttling_error.',
-        _expect(generation="rate_limited"),
+        face_expect(generation="rate_limited"),
         images_per_minute=5,
         background_images=5,
     ),
@@ -98,7 +94,7 @@ GATEWAY_SCENARIOS: tuple[GatewayScenario, ...] = (
         "no-credits",
         "An OpenRouter account that never bought credits: 402 'Insufficient credits' with the "
         "numeric code 402.",
-        _expect(generation="credits_exhausted"),
+        face_expect(generation="credits_exhausted"),
         gateway=OPENROUTER,
         out_of_credits=True,
     ),
@@ -106,7 +102,7 @@ GATEWAY_SCENARIOS: tuple[GatewayScenario, ...] = (
         "wrong-key",
         "A virtual key the LiteLLM proxy does not know: every call answers 401 'Authentication "
         "Error, Invalid proxy server token passed'.",
-        _expect(model_listing="invalid_api_key", generation="invalid_api_key"),
+        face_expect(model_listing="invalid_api_key", generation="invalid_api_key"),
         registered=False,
     ),
 )

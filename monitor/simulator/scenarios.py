@@ -87,6 +87,12 @@ class Scenario:
         }
 
 
+def face_expect(**overrides: str) -> dict[str, str]:
+    """What an Azure or gateway scenario account reports: the checks every such account
+    runs (its provider answers no snapshot, rate-limit or Admin check unasked)."""
+    return {"model_listing": "listed", "generation": "ok"} | overrides
+
+
 def _expect(**overrides: str) -> dict[str, str]:
     base = {
         "model_listing": "listed",
