@@ -94,6 +94,12 @@ class Redactor:
         ordered = sorted(tails)  # the words a tail starts follow it in sorted order
         self._hidden = {t for t, o in itertools.pairwise(ordered) if o.startswith(t)}
         self._shortest = min((len(t) for t in tails), default=0)
+        # Where each tail's secrets stand in the longest-first order: a string that holds a
+        # candidate tries that tail's secrets, not all of them (a thousand accounts' org ids
+        # may share a key's tail, and every probe's headers carry one).
+        self._positions: dict[str, list[int]] = {}
+        for position, (tail, _, _) in enumerate(self._secrets):
+            self._positions.setdefault(tail, []).append(position)
         # Details repeat the same short strings (keys, statuses, sizes) in every probe.
         self._cache: dict[str, str] = {}
 
@@ -113,8 +119,13 @@ class Redactor:
         if self._finder is not None and len(normalised) >= self._shortest:
             lowered = normalised.lower()
             candidates = {m.group(1) for m in self._finder.finditer(lowered)}
-            for tail, raw_tail, replacement in self._secrets if candidates else ():
-                if (tail in candidates or tail in self._hidden) and tail in lowered:
+            tried = sorted(
+                position
+                for tail in (candidates | self._hidden if candidates else ())
+                for position in self._positions.get(tail, ())
+            )
+            for tail, raw_tail, replacement in (self._secrets[p] for p in tried):
+                if tail in lowered:
                     normalised = secret_pattern(raw_tail).sub(replacement, normalised)
                     value, lowered = normalised, normalised.lower()
         value = _KEY.sub(lambda m: "sk-" + fingerprint(m.group(0)), value)
