@@ -52,8 +52,10 @@ async def receive(
     timeout bounds each read, so a body dripped a byte at a time would never time out), and
     a cap on the decoded bytes checked while streaming (a small gzip body can decode to
     gigabytes). Raises TimeoutError, BodyTooLarge or httpx's transport errors."""
+    # httpx's own per-operation timeouts would each start after this deadline and so never
+    # fire first; left off, no read or write of the request arms a timer of its own.
     async with asyncio.timeout(deadline):
-        async with client.stream(method, url, timeout=deadline, **request) as response:
+        async with client.stream(method, url, timeout=None, **request) as response:
             chunks: list[bytes] = []
             size = 0
             async for chunk in response.aiter_bytes():

@@ -111,6 +111,8 @@ _FAMILIES = (
 )  # fmt: skip
 FAMILIES: dict[str, ImageFamily] = {row.name: row for row in _FAMILIES}
 
+_SNAPSHOT = re.compile(r"^(.*)-\d{4}-\d{2}-\d{2}$")
+
 UNKNOWN_GPT_IMAGE = ImageFamily(
     "unknown", _GPT_SIZES, _GPT_QUALITIES, None, True, None, None, "1024x1024", (OPENAPI,)
 )
@@ -118,9 +120,11 @@ UNKNOWN_GPT_IMAGE = ImageFamily(
 … are supported by the GPT image models"), at the configured quality."""
 
 
+@functools.lru_cache(maxsize=1024)
 def family(model: str) -> str:
     """`gpt-image-2-2026-04-21` → `gpt-image-2`: a dated snapshot behaves as its family."""
-    match = re.match(r"^(.*)-\d{4}-\d{2}-\d{2}$", model)
+    # Cached: asked for every row of a usage read (a day of minutes), of a few model names.
+    match = _SNAPSHOT.match(model)
     return match.group(1) if match else model
 
 

@@ -100,12 +100,14 @@ class LoadedConfig:
         keys += [s for c in self.channels for s in (c.url, c.secret) if s]
         return keys + ([self.database_password] if self.database_password else [])
 
+    @functools.cached_property
+    def _budgets(self) -> dict[str, Decimal]:
+        # Asked once per paid probe: a scan of a thousand accounts each time was quadratic.
+        return {s.name: s.daily_probe_budget_usd for s in self.config.accounts}
+
     def budget(self, name: str) -> Decimal:
         """The account's daily probe budget in USD."""
-        for section in self.config.accounts:
-            if section.name == name:
-                return section.daily_probe_budget_usd
-        raise KeyError(name)
+        return self._budgets[name]
 
     def account(self, name: str) -> Account:
         for account in self.accounts:

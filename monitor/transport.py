@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import math
 from collections.abc import AsyncIterator
 
@@ -44,6 +45,12 @@ class ShardedTransport(httpx.AsyncBaseTransport):
             await pool.aclose()
 
 
+@functools.lru_cache(maxsize=4096)
+def upstream_host(base_url: str) -> str:
+    """The host (and port) a base URL points at: parsed once per URL, not once per probe."""
+    return httpx.URL(base_url).netloc.decode("ascii", "replace").lower()
+
+
 class Gates:
     """How many probes run at once: `concurrency` in all, and `per_host` against any one
     upstream host (1,000 accounts on api.openai.com must stay polite). A probe waits for
@@ -58,7 +65,7 @@ class Gates:
 
     @contextlib.asynccontextmanager
     async def enter(self, base_url: str) -> AsyncIterator[None]:
-        host = httpx.URL(base_url).netloc.decode("ascii", "replace").lower()
+        host = upstream_host(base_url)
         gate = self.hosts.get(host)
         if gate is None:
             gate = self.hosts[host] = asyncio.Semaphore(self.per_host)

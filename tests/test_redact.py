@@ -8,7 +8,7 @@ import pytest
 
 from checks.base import Outcome, Status
 from monitor.plan import Probe
-from monitor.redact import Redactor
+from monitor.redact import TAIL, Redactor
 from monitor.runner import to_row
 from tests.conftest import make_account
 
@@ -89,3 +89,14 @@ def test_a_secret_that_is_the_start_of_another_secret_is_still_found() -> None:
     redactor = Redactor(["abcdefgh", "abcdefghij"])
     for text in ("see abcdefghij here", "see abcdefghzz here", "ABCDEFGH"):
         assert "abcdefgh" not in redactor.text(text).lower()
+
+
+def test_a_key_run_with_letters_that_only_fold_to_ascii_is_redacted_whole() -> None:
+    # Dotless and dotted i and the Kelvin sign fold to ASCII letters: the run around the key's
+    # tail that goes includes them, as it did when the whole pattern ignored case.
+    for neighbour in ("\u0131", "\u0130", "\u212a"):
+        echoed = f"key=ab{neighbour}cd{KEY}{neighbour}x end"
+        redacted = Redactor([KEY]).text(echoed)
+        assert redacted.startswith("key=[secret "), redacted
+        assert redacted.endswith("] end"), redacted
+        assert KEY[-TAIL:].lower() not in redacted.lower()
