@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -119,6 +120,8 @@ def test_histogram_percentiles_interpolate_within_a_bucket(store: Store) -> None
 
 def test_both_percentiles_at_once_equal_each_read_alone() -> None:
     histograms = [(0,) * 12, (0, 0, 40, 40, 16, *(0,) * 7), (3, *(0,) * 10, 2), (0, 1, *(0,) * 10)]
+    rng = random.Random(5)
+    histograms += [tuple(rng.choice([0, 0, 1, 2, 7, 30]) for _ in range(12)) for _ in range(200)]
     for counts in histograms:
         for exact in ((None, None), (150.0, None), (None, 900.0), (150.0, 900.0)):
             rollup = SimpleNamespace(
