@@ -64,8 +64,17 @@ DailyRollups = dict[tuple[str, str], dict[date, DayRollup]]
 def by_pair(rollups: Sequence[DayRollup]) -> DailyRollups:
     """Day rollups of one account as {(check, model): {day: rollup}}."""
     grouped: DailyRollups = {}
+    days: dict[datetime, date] = {}  # ninety buckets, each met by every pair
     for rollup in rollups:
-        grouped.setdefault((rollup.check, rollup.model), {})[rollup.bucket.date()] = rollup
+        bucket = rollup.bucket
+        day = days.get(bucket)
+        if day is None:
+            day = days[bucket] = bucket.date()
+        pair = (rollup.check, rollup.model)
+        by_day = grouped.get(pair)
+        if by_day is None:
+            by_day = grouped[pair] = {}
+        by_day[day] = rollup
     return grouped
 
 

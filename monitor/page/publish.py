@@ -135,11 +135,16 @@ def protected_folders(store: Store, loaded: LoadedConfig) -> list[tuple[str, Pat
 
 
 def _write_files(files: dict[str, bytes], staging: Path) -> None:
+    folders: set[Path] = set()  # each made once: a large site has two folders, 2,000 files
     for relative, content in {**files, MARKER: MARKER_TEXT}.items():
         target = staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
-        os.chmod(target, FILE_MODE)
+        if target.parent not in folders:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.add(target.parent)
+        handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+        with open(handle, "wb") as out:
+            os.fchmod(handle, FILE_MODE)  # the mode whatever the umask
+            out.write(content)
     for folder, _subfolders, _files in os.walk(staging):
         os.chmod(folder, FOLDER_MODE)
 

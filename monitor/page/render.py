@@ -65,7 +65,9 @@ def chart_points(chart: Chart, index: int) -> list[str]:
                 segments.append(" ".join(current))
                 current = []
             continue
-        current.append(f"{x},{round(CHART_HEIGHT - point.value / top * (CHART_HEIGHT - 10), 1)}")
+        # one decimal: between 10 and 140 the digits of `str(round(y, 1))`, without the
+        # rounded float in between
+        current.append(f"{x},{CHART_HEIGHT - point.value / top * (CHART_HEIGHT - 10):.1f}")
     if current:
         segments.append(" ".join(current))
     return segments
