@@ -5,9 +5,12 @@ string here; the templates escape it. No store access here."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import operator
+from collections.abc import Iterator
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, NamedTuple
 
 from checks.base import Status
@@ -168,6 +171,10 @@ class Point(NamedTuple):
     value: float | None
 
 
+POINT_VALUE = operator.itemgetter(1)
+IS_VALUE = functools.partial(operator.is_not, None)
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Series:
     name: str
@@ -175,7 +182,11 @@ class Series:
 
     @property
     def maximum(self) -> float:
-        return max((p.value for p in self.points if p.value is not None), default=0.0)
+        return max(self.values(), default=0.0)
+
+    def values(self) -> Iterator[float]:
+        """The days' values, the days without one left out (mapped and filtered in C)."""
+        return filter(IS_VALUE, map(POINT_VALUE, self.points))
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -187,15 +198,15 @@ class Chart:
     series: list[Series]
     description: str
 
-    @property
+    # cached: each series' line and the template read them again
+    @functools.cached_property
     def maximum(self) -> float:
         return max((s.maximum for s in self.series), default=0.0) or 1.0
 
-    @property
+    @functools.cached_property
     def enough(self) -> bool:
         """Two days with a value draw a line; fewer say "not enough data yet"."""
-        counts = (sum(p.value is not None for p in s.points) for s in self.series)
-        return max(counts, default=0) >= 2
+        return any(next(islice(s.values(), 1, None), None) is not None for s in self.series)
 
 
 class Bar(NamedTuple):
