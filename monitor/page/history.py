@@ -139,7 +139,7 @@ def overall(histories: Sequence[History], today: date) -> History:
             if bar.total:
                 total += bar.total
                 failed += bar.failed
-                # the first of the worst, as `max` keeps it
+                # strictly worse replaces: of equally bad statuses the first stays
                 if SEVERITY[bar.status] > severity:
                     worst, severity = bar.status, SEVERITY[bar.status]
         if total:

@@ -10,7 +10,6 @@ import itertools
 import operator
 from collections.abc import Iterator
 from datetime import date, datetime
-from itertools import islice
 from typing import Any, NamedTuple
 
 from checks.base import Status
@@ -206,7 +205,8 @@ class Chart:
     @functools.cached_property
     def enough(self) -> bool:
         """Two days with a value draw a line; fewer say "not enough data yet"."""
-        return any(next(islice(s.values(), 1, None), None) is not None for s in self.series)
+        second = (next(itertools.islice(s.values(), 1, None), None) for s in self.series)
+        return any(value is not None for value in second)
 
 
 class Bar(NamedTuple):
