@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from monitor.page import AccountData, PageData, build, render
+from monitor.page.render import chart_lines
+from monitor.page.views import Chart, Point, Series
 from monitor.store import Heartbeat, Incident, ProbeResult, Rollup
 from tests.test_publish import NOW, PINNED, loaded_config, row
 from tests.traffic import spend_row, usage_row
@@ -224,3 +226,19 @@ def test_a_monitor_that_stores_results_is_running() -> None:
 def test_a_monitor_just_started_is_not_yet_accused_of_not_probing() -> None:
     data = PageData(heartbeats=[beating(NOW, NOW - timedelta(minutes=1))])
     assert build(data, loaded_config(), NOW).heartbeat.state == "running"
+
+
+def test_a_chart_line_breaks_at_days_without_a_value_and_a_lone_day_is_a_dot() -> None:
+    days = [NOW.date() - timedelta(days=n) for n in range(4, -1, -1)]
+    values = [10.0, None, 20.0, 40.0, None]
+    chart = Chart(
+        title="t",
+        unit="ms",
+        series=[Series(name="p50", points=list(map(Point, days, values)))],
+        description="d",
+    )
+    assert str(chart_lines(chart)) == (
+        '<polyline class="line0" fill="none" stroke-width="2" points="0.0,107.5"/>\n'
+        '<circle class="dot0" cx="0.0" cy="107.5" r="3"/>\n'
+        '<polyline class="line0" fill="none" stroke-width="2" points="270.0,75.0 405.0,10.0"/>\n'
+    )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from monitor.page import (
     render,
     write_atomically,
 )
+from monitor.page.publish import collector_paused
 from monitor.store import ProbeResult, Silence, Store
 from tests.traffic import spend_row, usage_row
 
@@ -290,6 +292,34 @@ def test_publish_swaps_the_site_in_and_leaves_nothing_behind(tmp_path: Path) -> 
     assert (site_dir / "badges" / "prod.svg").read_text().startswith("<svg")
     publish(store, loaded_config(), NOW + timedelta(minutes=1), site_dir)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.db", "p.db-shm", "p.db-wal", "public"]
+
+
+def test_publish_holds_the_garbage_collector_off_and_leaves_it_as_it_found_it(
+    tmp_path: Path,
+) -> None:
+    store = Store.open(f"sqlite:///{tmp_path / 'p.db'}")
+    fill(store)
+    assert gc.isenabled()
+    publish(store, loaded_config(), NOW, tmp_path / "public")
+    assert gc.isenabled()
+    seen = []
+
+    def failing_render() -> None:
+        with collector_paused():
+            seen.append(gc.isenabled())
+            raise PublishError("render failed")
+
+    with pytest.raises(PublishError):
+        failing_render()
+    assert seen == [False]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # one who held it off keeps it off
+    finally:
+        gc.enable()
 
 
 def test_a_failed_render_leaves_the_previous_site_intact(tmp_path: Path) -> None:

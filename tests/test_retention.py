@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 
 from monitor.retention import cutoff_for, prune
 from monitor.store import ProbeResult, Store
-from monitor.store.rollups import percentile
+from monitor.store.rollups import percentile, rollup_percentile, rollup_percentiles
 
 NOW = datetime(2026, 11, 21, 12, 30, tzinfo=UTC)
 
@@ -114,3 +116,20 @@ def test_histogram_percentiles_interpolate_within_a_bucket(store: Store) -> None
     p50 = rollup.percentile(0.5)
     assert p50 is not None
     assert 100 <= p50 <= 200
+
+
+def test_both_percentiles_at_once_equal_each_read_alone() -> None:
+    histograms = [(0,) * 12, (0, 0, 40, 40, 16, *(0,) * 7), (3, *(0,) * 10, 2), (0, 1, *(0,) * 10)]
+    rng = random.Random(5)
+    histograms += [tuple(rng.choice([0, 0, 1, 2, 7, 30]) for _ in range(12)) for _ in range(200)]
+    for counts in histograms:
+        for exact in ((None, None), (150.0, None), (None, 900.0), (150.0, 900.0)):
+            rollup = SimpleNamespace(
+                latency_p50_ms=exact[0],
+                latency_p95_ms=exact[1],
+                **{f"h{i}": count for i, count in enumerate(counts)},
+            )
+            assert rollup_percentiles(rollup) == (
+                rollup_percentile(rollup, 0.5),
+                rollup_percentile(rollup, 0.95),
+            )

@@ -12,7 +12,7 @@ from checks.base import Status
 from checks.generation import Generation
 from checks.rate_limits import RateLimits
 from monitor.page.views import NO_DATA, Chart, DayBar, History, Point, Series
-from monitor.store import rollup_percentile
+from monitor.store.rollups import rollup_percentiles
 
 HISTORY_DAYS = 90
 LATENCY_CHECKS = (Generation.name,)
@@ -64,8 +64,17 @@ DailyRollups = dict[tuple[str, str], dict[date, DayRollup]]
 def by_pair(rollups: Sequence[DayRollup]) -> DailyRollups:
     """Day rollups of one account as {(check, model): {day: rollup}}."""
     grouped: DailyRollups = {}
+    days: dict[datetime, date] = {}  # ninety buckets, each met by every pair
     for rollup in rollups:
-        grouped.setdefault((rollup.check, rollup.model), {})[rollup.bucket.date()] = rollup
+        bucket = rollup.bucket
+        day = days.get(bucket)
+        if day is None:
+            day = days[bucket] = bucket.date()
+        pair = (rollup.check, rollup.model)
+        by_day = grouped.get(pair)
+        if by_day is None:
+            by_day = grouped[pair] = {}
+        by_day[day] = rollup
     return grouped
 
 
@@ -82,10 +91,40 @@ def empty_bars(today: date) -> tuple[DayBar, ...]:
     return tuple(DayBar(day=day, status=NO_DATA, total=0, failed=0) for day in window(today))
 
 
+@functools.lru_cache(maxsize=4)
+def positions(today: date) -> dict[date, int]:
+    """Each day of the window's place in it."""
+    return {day: position for position, day in enumerate(window(today))}
+
+
 def history(daily: DailyRollups, check: str, model: str, today: date) -> History:
-    """One bar per day, coloured by the worst status seen that day."""
-    by_day = daily.get((check, model), {})
-    return day_bars(check, model, {day: [rollup] for day, rollup in by_day.items()}, today)
+    """One bar per day of the window, coloured by the worst status of the day's rollup
+    (`Status.severity`: fail, unknown, warn, skipped, pass). A publish builds a thousand
+    accounts' worth of these: each rollup is met once, and a day without one keeps the
+    shared empty bar."""
+    bars, places, probes, good = list(empty_bars(today)), positions(today), 0, 0
+    new = tuple.__new__
+    for day, r in daily.get((check, model), {}).items():
+        position = places.get(day)
+        total = r.total
+        if position is None or not total:
+            continue
+        failed = r.failed
+        worst = (
+            FAIL
+            if failed
+            else UNKNOWN
+            if r.unknown
+            else WARN
+            if r.warned
+            else SKIPPED
+            if r.skipped
+            else PASS
+        )
+        bars[position] = new(DayBar, (day, worst, total, failed))
+        probes += total
+        good += r.passed + r.warned
+    return History(check=check, model=model, bars=bars, probes=probes, passing=good)
 
 
 def overall(histories: Sequence[History], today: date) -> History:
@@ -93,16 +132,18 @@ def overall(histories: Sequence[History], today: date) -> History:
     any probe that day, the share counted over all of them (the index's 90-day bar and
     uptime)."""
     bars = list(empty_bars(today))
-    for position in range(len(bars)):
-        seen = [h.bars[position] for h in histories if h.bars[position].total]
-        if seen:
-            worst = max(seen, key=lambda bar: SEVERITY[bar.status]).status
-            bars[position] = DayBar(
-                day=bars[position].day,
-                status=worst,
-                total=sum(bar.total for bar in seen),
-                failed=sum(bar.failed for bar in seen),
-            )
+    new = tuple.__new__
+    for position, seen in enumerate(zip(*(h.bars for h in histories), strict=True)):
+        worst, severity, total, failed = NO_DATA, -1, 0, 0
+        for bar in seen:
+            if bar.total:
+                total += bar.total
+                failed += bar.failed
+                # strictly worse replaces: of equally bad statuses the first stays
+                if SEVERITY[bar.status] > severity:
+                    worst, severity = bar.status, SEVERITY[bar.status]
+        if total:
+            bars[position] = new(DayBar, (bars[position].day, worst, total, failed))
     return History(
         check="all checks",
         model="all models",
@@ -112,51 +153,16 @@ def overall(histories: Sequence[History], today: date) -> History:
     )
 
 
-def day_bars(check: str, model: str, by_day: dict[date, list[DayRollup]], today: date) -> History:
-    """One bar per day of the window, coloured by the worst status of the day's rollups
-    (`Status.severity`: fail, unknown, warn, skipped, pass). A publish builds a thousand
-    accounts' worth of these, so each day is counted in one plain pass."""
-    bars, probes, good = list(empty_bars(today)), 0, 0
-    for position, day in enumerate(window(today)):
-        rollups = by_day.get(day)
-        if not rollups:
-            continue
-        total = failed = unknown = warned = skipped = passed = 0
-        for r in rollups:
-            total += r.total
-            failed += r.failed
-            unknown += r.unknown
-            warned += r.warned
-            skipped += r.skipped
-            passed += r.passed
-        if not total:
-            continue
-        worst = (
-            FAIL
-            if failed
-            else UNKNOWN
-            if unknown
-            else WARN
-            if warned
-            else SKIPPED
-            if skipped
-            else PASS
-        )
-        bars[position] = DayBar(day=day, status=worst, total=total, failed=failed)
-        probes += total
-        good += passed + warned
-    return History(check=check, model=model, bars=bars, probes=probes, passing=good)
-
-
-def latency(name: str, share: float, by_day: dict[date, DayRollup], days: Sequence[date]) -> Series:
-    """One latency percentile per day; None on a day without a rollup."""
-    return Series(
-        name=name,
-        points=[
-            Point(day=d, value=rollup_percentile(by_day[d], share) if d in by_day else None)
-            for d in days
-        ],
-    )
+def latency(by_day: dict[date, DayRollup], days: Sequence[date]) -> tuple[list[Point], list[Point]]:
+    """The p50 and p95 latency points of each day; None on a day without a rollup."""
+    p50, p95 = [], []
+    new = tuple.__new__
+    for d in days:
+        rollup = by_day.get(d)
+        low, high = rollup_percentiles(rollup) if rollup is not None else (None, None)
+        p50.append(new(Point, (d, low)))
+        p95.append(new(Point, (d, high)))
+    return p50, p95
 
 
 def headroom_chart(daily: DailyRollups, model: str, days: Sequence[date]) -> Chart:
@@ -190,8 +196,8 @@ def charts(daily: DailyRollups, models: Iterable[str], today: date) -> list[Char
     out = []
     for model in models:
         by_day = daily.get((Generation.name, model), {})
-        p50 = latency("p50", 0.5, by_day, days)
-        p95 = latency("p95", 0.95, by_day, days)
+        low, high = latency(by_day, days)
+        p50, p95 = Series(name="p50", points=low), Series(name="p95", points=high)
         latest = next((p.value for p in reversed(p50.points) if p.value is not None), None)
         description = (
             f"Generation latency for {model}, daily p50 and p95 over 90 days; "

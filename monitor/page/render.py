@@ -4,6 +4,7 @@ point math, status.json. Pure: views in, bytes by relative path out."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import re
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from monitor.page.capabilities import capability_matrix
 from monitor.page.overview import SiteView
-from monitor.page.views import AccountView, Chart, LimitChart, iso, utc_text
+from monitor.page.views import AccountView, Chart, History, LimitChart, iso, utc_text
 
 STATUS_SCHEMA_VERSION = 2
 SAFE_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -43,25 +45,61 @@ def site_root() -> Path:
     raise PublishError(f"the site templates are missing (looked in {checkout})")
 
 
+@functools.lru_cache(maxsize=8)
+def x_positions(points: int) -> tuple[str, ...]:
+    """The x of each day of a chart of `points` days, as text (the same for every chart)."""
+    count = max(1, points - 1)
+    return tuple(str(round(position * CHART_WIDTH / count, 1)) for position in range(points))
+
+
 def chart_points(chart: Chart, index: int) -> list[str]:
     """Polyline segments ("x,y x,y …") of one series, broken where a day has no value."""
     series = chart.series[index]
-    count = max(1, len(series.points) - 1)
+    xs = x_positions(len(series.points))
     top = chart.maximum  # once: it scans every series
     segments: list[str] = []
     current: list[str] = []
-    for position, point in enumerate(series.points):
+    for x, point in zip(xs, series.points, strict=True):
         if point.value is None:
             if current:
                 segments.append(" ".join(current))
                 current = []
             continue
-        x = round(position * CHART_WIDTH / count, 1)
-        y = round(CHART_HEIGHT - point.value / top * (CHART_HEIGHT - 10), 1)
-        current.append(f"{x},{y}")
+        # one decimal: between 10 and 140 the digits of `str(round(y, 1))`, without the
+        # rounded float in between
+        current.append(f"{x},{CHART_HEIGHT - point.value / top * (CHART_HEIGHT - 10):.1f}")
     if current:
         segments.append(" ".join(current))
     return segments
+
+
+def chart_lines(chart: Chart) -> Markup:
+    """Each series' polylines (and a dot for a lone day), one SVG element a line: numbers and
+    fixed words only, so written here rather than escaped value by value in the template (a
+    thousand accounts' charts hold hundreds of thousands of points)."""
+    lines = []
+    for index in range(len(chart.series)):
+        for segment in chart_points(chart, index):
+            lines.append(
+                f'<polyline class="line{index}" fill="none" stroke-width="2" points="{segment}"/>\n'
+            )
+            if " " not in segment:
+                x, y = segment.split(",")
+                lines.append(f'<circle class="dot{index}" cx="{x}" cy="{y}" r="3"/>\n')
+    return Markup("".join(lines))
+
+
+def day_rects(history: History, unit: int, gap: int, height: int) -> Markup:
+    """A rect per run of days of one status, `unit` wide a day less `gap`, with the run's
+    label as its title, one a line. The label is a date, fixed words and counts, the class a
+    status: nothing here comes from outside, so nothing needs escaping."""
+    return Markup(
+        "".join(
+            f'<rect x="{start * unit}" y="0" width="{length * unit - gap}" height="{height}" '
+            f'class="b-{state}"><title>{label}</title></rect>\n'
+            for start, length, state, label in history.runs()
+        )
+    )
 
 
 def limit_bars(chart: LimitChart) -> list[tuple[float, float, float, float, str, bool]]:
@@ -116,7 +154,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals.update(
-        chart_points=chart_points,
+        chart_lines=chart_lines,
+        day_rects=day_rects,
         limit_bars=limit_bars,
         limit_line=limit_line,
         chart_width=CHART_WIDTH,

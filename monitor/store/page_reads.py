@@ -107,7 +107,10 @@ def day_rollups(
     counts = (
         select(table.c.account, raw_bucket, *(table.c[name] for name in COUNT_FIELDS))
         .where(*window)
-        .order_by(table.c.account, table.c.bucket)
+        # by bucket alone, the unique index's order: by account as well made SQLite sort
+        # the whole window (0.3 s of 1.3 s at a thousand accounts); each account's list is
+        # oldest first all the same
+        .order_by(table.c.bucket)
     )
     latencies = select(
         table.c.account,
