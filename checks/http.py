@@ -127,11 +127,9 @@ async def call(
         data = {**data, "model": account.request_model(data["model"])}
     try:
         headers = await _auth_headers(ctx, admin, deadline)
-    except CredentialError as exc:
-        detail = clean(str(exc))[:300]
-        return Answer(None, watch.ms(), ResponseMeta(), REASONS["credential_unavailable"], detail)
-    except Exception as exc:  # the credential's own errors (azure-identity), whatever they are
-        detail = clean(f"{type(exc).__name__}: {exc}")[:300]
+    except Exception as exc:  # ours, or the credential's own (azure-identity), whatever they are
+        said = str(exc) if isinstance(exc, CredentialError) else f"{type(exc).__name__}: {exc}"
+        detail = clean(said)[:300]
         return Answer(None, watch.ms(), ResponseMeta(), REASONS["credential_unavailable"], detail)
     try:
         received = await receive(

@@ -4,13 +4,15 @@ settings each one runs with. Pure: config and the check registry in, probes out.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from checks import REGISTRY, evidence_depth
 from checks.base import OPENAI, Account, Check
 from checks.providers import planned_for
 from monitor.config import LoadedConfig
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,12 +35,13 @@ class Probe:
         return f"{self.account.name}/{self.check}/{self.model}"
 
 
-def evidence_waves(probes: Sequence[Probe]) -> list[list[Probe]]:
-    """The probes in waves, each after the one whose evidence it reads: those that read
-    none, then those reading them, and so on (`usage` reads what `rate_limits` read)."""
-    waves: dict[int, list[Probe]] = {}
-    for probe in probes:
-        waves.setdefault(evidence_depth(probe.check), []).append(probe)
+def evidence_waves(items: Sequence[T], check: Callable[[T], str]) -> list[list[T]]:
+    """`items` (probes, or anything `check` names a check of) in waves, each after the one
+    whose evidence it reads: those that read none, then those reading them, and so on
+    (`usage` reads what `rate_limits` read)."""
+    waves: dict[int, list[T]] = {}
+    for item in items:
+        waves.setdefault(evidence_depth(check(item)), []).append(item)
     return [waves[depth] for depth in sorted(waves)]
 
 

@@ -25,12 +25,11 @@ from typing import Any
 
 import httpx
 
-from checks import evidence_depth
 from checks.base import Clock, Evidence, Outcome, ProbeContext, Sleep, Status, Verdict
 from checks.providers import not_supported
 from checks.reasons import REASONS
 from monitor.config import LoadedConfig
-from monitor.plan import Probe, settings_for
+from monitor.plan import Probe, evidence_waves, settings_for
 from monitor.redact import Redactor
 from monitor.store import ProbeResult, Store, StoreError
 from monitor.transport import Gates, ShardedTransport
@@ -164,11 +163,9 @@ class Round:
                 self.flush()
 
     async def _account(self, probes: list[tuple[int, Probe]]) -> None:
-        waves: dict[int, list[tuple[int, Probe]]] = {}
-        for index, probe in probes:
-            waves.setdefault(evidence_depth(probe.check), []).append((index, probe))
-        for depth in sorted(waves):  # each wave reads what the one before recorded
-            await asyncio.gather(*(self._probe(i, p) for i, p in waves[depth]))
+        # each wave reads what the one before recorded
+        for wave in evidence_waves(probes, lambda item: item[1].check):
+            await asyncio.gather(*(self._probe(i, p) for i, p in wave))
 
     def _evidence(self, probe: Probe) -> Evidence:
         source = probe.kind.reads_evidence

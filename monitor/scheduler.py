@@ -111,7 +111,7 @@ class Scheduler:
                 await self._run(probe)
 
         # _run reports its own failures; one must not keep the later probes from running
-        for wave in evidence_waves(due):
+        for wave in evidence_waves(due, lambda probe: probe.check):
             await asyncio.gather(*(run(p) for p in wave), return_exceptions=True)
         self.daemon.first_round_at = self.daemon.clock.now()
 
