@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from checks.admin_usage import MAX_PAGES, UsageUnavailable, once_per_round, text
-from checks.base import ProbeContext, as_mapping
+from checks.admin_usage import MAX_PAGES, UsageUnavailable, text
+from checks.base import ProbeContext, as_mapping, once_per_round
 from checks.http import call, failure_outcome
 from checks.reasons import REASONS
 

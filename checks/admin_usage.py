@@ -16,17 +16,16 @@ daemon runs each probe in a round of its own, at its own slot, so there it saves
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from checks.base import Outcome, ProbeContext, as_mapping
+from checks.base import Outcome, ProbeContext, as_mapping, once_per_round
 from checks.http import Answer, call, failure_outcome
 from checks.reasons import REASONS
 from checks.text import clean
@@ -43,7 +42,6 @@ MAX_COUNT = 10**9
 """More images or requests than this in one bucket is not an answer to believe."""
 MAX_AMOUNT = 10**9
 MAX_CURSOR = 1000
-T = TypeVar("T")
 EARLIEST, LATEST = 1577836800, 4102444800  # 2020-01-01 and 2100-01-01 (UTC)
 MAX_ID = 200
 
@@ -139,17 +137,6 @@ def unix(moment: datetime) -> int:
 
 def iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat()
-
-
-async def once_per_round(ctx: ProbeContext, key: str, make: Callable[[], Awaitable[T]]) -> T:
-    """`make()`'s result, awaited once per round for `key` however many probes ask for it
-    (`ProbeContext.shared`); its exception, if it raises, for each of them."""
-    task = ctx.shared.get(key)
-    if task is None:
-        task = asyncio.ensure_future(make())
-        ctx.shared[key] = task
-    result: T = await asyncio.shield(task)
-    return result
 
 
 async def read_once(

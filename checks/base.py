@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import enum
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar
 from urllib.parse import quote, urlsplit
 
 import httpx
 
 from checks.settings import CheckSettings
+
+T = TypeVar("T")
 
 
 class Status(enum.StrEnum):
@@ -218,6 +221,17 @@ class ProbeContext:
     shared: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Per-round cache shared by every probe of the round (e.g. the fetched price file)."""
     sleep: Sleep = no_sleep
+
+
+async def once_per_round(ctx: ProbeContext, key: str, make: Callable[[], Awaitable[T]]) -> T:
+    """`make()`'s result, awaited once per round for `key` however many probes ask for it
+    (`ProbeContext.shared`); its exception, if it raises, for each of them."""
+    task = ctx.shared.get(key)
+    if task is None:
+        task = asyncio.ensure_future(make())
+        ctx.shared[key] = task
+    result: T = await asyncio.shield(task)
+    return result
 
 
 @dataclasses.dataclass

@@ -12,7 +12,17 @@ from typing import Any, ClassVar
 
 import httpx
 
-from checks.base import AZURE, GATEWAY, OPENAI, Account, FreeCheck, Outcome, ProbeContext, Status
+from checks.base import (
+    AZURE,
+    GATEWAY,
+    OPENAI,
+    Account,
+    FreeCheck,
+    Outcome,
+    ProbeContext,
+    Status,
+    once_per_round,
+)
 from checks.generation import Generation
 from checks.http import BodyTooLarge, receive
 from checks.images import family
@@ -69,14 +79,10 @@ async def load_source(ctx: ProbeContext, source: str | None = None) -> dict[str,
     """The price document, fetched once per round however many accounts (and checks) ask for
     it. `source` defaults to the check's own `source` setting."""
     location = source_location(source or str(ctx.settings.get("source", "litellm")))
-    key = f"pricing.source:{location}"
-    task = ctx.shared.get(key)
-    if task is None:
-        timeout = float(ctx.settings.get("timeout", 30))
-        task = asyncio.ensure_future(_fetch(ctx.client, location, timeout))
-        ctx.shared[key] = task
-    result: dict[str, Any] = await asyncio.shield(task)
-    return result
+    timeout = float(ctx.settings.get("timeout", 30))
+    return await once_per_round(
+        ctx, f"pricing.source:{location}", lambda: _fetch(ctx.client, location, timeout)
+    )
 
 
 def find_entry(
