@@ -31,6 +31,8 @@ from checks.rate_limits import RateLimits
 from checks.reasons import REASONS
 from checks.responses_tool import ResponsesTool
 from checks.snapshot import Snapshot
+from checks.spend import Spend
+from checks.usage import Usage
 
 _NO_ADMIN = "the OpenAI Admin API is not behind it"
 UNSUPPORTED: dict[tuple[str, str], str] = {
@@ -40,11 +42,10 @@ UNSUPPORTED: dict[tuple[str, str], str] = {
     "named in its own header, which this probe does not send",
     (RateLimits.name, AZURE): "Azure answers carry only remaining counts, no limits; the "
     "deployment's quota lives in the control plane",
-    # The Admin API's usage and costs (checks named `usage` and `spend`).
-    ("usage", AZURE): _NO_ADMIN,
-    ("usage", GATEWAY): _NO_ADMIN,
-    ("spend", AZURE): _NO_ADMIN,
-    ("spend", GATEWAY): _NO_ADMIN,
+    (Usage.name, AZURE): _NO_ADMIN,
+    (Usage.name, GATEWAY): _NO_ADMIN,
+    (Spend.name, AZURE): _NO_ADMIN,
+    (Spend.name, GATEWAY): _NO_ADMIN,
 }
 """(check name, provider) → why the provider cannot answer it. Absent: supported."""
 
