@@ -13,9 +13,13 @@ import asyncio
 import contextlib
 import functools
 import math
+import ssl
 from collections.abc import AsyncIterator
 
+import httpcore
 import httpx
+
+from monitor.sockets import AsyncioBackend
 
 POOL_SIZE = 8
 
@@ -28,8 +32,7 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         limits = httpx.Limits(
             max_connections=2 * pool_size, max_keepalive_connections=2 * pool_size
         )
-        tls = httpx.create_ssl_context()  # one: loading the CA bundle costs ~20 ms each
-        self._pools = [httpx.AsyncHTTPTransport(limits=limits, verify=tls) for _ in range(shards)]
+        self._pools = [asyncio_transport(limits) for _ in range(shards)]
         self._in_flight = [0] * shards
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -43,6 +46,31 @@ class ShardedTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for pool in self._pools:
             await pool.aclose()
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One TLS context for the process: loading the CA bundle costs ~20 ms each time, and
+    the daemon and `check` make a client per round."""
+    return httpx.create_ssl_context()
+
+
+def asyncio_transport(
+    limits: httpx.Limits, tls: ssl.SSLContext | None = None
+) -> httpx.AsyncHTTPTransport:
+    """httpx's transport over httpcore's pool, that pool on the plain asyncio backend
+    (monitor.sockets: anyio's layer cost a fifth of the monitor's CPU). httpx builds its
+    pool with no way to name a backend, so the pool is replaced as it would build it."""
+    tls = tls or _tls()
+    transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls)
+    transport._pool = httpcore.AsyncConnectionPool(
+        ssl_context=tls,
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=AsyncioBackend(),
+    )
+    return transport
 
 
 @functools.lru_cache(maxsize=4096)

@@ -7,6 +7,7 @@ them (the generation check, the SDK fidelity tests) see what the real API sends.
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import json
 import math
@@ -85,6 +86,7 @@ def make_images(account: AccountState, spec: dict[str, Any], image_inputs: int) 
     }
 
 
+@functools.lru_cache(maxsize=32)
 def render_image(
     width: int,
     height: int,
@@ -92,8 +94,9 @@ def render_image(
     transparent: bool = False,
     compression: int | None = None,
 ) -> str:
-    """Real image bytes, base64: a grey block on a light (or clear) ground, so encoders do
-    real work."""
+    """Real image bytes, base64: a grey block on a light (or clear) ground, so decoders do
+    real work. The same request draws the same bytes, so they are drawn once: the
+    simulator stands for a service whose CPU is not the monitor's machine's."""
     mode = "RGBA" if transparent else "RGB"
     fill = (0, 0, 0, 0) if transparent else (236, 238, 241)
     image = Image.new(mode, (width, height), fill)
