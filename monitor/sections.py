@@ -68,6 +68,9 @@ class MonitorSection(Section):
     # Probes in flight against one upstream host (api.openai.com for most accounts).
     per_host_concurrency: int = Field(default=64, ge=1, le=1000)
     request_timeout: Duration = 60.0
+    workers: int = Field(default=0, ge=0, le=16)
+    """Processes sharing a `check` round (`monitor.workers`): 0 is one per CPU; a round
+    of fewer than 50 accounts a process runs in one."""
     listen: str | None = None
     """HOST:PORT for `/metrics`, `/healthz`, `/readyz` and the site (`monitor.listener`);
     off when unset."""

@@ -53,6 +53,7 @@ def check(
     from monitor.config import ConfigError, load
     from monitor.runner import exit_code
     from monitor.store import Store, StoreError
+    from monitor.workers import WorkerError
 
     try:
         loaded = load(config_path)
@@ -62,7 +63,7 @@ def check(
         return report_error(exc)
     try:
         results, stopped = run_round(loaded, store, probes)
-    except StoreError as exc:
+    except (StoreError, WorkerError) as exc:
         return report_error(exc)
     finally:
         store.close()
@@ -92,12 +93,28 @@ def selected_probes(
 def run_round(
     loaded: LoadedConfig, store: Store, probes: Sequence[Probe]
 ) -> tuple[list[ProbeResult], bool]:
-    """One round of `probes` on the system clock, with a live bar on a terminal; the
-    results, and whether Ctrl-C stopped it."""
+    """One round of `probes` on the system clock, with a live bar on a terminal, over
+    `[monitor] workers` processes when it is large; the results, and whether Ctrl-C
+    stopped it (WorkerError when a worker process failed)."""
+    import os
+
     from checks.base import SystemClock
     from monitor import console
     from monitor.runner import run_once
+    from monitor.workers import run_split, worker_count
 
+    accounts = len({p.account.name for p in probes})
+    workers = worker_count(loaded.config.monitor.workers, accounts, os.cpu_count())
+    if workers > 1:
+        return run_split(
+            loaded,
+            probes,
+            clock=SystemClock(),
+            store=store,
+            workers=workers,
+            interruptible=run_interruptible,
+            progress=lambda: console.progress(len(probes), probes=probes),
+        )
     with console.progress(len(probes), probes=probes) as progress:
         return run_interruptible(
             lambda stop: run_once(
