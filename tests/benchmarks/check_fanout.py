@@ -52,6 +52,7 @@ def timed_round(
     folder: Path,
     admin: bool,
     profile: cProfile.Profile | None = None,
+    workers: int = 0,
 ) -> tuple[float, float, float, int, set[str]]:
     """Wall seconds, the monitor's CPU seconds, the simulator's CPU seconds, probes, reasons."""
     httpx.post(f"{served.url}/_sim/reset", timeout=5).raise_for_status()
@@ -60,6 +61,7 @@ def timed_round(
     if not admin:
         for account in data["accounts"]:
             account.pop("admin_key_env", None)
+    data["monitor"]["workers"] = workers
     loaded = parse(data, env)
     store = Store.open(loaded.config.monitor.database_url)
     probes = plan(loaded)
@@ -105,14 +107,19 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--admin", action="store_true", help="run usage and spend too")
     parser.add_argument("--profile", help="write a cProfile of the large round here")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="[monitor] workers (0: one per CPU, as check)"
+    )
     args = parser.parse_args()
     profile = cProfile.Profile() if args.profile else None
     with tempfile.TemporaryDirectory() as tmp, ServedProcess(delay=DELAY) as served:
         folder = Path(tmp)
         timed_round(served, 1, folder, args.admin)  # warm up imports, Pillow, the pool
         one = timed_round(served, 1, folder, args.admin)
-        many = timed_round(served, RATIO_ACCOUNTS, folder, args.admin)
-        large = timed_round(served, args.accounts, folder, args.admin, profile)
+        many = timed_round(served, RATIO_ACCOUNTS, folder, args.admin, workers=args.workers)
+        large = timed_round(
+            served, args.accounts, folder, args.admin, profile, workers=args.workers
+        )
     if profile is not None:
         profile.dump_stats(args.profile)
     ratio = many[0] / one[0]
