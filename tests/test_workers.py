@@ -21,7 +21,14 @@ from monitor.config import LoadedConfig, parse
 from monitor.plan import Probe, plan
 from monitor.simulator.fleet import as_env_file, as_toml, fleet_config
 from monitor.store import ProbeResult, Store
-from monitor.workers import MIN_ACCOUNTS_PER_WORKER, WorkerError, run_split, split, worker_count
+from monitor.workers import (
+    COMMAND_SHARE,
+    MIN_ACCOUNTS_PER_WORKER,
+    WorkerError,
+    run_split,
+    split,
+    worker_count,
+)
 from tests.conftest import ServedSimulator
 from tests.test_stopping import Running, assert_quiet
 
@@ -65,6 +72,8 @@ def test_a_split_keeps_every_account_whole_and_the_shares_even(
         assert all(owners[probes[i].account.name] == n for i in group)
     sizes = [len(group) for group in groups]
     assert max(sizes) - min(sizes) <= max(Counter(p.account.name for p in probes).values())
+    lighter, heavier = split(probes, 2, first_share=0.5)
+    assert len(heavier) >= 2 * len(lighter) - 5  # within one account of a third / two thirds
 
 
 def stored_rows(database: Path) -> list[tuple[str, str, str]]:
@@ -114,17 +123,19 @@ def test_ctrl_c_to_the_command_alone_stops_its_workers_and_keeps_what_was_sent(
     simulator: ServedSimulator, tmp_path: Path
 ) -> None:
     config, env = write_fleet(simulator.url, tmp_path, workers=2)
-    simulator.control("verified-0100", slow_ms=3000)  # the last account is in a worker
+    probes = plan(fleet(simulator.url, tmp_path, 2))
+    in_worker = probes[split(probes, 2, COMMAND_SHARE)[1][-1]].account.name
+    simulator.control(in_worker, slow_ms=3000)
     command = Running(["check", "--config", str(config)], env)
     command.wait_until(
-        lambda: simulator.control("verified-0100")["requests"] > 0, "the slow account's probe"
+        lambda: simulator.control(in_worker)["requests"] > 0, "the slow account's probe"
     )
     command.process.send_signal(signal.SIGINT)  # the command only, not its process group
     code, _, err = command.finish(timeout=60)
     assert code == 130, err
     assert_quiet(err)
     rows = stored_rows(tmp_path / "iw.db")
-    slow = [r for r in rows if r[0] == "verified-0100"]
+    slow = [r for r in rows if r[0] == in_worker]
     assert slow, "the worker's probes in flight were lost"
     assert len(rows) == len(set(rows))
     assert not processes_running(str(config)), "a worker outlived the command"
@@ -172,6 +183,6 @@ def test_a_worker_that_dies_is_an_error_naming_it_and_the_rest_is_stored(
         kept = len(store.results(limit=len(probes)))
     finally:
         store.close()
-    own = len(split(probes, 2)[0])
+    own = len(split(probes, 2, COMMAND_SHARE)[0])
     assert kept == own
     assert f"({own} of {len(probes)} results stored)" in str(raised.value)
