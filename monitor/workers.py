@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import math
 import multiprocessing.connection
 import os
 import signal
@@ -75,6 +76,19 @@ def split(probes: Sequence[Probe], parts: int, first_share: float = 1.0) -> list
     return [sorted(group) for group in groups]
 
 
+def bounded(loaded: LoadedConfig, share: float) -> LoadedConfig:
+    """`loaded` for a process running `share` of the round: its part of the bounds on
+    probes in flight, in all and per host (rounded down, at least 1), so that together the
+    processes keep them."""
+    monitor = loaded.config.monitor
+    limits = {
+        "concurrency": max(1, math.floor(monitor.concurrency * share)),
+        "per_host_concurrency": max(1, math.floor(monitor.per_host_concurrency * share)),
+    }
+    config = loaded.config.model_copy(update={"monitor": monitor.model_copy(update=limits)})
+    return dataclasses.replace(loaded, config=config)
+
+
 Main = Callable[[asyncio.Event], Coroutine[Any, Any, list[ProbeResult]]]
 Interruptible = Callable[[Main], tuple[list[ProbeResult], bool]]
 
@@ -105,11 +119,13 @@ def run_split(
     forked: list[Worker] = []
     try:
         for group in groups[1:]:  # before any thread or loop: a fork copies only this one
-            forked.append(_fork(loaded, [probes[i] for i in group], group, clock, store))
+            share = bounded(loaded, len(group) / len(probes))
+            forked.append(_fork(share, [probes[i] for i in group], group, clock, store))
     except OSError as exc:
         _abandon(forked)
         raise WorkerError(f"could not start a worker process: {exc}") from exc
     own = [probes[i] for i in groups[0]]
+    loaded = bounded(loaded, len(own) / len(probes))
     try:
         with progress() as report:
 

@@ -25,6 +25,7 @@ from monitor.workers import (
     COMMAND_SHARE,
     MIN_ACCOUNTS_PER_WORKER,
     WorkerError,
+    bounded,
     run_split,
     split,
     worker_count,
@@ -74,6 +75,20 @@ def test_a_split_keeps_every_account_whole_and_the_shares_even(
     assert max(sizes) - min(sizes) <= max(Counter(p.account.name for p in probes).values())
     lighter, heavier = split(probes, 2, first_share=0.5)
     assert len(heavier) >= 2 * len(lighter) - 5  # within one account of a third / two thirds
+
+
+def test_the_processes_share_the_bounds_on_probes_in_flight(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    data, env = fleet_data(simulator.url, tmp_path, 2)
+    data["monitor"].update(concurrency=100, per_host_concurrency=40)
+    loaded = parse(data, env)
+    command, worker = bounded(loaded, 0.4), bounded(loaded, 0.6)
+    assert (command.config.monitor.concurrency, worker.config.monitor.concurrency) == (40, 60)
+    assert command.config.monitor.per_host_concurrency == 16
+    assert worker.config.monitor.per_host_concurrency == 24
+    assert bounded(loaded, 0.001).config.monitor.per_host_concurrency == 1
+    assert loaded.config.monitor.concurrency == 100  # the command's own config is untouched
 
 
 def stored_rows(database: Path) -> list[tuple[str, str, str]]:
