@@ -271,7 +271,10 @@ async def _collect(
                 message = worker.conn.recv()
             except (EOFError, OSError):
                 message = ("gone",)
-            loop.call_soon_threadsafe(queue.put_nowait, message)
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, message)
+            except RuntimeError:  # the command's round already ended (it failed)
+                return
             if message[0] in ("done", "failed", "gone"):
                 return
 

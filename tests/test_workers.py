@@ -167,6 +167,9 @@ def processes_running(argument: str) -> list[int]:
     return found
 
 
+# This test forks pytest itself, whose served simulator runs in a thread (Python 3.12 warns
+# of that); the command forks before it starts any thread.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_a_worker_that_dies_is_an_error_naming_it_and_the_rest_is_stored(
     simulator: ServedSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
