@@ -54,12 +54,17 @@ def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     return key, cert
 
 
+def server_context(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    key, cert = certificate
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
 def test_an_https_answer_comes_back_over_a_verified_tls_connection(
     certificate: tuple[Path, Path],
 ) -> None:
-    key, cert = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls = server_context(certificate)
     seen: list[bytes] = []
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -71,7 +76,7 @@ def test_an_https_answer_comes_back_over_a_verified_tls_connection(
     async def go() -> tuple[int, bytes]:
         async with (
             serving(answer, server_tls) as port,
-            client(ssl.create_default_context(cafile=str(cert))) as http,
+            client(ssl.create_default_context(cafile=str(certificate[1]))) as http,
         ):
             response = await http.get(f"https://127.0.0.1:{port}/v1/models")
             return response.status_code, response.content
@@ -83,9 +88,7 @@ def test_an_https_answer_comes_back_over_a_verified_tls_connection(
 def test_a_certificate_nobody_vouches_for_is_refused_as_a_connect_error(
     certificate: tuple[Path, Path],
 ) -> None:
-    key, cert = certificate
-    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    server_tls.load_cert_chain(cert, key)
+    server_tls = server_context(certificate)
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError, asyncio.IncompleteReadError, TimeoutError):
