@@ -333,7 +333,10 @@ def render_into(
             lambda: write_accounts_forked(staging, store, loaded, now, shared, names[cut:])
         ) as copy:
             mine = write_accounts(staging, store, loaded, now, shared, names[:cut])
-            theirs = copy.result()
+            try:
+                theirs = copy.result()
+            except PublishError as exc:
+                raise PublishError(f"{exc}; the previous site is untouched") from None
         pages = Written(
             views=mine.views + theirs.views,
             files=mine.files + theirs.files,
