@@ -328,7 +328,8 @@ def render_into(
     names = [account.name for account in loaded.accounts]
     split = split_from is not None and len(names) >= max(2, split_from) and can_fork(store)
     if split:
-        cut = len(names) // 2
+        # the copy takes the larger part: this process renders the index besides
+        cut = max(1, len(names) * 9 // 20)
         with Forked(
             lambda: write_accounts_forked(staging, store, loaded, now, shared, names[cut:])
         ) as copy:
