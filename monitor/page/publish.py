@@ -175,6 +175,14 @@ def stage(site_dir: Path) -> Path:
         ) from None
 
 
+def discarded(staging: Path, failed: str, exc: OSError) -> PublishError:
+    """`staging` removed, and the PublishError saying what `failed` and why."""
+    shutil.rmtree(staging, ignore_errors=True)
+    return PublishError(
+        f"site_dir: {failed} ({exc.strerror or exc}); the previous site is untouched"
+    )
+
+
 @contextlib.contextmanager
 def staged(site_dir: Path) -> Iterator[Path]:
     """`stage`, removed again when the block fails (an OSError becomes a PublishError): the
@@ -184,11 +192,7 @@ def staged(site_dir: Path) -> Iterator[Path]:
         yield staging
         seal(staging)
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(
-            f"site_dir: cannot render into {staging} "
-            f"({exc.strerror or exc}); the previous site is untouched"
-        ) from None
+        raise discarded(staging, f"cannot render into {staging}", exc) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -243,11 +247,7 @@ def swap_in(staging: Path, site_dir: Path, protected: Sequence[tuple[str, Path]]
         shutil.rmtree(staging, ignore_errors=True)
         raise
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(
-            f"site_dir: cannot publish to {site_dir} "
-            f"({exc.strerror or exc}); the previous site is untouched"
-        ) from None
+        raise discarded(staging, f"cannot publish to {site_dir}", exc) from None
     shutil.rmtree(retired, ignore_errors=True)
 
 
