@@ -41,9 +41,9 @@ FILE_MODE, FOLDER_MODE = 0o644, 0o755
 EARLIER_SITE_FILES = frozenset({"index.html", "status.json", "feed.atom"})
 EARLIER_SITE_FOLDERS = {"accounts": ".html", "badges": ".svg"}
 SPLIT_FROM = 300
-"""From this many accounts, half of their pages are rendered in a second process (a fork:
-see `monitor/page/forked.py`). A thousand accounts' pages take seconds of CPU, and the two
-halves run on two cores; a small site is done before the copy would pay for itself."""
+"""From this many accounts, about half of their pages are rendered in a second process (a
+fork: see `monitor/page/forked.py`). A thousand accounts' pages take seconds of CPU, and
+the two parts run on two cores; a small site is done before the copy would pay for itself."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -288,8 +288,9 @@ def write_accounts(
 ) -> Written:
     """Read, build, render and write the pages and badges of `names` (None: every account),
     shared data as read already."""
-    data = dataclasses.replace(shared, accounts=read_account_data(store, loaded, now, names))
-    views = account_views(data, loaded, now, names)
+    wanted = None if names is None else frozenset(names)
+    data = dataclasses.replace(shared, accounts=read_account_data(store, loaded, now, wanted))
+    views = account_views(data, loaded, now, wanted)
     files = render_accounts(site_view(views, data, loaded, now), views)
     write_files(files, staging)
     return Written(views=views, files=len(files), bytes=sum(map(len, files.values())))
