@@ -93,15 +93,12 @@ class PageData:
     """The silences in force, the first to end first."""
 
 
-def read_page_data(
-    store: Store, loaded: LoadedConfig, now: datetime, names: Collection[str] | None = None
-) -> PageData:
+def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageData:
     """Read what the site shows: the latest-result table, day rollups, the kept state
     changes, incidents, heartbeats and launch reports, never a scan of raw results, and a
-    fixed number of queries whatever the number of accounts. With `names`, the accounts'
-    own rows (rollups, changes, incidents, launch reports, spend) only for those."""
+    fixed number of queries whatever the number of accounts."""
     return dataclasses.replace(
-        read_site_data(store, now), accounts=read_account_data(store, loaded, now, names)
+        read_site_data(store, now), accounts=read_account_data(store, loaded, now)
     )
 
 
