@@ -124,3 +124,22 @@ def test_the_read_of_every_account_matches_each_account_s_own_queries_latency_on
         ]
         assert sorted(tuple(r) for r in reads.day_rollups[name]) == sorted(expected)
         assert any(isinstance(r, DayLatency) and r.h2 for r in reads.day_rollups[name])
+
+
+def test_the_read_of_some_accounts_holds_their_rows_as_the_read_of_every_account_does(
+    store: Store,
+) -> None:
+    fill(store, 4, results=10)
+    since = (NOW - timedelta(days=90)).date()
+    every = read_accounts(store, since, NOW.date(), 20, 20, latency_checks=["generation"])
+    some = read_accounts(
+        store, since, NOW.date(), 20, 20, latency_checks=["generation"], names={"a", "acct-3"}
+    )
+    name = "acct-3"  # "a" names no account
+    assert some.spend_today[name] == every.spend_today[name]
+    assert some.day_rollups[name] == every.day_rollups[name]
+    assert [r.id for r in some.changes[name]] == [r.id for r in every.changes[name]]
+    assert [i.id for i in some.incidents[name]] == [i.id for i in every.incidents[name]]
+    assert some.launch[name].id == every.launch[name].id
+    for kind in (some.spend_today, some.day_rollups, some.changes, some.incidents, some.launch):
+        assert set(kind) == {"acct-3"}

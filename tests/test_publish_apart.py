@@ -13,14 +13,15 @@ from monitor.clock import FrozenClock
 from monitor.config import LoadedConfig, parse
 from monitor.daemon import Daemon
 from monitor.page import PublishError
+from monitor.page.publish import SPLIT_FROM
 from monitor.store import Rollup, Store
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 ACCOUNTS = 30
 
 
-def config(folder: Path) -> LoadedConfig:
-    accounts = [{"name": f"acct-{a:02d}", "api_key_env": "KEY"} for a in range(ACCOUNTS)]
+def config(folder: Path, count: int = ACCOUNTS) -> LoadedConfig:
+    accounts = [{"name": f"acct-{a:03d}", "api_key_env": "KEY"} for a in range(count)]
     return parse(
         {
             "monitor": {
@@ -41,7 +42,7 @@ def filled(loaded: LoadedConfig) -> Store:
             Rollup(
                 period="day",
                 bucket=(NOW - timedelta(days=day)).replace(hour=0, minute=0),
-                account=f"acct-{a:02d}",
+                account=f"acct-{a:03d}",
                 check="generation",
                 model="gpt-image-2",
                 total=96,
@@ -83,6 +84,17 @@ def test_the_daemon_publishes_in_a_process_of_its_own_holding_none_of_the_site(
     assert files_apart == files
     assert (tmp_path / "public" / "index.html").read_bytes() == written
     assert peak_apart < peak_in_place / 10
+    asyncio.run(client.aclose())
+    store.close()
+
+
+def test_the_daemons_publish_of_a_large_site_stays_on_one_core(tmp_path: Path) -> None:
+    loaded = config(tmp_path, SPLIT_FROM)
+    store = Store.open(loaded.config.monitor.database_url)
+    client = httpx.AsyncClient()
+    report = Daemon(loaded, store, client, FrozenClock(NOW), publish_apart=True).publish()
+    assert report.processes == 1  # the daemon's probes keep the other core
+    assert report.files == 2 * SPLIT_FROM + 3
     asyncio.run(client.aclose())
     store.close()
 

@@ -21,7 +21,8 @@ def publish_here(loaded: LoadedConfig, now: datetime) -> PublishReport:
     has already brought the schema up to date)."""
     store = Store(make_engine(loaded.config.monitor.database_url))
     try:
-        return publish(store, loaded, now)
+        # on one core, never split in two: the daemon's probes keep the other one
+        return publish(store, loaded, now, split_from=None)
     finally:
         store.close()
 

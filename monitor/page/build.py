@@ -4,7 +4,7 @@ publish makes; `build` shapes what it read, purely, given the config and `now`."
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +17,7 @@ from checks.snapshot import Snapshot
 from checks.spend import Spend
 from checks.usage import Usage
 from monitor.config import LoadedConfig
+from monitor.page.capabilities import probes_capabilities
 from monitor.page.history import (
     HISTORY_DAYS,
     LATENCY_CHECKS,
@@ -96,6 +97,26 @@ def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageDat
     """Read what the site shows: the latest-result table, day rollups, the kept state
     changes, incidents, heartbeats and launch reports, never a scan of raw results, and a
     fixed number of queries whatever the number of accounts."""
+    return dataclasses.replace(
+        read_site_data(store, now), accounts=read_account_data(store, loaded, now)
+    )
+
+
+def read_site_data(store: Store, now: datetime) -> PageData:
+    """What every page shares: `read_page_data` without the accounts' own rows."""
+    return PageData(
+        latest=store.latest_per_pair(),
+        changes=store.state_changes(None, CHANGES_ON_INDEX),
+        incidents=store.incidents(None, INCIDENTS_READ),
+        heartbeats=store.heartbeats(),
+        silences=store.silences_in_force(now),
+    )
+
+
+def read_account_data(
+    store: Store, loaded: LoadedConfig, now: datetime, names: Collection[str] | None = None
+) -> dict[str, AccountData]:
+    """The configured accounts' own rows (only those in `names`, when given), by name."""
     reads = read_accounts(
         store,
         (now - timedelta(days=HISTORY_DAYS)).date(),
@@ -103,9 +124,12 @@ def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageDat
         CHANGES_PER_ACCOUNT,
         INCIDENTS_PER_ACCOUNT,
         LATENCY_CHECKS,
+        names,
     )
     accounts = {}
     for account in loaded.accounts:
+        if names is not None and account.name not in names:
+            continue
         report = reads.launch.get(account.name)
         accounts[account.name] = AccountData(
             spend_today=reads.spend_today.get(account.name, 0.0),
@@ -114,24 +138,25 @@ def read_page_data(store: Store, loaded: LoadedConfig, now: datetime) -> PageDat
             incidents=reads.incidents.get(account.name, ()),
             launch=dict(report.report) if report is not None else None,
         )
-    return PageData(
-        latest=store.latest_per_pair(),
-        accounts=accounts,
-        changes=store.state_changes(None, CHANGES_ON_INDEX),
-        incidents=store.incidents(None, INCIDENTS_READ),
-        heartbeats=store.heartbeats(),
-        silences=store.silences_in_force(now),
-    )
+    return accounts
 
 
 def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
     """The site's views, as of `now`, from what `read_page_data` read."""
+    return site_view(account_views(data, loaded, now), data, loaded, now)
+
+
+def account_views(
+    data: PageData, loaded: LoadedConfig, now: datetime, names: Collection[str] | None = None
+) -> list[AccountView]:
+    """The configured accounts' views (only those in `names`, when given), in the config's
+    order."""
     results = {(r.account, r.check, r.model): r for r in data.latest}
     probes: dict[str, list[Probe]] = {}
     for probe in plan(loaded):
         probes.setdefault(probe.account.name, []).append(probe)
     sections = {section.name: section for section in loaded.config.accounts}
-    accounts = [
+    return [
         account_view(
             account,
             probes.get(account.name, []),
@@ -142,7 +167,14 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
             now,
         )
         for account in loaded.accounts
+        if names is None or account.name in names
     ]
+
+
+def site_view(
+    accounts: list[AccountView], data: PageData, loaded: LoadedConfig, now: datetime
+) -> SiteView:
+    """The site around `accounts` (all of them for the index; some, for their own pages)."""
     newest = max((r.finished_at for r in data.latest), default=None)
     incidents = [incident_view(i, now) for i in data.incidents]
     changes = [change_view(r) for r in data.changes]
@@ -161,6 +193,8 @@ def build(data: PageData, loaded: LoadedConfig, now: datetime) -> SiteView:
         public_url=loaded.config.monitor.public_url,
         changes=changes,
         feed=feed(incidents[:INCIDENTS_IN_FEED], changes),
+        # from the plan, not `accounts`: the pages of some accounts show the matrix as all do
+        capabilities_probed=probes_capabilities(p.check for p in plan(loaded)),
     )
 
 

@@ -5,7 +5,7 @@ in, plain view objects out, for the index and account pages and `status.json`.""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -106,11 +106,18 @@ def account_rows(account: AccountView) -> list[CapabilityRow]:
     ]
 
 
+def probes_capabilities(checks: Iterable[str]) -> bool:
+    """Whether any of `checks` (the site's probes' or cells') proves a door beyond generation."""
+    capability_checks = {check for check, _ in DOORS[1:]}
+    return any(check in capability_checks for check in checks)
+
+
 def capability_matrix(site: SiteView) -> CapabilityMatrix:
     """Every account's models by door, from the latest result of each door's check; none
     when no account probes any door beyond generation."""
-    capability_checks = {check for check, _ in DOORS[1:]}
-    probed = any(c.check in capability_checks for a in site.accounts for c in a.cells)
+    probed = site.capabilities_probed
+    if probed is None:
+        probed = probes_capabilities(c.check for a in site.accounts for c in a.cells)
     rows: Sequence[CapabilityRow] = (
         [row for account in site.accounts for row in account_rows(account)] if probed else []
     )

@@ -211,3 +211,6 @@ class SiteView:
     public_url: str | None
     changes: list[Change]
     feed: list[FeedEntry]
+    capabilities_probed: bool | None = None
+    """Whether any account probes a capability (the matrix shows then); None: any of
+    `accounts` does."""

@@ -19,13 +19,15 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
 from monitor.config import LoadedConfig
-from monitor.page.build import build, read_page_data
-from monitor.page.render import PublishError, render
+from monitor.page.build import PageData, account_views, read_account_data, read_site_data, site_view
+from monitor.page.forked import Forked, can_fork
+from monitor.page.render import PublishError, render_accounts, render_index
+from monitor.page.views import AccountView
 from monitor.store import Store
 from monitor.store.engine import sqlite_file
 
@@ -38,6 +40,10 @@ FILE_MODE, FOLDER_MODE = 0o644, 0o755
 # What a release before the marker wrote, and nothing else: such a folder is adopted.
 EARLIER_SITE_FILES = frozenset({"index.html", "status.json", "feed.atom"})
 EARLIER_SITE_FOLDERS = {"accounts": ".html", "badges": ".svg"}
+SPLIT_FROM = 300
+"""From this many accounts, about half of their pages are rendered in a second process (a
+fork: see `monitor/page/forked.py`). A thousand accounts' pages take seconds of CPU, and
+the two parts run on two cores; a small site is done before the copy would pay for itself."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -45,6 +51,8 @@ class PublishReport:
     site_dir: Path
     files: int
     bytes: int
+    processes: int = 1
+    """How many processes rendered the site (2 when a large one was split)."""
 
 
 def _plain_file(path: Path, suffix: str | None = None) -> bool:
@@ -134,9 +142,10 @@ def protected_folders(store: Store, loaded: LoadedConfig) -> list[tuple[str, Pat
     return [(what, folder.resolve()) for what, folder in folders]
 
 
-def _write_files(files: dict[str, bytes], staging: Path) -> None:
+def write_files(files: Mapping[str, bytes], staging: Path) -> None:
+    """Write `files` (by relative path) into `staging`, each `FILE_MODE` whatever the umask."""
     folders: set[Path] = set()  # each made once: a large site has two folders, 2,000 files
-    for relative, content in {**files, MARKER: MARKER_TEXT}.items():
+    for relative, content in files.items():
         target = staging / relative
         if target.parent not in folders:
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -145,8 +154,48 @@ def _write_files(files: dict[str, bytes], staging: Path) -> None:
         with open(handle, "wb") as out:
             os.fchmod(handle, FILE_MODE)  # the mode whatever the umask
             out.write(content)
+
+
+def seal(staging: Path) -> None:
+    """The marker, and every folder `FOLDER_MODE`: the last step before the swap."""
+    write_files({MARKER: MARKER_TEXT}, staging)
     for folder, _subfolders, _files in os.walk(staging):
         os.chmod(folder, FOLDER_MODE)
+
+
+def stage(site_dir: Path) -> Path:
+    """A fresh folder beside `site_dir` (absolute, resolved) to write the next site into."""
+    parent = site_dir.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=parent))
+    except OSError as exc:
+        raise PublishError(
+            f"site_dir: cannot write beside {site_dir} ({exc.strerror or exc})"
+        ) from None
+
+
+def discarded(staging: Path, failed: str, exc: OSError) -> PublishError:
+    """`staging` removed, and the PublishError saying what `failed` and why."""
+    shutil.rmtree(staging, ignore_errors=True)
+    return PublishError(
+        f"site_dir: {failed} ({exc.strerror or exc}); the previous site is untouched"
+    )
+
+
+@contextlib.contextmanager
+def staged(site_dir: Path) -> Iterator[Path]:
+    """`stage`, removed again when the block fails (an OSError becomes a PublishError): the
+    previous site is untouched."""
+    staging = stage(site_dir)
+    try:
+        yield staging
+        seal(staging)
+    except OSError as exc:
+        raise discarded(staging, f"cannot render into {staging}", exc) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
 
 
 @contextlib.contextmanager
@@ -169,27 +218,22 @@ def write_atomically(
     replace (see `refusal`)."""
     site_dir = site_dir.resolve()
     refuse_unowned_waiting(site_dir, protected)
-    parent = site_dir.parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.new-", dir=parent))
-    except OSError as exc:
-        raise PublishError(
-            f"site_dir: cannot write beside {site_dir} ({exc.strerror or exc})"
-        ) from None
-    try:
-        _write_files(files, staging)
-    except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(
-            f"site_dir: cannot render into {staging} "
-            f"({exc.strerror or exc}); the previous site is untouched"
-        ) from None
-    retired = parent / f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
+    with staged(site_dir) as staging:
+        write_files(files, staging)
+    swap_in(staging, site_dir, protected)
+    return PublishReport(
+        site_dir=site_dir, files=len(files), bytes=sum(len(c) for c in files.values())
+    )
+
+
+def swap_in(staging: Path, site_dir: Path, protected: Sequence[tuple[str, Path]] = ()) -> None:
+    """Put the sealed `staging` in the place of `site_dir` (absolute, resolved); on failure
+    `staging` is removed and the previous site is untouched."""
+    retired = site_dir.parent / f".{site_dir.name}.old-{staging.name.rsplit('-', 1)[-1]}"
     try:
         # Two publishers (two daemons, a daemon and `imagewatch publish`) swap one at a time:
         # interleaved renames made both fail and left a retired folder behind.
-        with swap_lock(parent):
+        with swap_lock(site_dir.parent):
             refuse_unowned(site_dir, protected)  # again: what is there now is replaced
             if site_dir.exists():
                 site_dir.rename(retired)
@@ -203,15 +247,8 @@ def write_atomically(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise PublishError(
-            f"site_dir: cannot publish to {site_dir} "
-            f"({exc.strerror or exc}); the previous site is untouched"
-        ) from None
+        raise discarded(staging, f"cannot publish to {site_dir}", exc) from None
     shutil.rmtree(retired, ignore_errors=True)
-    return PublishReport(
-        site_dir=site_dir, files=len(files), bytes=sum(len(c) for c in files.values())
-    )
 
 
 @contextlib.contextmanager
@@ -231,14 +268,111 @@ def collector_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Written:
+    """What rendering wrote: the accounts' views (for the index), the files and bytes."""
+
+    views: list[AccountView]
+    files: int
+    bytes: int
+    processes: int = 1
+
+
+def write_accounts(
+    staging: Path,
+    store: Store,
+    loaded: LoadedConfig,
+    now: datetime,
+    shared: PageData,
+    names: Sequence[str] | None,
+) -> Written:
+    """Read, build, render and write the pages and badges of `names` (None: every account),
+    shared data as read already."""
+    wanted = None if names is None else frozenset(names)
+    data = dataclasses.replace(shared, accounts=read_account_data(store, loaded, now, wanted))
+    views = account_views(data, loaded, now, wanted)
+    files = render_accounts(site_view(views, data, loaded, now), views)
+    write_files(files, staging)
+    return Written(views=views, files=len(files), bytes=sum(map(len, files.values())))
+
+
+def write_accounts_forked(
+    staging: Path,
+    store: Store,
+    loaded: LoadedConfig,
+    now: datetime,
+    shared: PageData,
+    names: Sequence[str],
+) -> Written:
+    """`write_accounts` in the forked copy: its own connections to the store (SQLAlchemy's
+    recipe for a fork: the copy drops the pool it inherited without closing the parent's
+    connections), and only what the index needs of each view sent back."""
+    store.engine.dispose(close=False)
+    written = write_accounts(staging, store, loaded, now, shared, names)
+    index_only = [
+        dataclasses.replace(view, histories=[], charts=[], traffic=[]) for view in written.views
+    ]
+    return dataclasses.replace(written, views=index_only)
+
+
+def render_into(
+    staging: Path,
+    store: Store,
+    loaded: LoadedConfig,
+    now: datetime,
+    shared: PageData,
+    split_from: int | None,
+) -> Written:
+    """Every file of the site, written into `staging`: the accounts' pages, half of them in
+    a forked copy of this process when there are `split_from` accounts or more (its failure
+    fails the publish), then the index, the feed and status.json."""
+    names = [account.name for account in loaded.accounts]
+    split = split_from is not None and len(names) >= max(2, split_from) and can_fork(store)
+    if split:
+        # the copy takes the larger part: this process renders the index besides
+        cut = max(1, len(names) * 9 // 20)
+        with Forked(
+            lambda: write_accounts_forked(staging, store, loaded, now, shared, names[cut:])
+        ) as copy:
+            mine = write_accounts(staging, store, loaded, now, shared, names[:cut])
+            try:
+                theirs = copy.result()
+            except PublishError as exc:
+                raise PublishError(f"{exc}; the previous site is untouched") from None
+        pages = Written(
+            views=mine.views + theirs.views,
+            files=mine.files + theirs.files,
+            bytes=mine.bytes + theirs.bytes,
+            processes=2,
+        )
+    else:
+        pages = write_accounts(staging, store, loaded, now, shared, None)
+    files = render_index(site_view(pages.views, shared, loaded, now))
+    write_files(files, staging)
+    return dataclasses.replace(
+        pages, files=pages.files + len(files), bytes=pages.bytes + sum(map(len, files.values()))
+    )
+
+
 def publish(
-    store: Store, loaded: LoadedConfig, now: datetime, site_dir: Path | None = None
+    store: Store,
+    loaded: LoadedConfig,
+    now: datetime,
+    site_dir: Path | None = None,
+    *,
+    split_from: int | None = SPLIT_FROM,
 ) -> PublishReport:
     """Read → build → render → write: the site as of `now`, into `site_dir` (default: the
-    config's)."""
-    target = site_dir or Path(loaded.config.monitor.site_dir)
+    config's). A site of `split_from` accounts or more renders half of their pages in a
+    second process (see `monitor/page/split.py`; None: never)."""
+    target = (site_dir or Path(loaded.config.monitor.site_dir)).resolve()
     protected = protected_folders(store, loaded)
-    refuse_unowned_waiting(target.resolve(), protected)  # before reading the store: fail fast
+    refuse_unowned_waiting(target, protected)  # before reading the store: fail fast
     with collector_paused():
-        files = render(build(read_page_data(store, loaded, now), loaded, now))
-    return write_atomically(files, target, protected)
+        shared = read_site_data(store, now)
+        with staged(target) as staging:
+            written = render_into(staging, store, loaded, now, shared, split_from)
+    swap_in(staging, target, protected)
+    return PublishReport(
+        site_dir=target, files=written.files, bytes=written.bytes, processes=written.processes
+    )

@@ -8,6 +8,7 @@ import functools
 import importlib.util
 import json
 import re
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from monitor.page.capabilities import capability_matrix
+from monitor.page.capabilities import CapabilityMatrix, capability_matrix
 from monitor.page.overview import SiteView
 from monitor.page.views import AccountView, Chart, History, LimitChart, iso, utc_text
 
@@ -144,9 +145,16 @@ def limit_line(chart: LimitChart) -> list[str]:
 
 
 def environment() -> Environment:
-    """The templates, autoescaped (API text is hostile), with the chart helpers."""
+    """The templates, autoescaped (API text is hostile), with the chart helpers; one
+    environment per templates folder, so a process publishing again reuses the compiled
+    templates (a template edited since is compiled again: Jinja checks its time)."""
+    return _environment(site_root() / "templates")
+
+
+@functools.lru_cache(maxsize=4)
+def _environment(templates: Path) -> Environment:
     env = Environment(
-        loader=FileSystemLoader(site_root() / "templates"),
+        loader=FileSystemLoader(templates),
         autoescape=select_autoescape(["html", "svg", "atom", "xml"]),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -270,27 +278,62 @@ def status_json(site: SiteView) -> dict[str, Any]:
     }
 
 
+def status_text(document: dict[str, Any]) -> str:
+    """status.json's text: a key a line, and each item of a list on a line of its own, each
+    line written by json's C encoder (an `indent` makes json fall back to its pure-Python
+    encoder, a tenth of a thousand accounts' render)."""
+    line = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    parts = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(map(line, value))
+            parts.append(f"  {line(key)}: [\n    {items}\n  ]")
+        else:
+            parts.append(f"  {line(key)}: {line(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
 def render(site: SiteView) -> dict[str, bytes]:
     """Every file of the site, by relative path."""
-    env = environment()
+    return {**render_accounts(site, site.accounts), **render_index(site)}
+
+
+def _page(
+    env: Environment,
+    site: SiteView,
+    matrix: CapabilityMatrix,
+    template: str,
+    path: str,
+    **context: Any,
+) -> bytes:
+    text = env.get_template(template).render(
+        site=site, root="../" * path.count("/"), capabilities=matrix, **context
+    )
+    return text.encode("utf-8")
+
+
+def render_accounts(site: SiteView, accounts: Sequence[AccountView]) -> dict[str, bytes]:
+    """The page and the badge of each of `accounts` (in `site`: its matrix and heartbeat)."""
+    env, matrix = environment(), capability_matrix(site)
     files: dict[str, bytes] = {}
-    matrix = capability_matrix(site)
-
-    def page(template: str, path: str, **context: Any) -> None:
-        depth = path.count("/")
-        text = env.get_template(template).render(
-            site=site, root="../" * depth, capabilities=matrix, **context
-        )
-        files[path] = text.encode("utf-8")
-
-    page("index.html", "index.html")
-    for account in site.accounts:
+    for account in accounts:
         if not SAFE_NAME.match(account.name):  # config refuses these; a file path must too
             raise PublishError(f"account name {account.name!r} cannot name a page")
-        page("account.html", f"accounts/{account.name}.html", account=account)
-        page("badge.svg", f"badges/{account.name}.svg", account=account)
-    page("feed.atom", "feed.atom")
-    files["status.json"] = (
-        json.dumps(status_json(site), indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    ).encode("utf-8")
+        name = account.name
+        files[f"accounts/{name}.html"] = _page(
+            env, site, matrix, "account.html", f"accounts/{name}.html", account=account
+        )
+        files[f"badges/{name}.svg"] = _page(
+            env, site, matrix, "badge.svg", f"badges/{name}.svg", account=account
+        )
     return files
+
+
+def render_index(site: SiteView) -> dict[str, bytes]:
+    """The files about every account: index.html, feed.atom and status.json."""
+    env, matrix = environment(), capability_matrix(site)
+    return {
+        "index.html": _page(env, site, matrix, "index.html", "index.html"),
+        "feed.atom": _page(env, site, matrix, "feed.atom", "feed.atom"),
+        "status.json": status_text(status_json(site)).encode("utf-8"),
+    }

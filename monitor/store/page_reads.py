@@ -93,17 +93,25 @@ LATENCY_FIELDS = DayLatency._fields[len(DayCounts._fields) :]
 
 
 def day_rollups(
-    store: Store, since: date, latency_checks: Collection[str]
+    store: Store,
+    since: date,
+    latency_checks: Collection[str],
+    names: Collection[str] | None = None,
 ) -> dict[str, list[DayCounts | DayLatency]]:
     """Every account's day rollups from `since` on, oldest first. Only the rows of
     `latency_checks` carry their latency (`DayLatency`): the histogram is half of a row's
     columns, and fetching and keeping it for every check cost a second and 50 MB in a
     thousand-account publish. The bucket is read untyped and converted once per distinct
-    value: a window has ninety of them, and a typed column converts every row."""
+    value: a window has ninety of them, and a typed column converts every row. With
+    `names`, only those accounts' rollups."""
     table = Rollup.__table__  # type: ignore[attr-defined]
     start = datetime(since.year, since.month, since.day, tzinfo=UTC)
     raw_bucket = type_coerce(table.c.bucket, NullType())
-    window = (table.c.period == "day", table.c.bucket >= start)
+    window = (
+        table.c.period == "day",
+        table.c.bucket >= start,
+        *of_accounts(table.c.account, names),
+    )
     counts = (
         select(table.c.account, raw_bucket, *(table.c[name] for name in COUNT_FIELDS))
         .where(*window)
@@ -150,6 +158,11 @@ def day_rollups(
     return out
 
 
+def of_accounts(column: Any, names: Collection[str] | None) -> tuple[Any, ...]:
+    """The condition keeping `names`' rows (none: every account's)."""
+    return () if names is None else (column.in_(sorted(names)),)
+
+
 def newest_per_account(
     store: Store, entity: type[Row], order: Sequence[Any], limit: int, *where: Any
 ) -> dict[str, list[Row]]:
@@ -184,23 +197,29 @@ def read_accounts(
     changes_per_account: int,
     incidents_per_account: int,
     latency_checks: Collection[str],
+    names: Collection[str] | None = None,
 ) -> AccountReads:
-    """Every account's page data, in six queries whatever the number of accounts (see
-    `day_rollups` for `latency_checks`)."""
+    """Every account's page data (or only `names`'), in six queries whatever the number of
+    accounts (see `day_rollups` for `latency_checks`)."""
     with Session(store.engine) as session:
         spend = {
             row.account: row.usd
-            for row in session.scalars(select(DailySpend).where(col(DailySpend.day) == today))
+            for row in session.scalars(
+                select(DailySpend).where(
+                    col(DailySpend.day) == today, *of_accounts(col(DailySpend.account), names)
+                )
+            )
         }
     return AccountReads(
         spend_today=spend,
-        day_rollups=day_rollups(store, since, latency_checks),
+        day_rollups=day_rollups(store, since, latency_checks, names),
         changes=newest_per_account(
             store,
             ProbeResult,
             (col(ProbeResult.finished_at).desc(), col(ProbeResult.id).desc()),
             changes_per_account,
             col(ProbeResult.state_change).is_(True),
+            *of_accounts(col(ProbeResult.account), names),
         ),
         incidents=newest_per_account(
             store,
@@ -211,6 +230,7 @@ def read_accounts(
                 col(Incident.id).desc(),
             ),
             incidents_per_account,
+            *of_accounts(col(Incident.account), names),
         ),
         launch={
             account: rows[0]
@@ -219,6 +239,7 @@ def read_accounts(
                 LaunchReport,
                 (col(LaunchReport.created_at).desc(), col(LaunchReport.id).desc()),
                 1,
+                *of_accounts(col(LaunchReport.account), names),
             ).items()
         },
     )

@@ -1,11 +1,14 @@
 """Benchmark: publish for 100 accounts x 5 checks with 90 days of rollups, with 1,000,000 raw
 rows and with 10,000. Targets: under 2 s with a million rows, and within 1.5x of the time
 with ten thousand (the page reads rollups, not raw rows). Then 1,000 accounts with 90 days
-of rollups and a million raw rows: under 5 s."""
+of rollups and a million raw rows: under 5 s (such a site renders half of its accounts'
+pages in a second process: its CPU is counted apart)."""
 
 from __future__ import annotations
 
+import os
 import random
+import resource
 import sqlite3
 import statistics
 import sys
@@ -122,24 +125,47 @@ def filled_store(folder: Path, raw_rows: int, count: int = ACCOUNTS) -> tuple[Lo
     return loaded, Store.open(loaded.config.monitor.database_url)
 
 
-def timed_publish(raw_rows: int, count: int = ACCOUNTS) -> tuple[float, float, int]:
-    """The median wall and CPU time of a publish, and the files it wrote."""
+def children_cpu() -> float:
+    """CPU seconds of this process's ended children: a large publish's second process."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed_publish(raw_rows: int, count: int = ACCOUNTS) -> tuple[float, float, float, int, int]:
+    """The median wall time of a publish, the median CPU time of the publishing process and
+    of all its processes (the second one of a large site too), the files it wrote and the
+    processes that rendered them."""
     with tempfile.TemporaryDirectory() as folder:
         loaded, store = filled_store(Path(folder), raw_rows, count)
-        times, cpu, files = [], [], 0
+        times, cpu, total_cpu, files, processes = [], [], [], 0, 1
         for _ in range(RUNS):
-            start, start_cpu = time.perf_counter(), time.process_time()
+            start, start_cpu, start_children = (
+                time.perf_counter(),
+                time.process_time(),
+                children_cpu(),
+            )
             report = publish(store, loaded, NOW, Path(folder) / "public")
             times.append(time.perf_counter() - start)
             cpu.append(time.process_time() - start_cpu)
-            files = report.files
+            total_cpu.append(cpu[-1] + children_cpu() - start_children)
+            files, processes = report.files, report.processes
         store.close()
-        return statistics.median(times), statistics.median(cpu), files
+        return (
+            statistics.median(times),
+            statistics.median(cpu),
+            statistics.median(total_cpu),
+            files,
+            processes,
+        )
+
+
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
 
 
 def main() -> None:
-    small, small_cpu, files = timed_publish(10_000)
-    large, large_cpu, _ = timed_publish(1_000_000)
+    small, small_cpu, _, files, _ = timed_publish(10_000)
+    large, large_cpu, _, _, _ = timed_publish(1_000_000)
     ratio = large / small
     print(
         f"publish {ACCOUNTS} accounts x {len(CHECKS)} checks, {DAYS} days of rollups, "
@@ -150,12 +176,13 @@ def main() -> None:
         f"  with 1,000,000 raw rows: {large:.2f} s, CPU {large_cpu:.2f} s; target < 2 s: "
         f"{'met' if large < 2 else 'MISSED'}"
     )
-    print(f"  ratio {ratio:.2f}x; target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'}")
-    many, many_cpu, files = timed_publish(1_000_000, MANY_ACCOUNTS)
+    print(f"  ratio {ratio:.2f}x; target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'} ({load()})")
+    many, many_cpu, many_total, files, processes = timed_publish(1_000_000, MANY_ACCOUNTS)
     print(
         f"publish {MANY_ACCOUNTS} accounts x {len(CHECKS)} checks, {DAYS} days of rollups, "
-        f"1,000,000 raw rows, {files} files: {many:.2f} s, CPU {many_cpu:.2f} s "
-        f"(medians of {RUNS}); target < 5 s: {'met' if many < 5 else 'MISSED'}"
+        f"1,000,000 raw rows, {files} files, {processes} processes: {many:.2f} s, "
+        f"CPU {many_cpu:.2f} s in the publishing process, {many_total:.2f} s in all "
+        f"(medians of {RUNS}; {load()}); target < 5 s: {'met' if many < 5 else 'MISSED'}"
     )
 
 
