@@ -257,14 +257,27 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     """`pytest` runs on WORKERS pytest-xdist workers unless told otherwise: `-n 0` (or
     `-p no:xdist`, or `--pdb`) runs in one process, `-n N` on N workers."""
     option = config.option
-    if not hasattr(option, "numprocesses") or hasattr(config, "workerinput"):
-        return  # pytest-xdist is off, or this process is one of its workers
+    if not hasattr(option, "numprocesses"):
+        return  # pytest-xdist is off
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # A worker parses the command line again, without the distribution chosen here; it
+        # must know it to send each test's group along (see pytest_configure_node).
+        option.loadgroup = option.loadgroup or workerinput.get("dist") == "loadgroup"
+        return
     if option.numprocesses is None and option.dist == "no" and not option.usepdb:
         option.numprocesses = WORKERS
     if option.numprocesses and option.dist == "no":
         option.dist = "loadgroup"
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tells each pytest-xdist worker the distribution pytest_cmdline_main chose."""
+    node.workerinput["dist"] = node.config.option.dist
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (`--dist loadgroup`), a module whose tests share a module-scoped
     fixture (the demo, Chromium, `imagewatch simulate`, the hostile rounds) runs whole on one
@@ -281,7 +294,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     grouped = {module_of(item) for item in items if shares_a_module_fixture(item)}
     for item in items:
         if module_of(item) in grouped:
-            item.add_marker(pytest.mark.xdist_group(module_of(item)))
+            # The name ends each test's id in reports (`…::test_x@test_cli`): kept short.
+            item.add_marker(pytest.mark.xdist_group(Path(module_of(item)).stem))
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
