@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from checks import REGISTRY
 from checks.base import Account, Evidence, Outcome, ProbeContext
@@ -233,7 +235,92 @@ def simulator(served_simulator: ServedSimulator) -> ServedSimulator:
 Handler = Callable[[httpx.Request], httpx.Response]
 
 
-PG_URL = os.environ.get("IMAGEWATCH_TEST_DATABASE_URL")
+def worker_database_url(url: str | None, worker: str | None) -> str | None:
+    """The PostgreSQL database of one pytest-xdist worker: the configured database's name
+    with the worker's id appended (`imagewatch_test_gw0`), since every test empties the
+    database it uses; the configured one itself when the run is not split over workers."""
+    if not url or not worker:
+        return url
+    base = make_url(url)
+    return base.set(database=f"{base.database}_{worker}").render_as_string(hide_password=False)
+
+
+CONFIGURED_PG_URL = os.environ.get("IMAGEWATCH_TEST_DATABASE_URL")
+PG_URL = worker_database_url(CONFIGURED_PG_URL, os.environ.get("PYTEST_XDIST_WORKER"))
+
+
+WORKERS = 4  # measured on the 2-core machine (2, 3 and 4): beat 2 and 3 while others load it
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """`pytest` runs on WORKERS pytest-xdist workers unless told otherwise: `-n 0` (or
+    `-p no:xdist`, or `--pdb`) runs in one process, `-n N` on N workers."""
+    option = config.option
+    if not hasattr(option, "numprocesses"):
+        return  # pytest-xdist is off
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # A worker parses the command line again, without the distribution chosen here; it
+        # must know it to send each test's group along (see pytest_configure_node).
+        option.loadgroup = option.loadgroup or workerinput.get("dist") == "loadgroup"
+        return
+    if option.numprocesses is None and option.dist == "no" and not option.usepdb:
+        option.numprocesses = WORKERS
+    if option.numprocesses and option.dist == "no":
+        option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """Tells each pytest-xdist worker the distribution pytest_cmdline_main chose."""
+    node.workerinput["dist"] = node.config.option.dist
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`), a module whose tests share a module-scoped
+    fixture (the demo, Chromium, `imagewatch simulate`, the hostile rounds) runs whole on one
+    worker, so that fixture starts once; every other test goes to whichever worker is free."""
+
+    def module_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    def shares_a_module_fixture(item: pytest.Item) -> bool:
+        info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the item's fixtures
+        found = info.name2fixturedefs.values() if info is not None else ()
+        return any(defs and defs[-1].scope == "module" for defs in found)
+
+    grouped = {module_of(item) for item in items if shares_a_module_fixture(item)}
+    for item in items:
+        if module_of(item) in grouped:
+            # The name ends each test's id in reports (`…::test_x@test_cli`): kept short.
+            item.add_marker(pytest.mark.xdist_group(Path(module_of(item)).stem))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A worker creates its own database on the first run (the role needs CREATEDB, which
+    `.ci/start-postgres` grants); an unreachable server is left for the tests to report."""
+    if not CONFIGURED_PG_URL or not PG_URL or PG_URL == CONFIGURED_PG_URL:
+        return
+    name = make_url(PG_URL).database
+    admin = create_engine(CONFIGURED_PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            found = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if found is None:
+                connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except OperationalError:
+        return
+    except ProgrammingError as exc:
+        raise pytest.UsageError(
+            f"cannot create the worker's database {name}: grant the role CREATEDB "
+            f"(.ci/start-postgres does) or run serially with -n 0 ({exc.orig})"
+        ) from exc
+    finally:
+        admin.dispose()
 
 
 def open_store(backend: str, tmp_path: Path) -> Store:

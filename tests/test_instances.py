@@ -302,12 +302,17 @@ def test_a_daemon_killed_at_random_points_loses_no_alert_and_repeats_carry_one_i
             gate.holding.clear()
             gate.release.clear()
             gate.hold_at = gate.seen + step if point == "mid-send" else None
+            # A session of its own, killed whole as a service manager kills a unit: the
+            # daemon's spawned publisher (and multiprocessing's resource tracker) would
+            # otherwise outlive it, holding stderr open for as long as a loaded machine
+            # takes to finish the publish.
             process = subprocess.Popen(
                 [sys.executable, "-m", "monitor", "run", "--config", str(config)],
                 env=env,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
                 text=True,
+                start_new_session=True,
             )
             try:
                 if point == "mid-send":
@@ -317,7 +322,8 @@ def test_a_daemon_killed_at_random_points_loses_no_alert_and_repeats_carry_one_i
                 else:
                     reaches(database, "alert_outbox", messages + step)
             finally:
-                process.send_signal(signal.SIGKILL)
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 _, err = process.communicate(timeout=30)
                 gate.release.set()
             assert process.returncode == -signal.SIGKILL
