@@ -110,3 +110,45 @@ def test_a_publish_apart_that_fails_says_why_in_the_daemon(tmp_path: Path) -> No
     assert (tmp_path / "public" / "notes.txt").read_text() == "not a site"
     asyncio.run(client.aclose())
     store.close()
+
+
+PARENT = """
+import sys, time
+from monitor.page import apart
+with apart.publisher_pool() as pool:
+    pool.submit(time.sleep, 120)
+    print(next(iter(pool._processes)), flush=True)  # the publisher's pid
+    time.sleep(120)
+"""
+
+
+def test_a_publisher_whose_daemon_was_killed_ends_too(tmp_path: Path) -> None:
+    """SIGKILL leaves the daemon no time to end its publish process: the publisher must
+    notice on its own, not run (or hang on its pool's pipe) for ever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", "")},
+    )
+    try:
+        assert parent.stdout is not None
+        publisher = int(parent.stdout.readline())
+    finally:
+        parent.kill()
+        parent.wait(timeout=10)
+        if parent.stdout is not None:
+            parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{publisher}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    alive = Path(f"/proc/{publisher}").exists()
+    if alive:
+        os.kill(publisher, signal.SIGKILL)
+    assert not alive, "the publisher outlived its killed daemon"
