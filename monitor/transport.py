@@ -22,6 +22,12 @@ import httpx
 from monitor.sockets import AsyncioBackend
 
 POOL_SIZE = 8
+# An idle connection is dropped after this long. A server closes idle connections after its
+# own keep-alive timeout (5 s for uvicorn and Node, 2 s for gunicorn); reused at that very
+# moment, the request meets the close and fails as "Server disconnected without sending a
+# response": a false network_error. The daemon's probes of an account come seconds apart,
+# so httpx's 5 s was the worst value. A round's requests reuse connections within a second.
+KEEPALIVE_SECONDS = 1.5
 
 
 class ShardedTransport(httpx.AsyncBaseTransport):
@@ -30,7 +36,9 @@ class ShardedTransport(httpx.AsyncBaseTransport):
         # Twice the in-flight share per pool: a connection being released must not make
         # the next request queue inside httpcore.
         limits = httpx.Limits(
-            max_connections=2 * pool_size, max_keepalive_connections=2 * pool_size
+            max_connections=2 * pool_size,
+            max_keepalive_connections=2 * pool_size,
+            keepalive_expiry=KEEPALIVE_SECONDS,
         )
         self._pools = [asyncio_transport(limits) for _ in range(shards)]
         self._in_flight = [0] * shards

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from monitor.sockets import AsyncioStream
-from monitor.transport import asyncio_transport
+from monitor.transport import KEEPALIVE_SECONDS, ShardedTransport, asyncio_transport
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
@@ -176,3 +176,30 @@ def test_a_read_timeout_httpx_asks_for_is_a_read_timeout() -> None:
 
     with pytest.raises(httpx.ReadTimeout):
         asyncio.run(go())
+
+
+def test_a_connection_idle_longer_than_servers_keep_it_is_not_reused() -> None:
+    """Servers close idle connections after a few seconds (uvicorn: 5 s); reusing one then
+    races its close. The monitor's pools drop a connection idle for 1.5 s."""
+    connections = 0
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        with contextlib.suppress(asyncio.IncompleteReadError, TimeoutError, OSError):
+            while True:
+                await read_request(reader)
+                writer.write(OK)
+                await writer.drain()
+        writer.close()
+
+    async def go() -> None:
+        transport = ShardedTransport(concurrency=1)
+        async with serving(keep_alive) as port, httpx.AsyncClient(transport=transport) as http:
+            await http.get(f"http://127.0.0.1:{port}/a")
+            await http.get(f"http://127.0.0.1:{port}/b")  # at once: the same connection
+            await asyncio.sleep(KEEPALIVE_SECONDS + 0.3)
+            await http.get(f"http://127.0.0.1:{port}/c")
+
+    asyncio.run(go())
+    assert connections == 2
