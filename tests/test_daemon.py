@@ -455,3 +455,44 @@ def test_a_round_of_one_account_holds_only_that_account_s_spend(
 
     one = asyncio.run(go())
     assert set(one.spent[clock.now().date()]) <= {"verified"}
+
+
+def test_the_catch_up_on_start_leaves_half_the_gates_to_probes_whose_slot_comes(
+    store: Store, clock: FrozenClock
+) -> None:
+    from monitor.simulator import create_app
+    from monitor.simulator.fleet import fleet_config
+
+    counts = {"now": 0, "most": 0}
+
+    class Counting(httpx.AsyncBaseTransport):
+        """The simulator in process, counting the requests in flight."""
+
+        def __init__(self) -> None:
+            self.app = httpx.ASGITransport(app=create_app())
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+            try:
+                await asyncio.sleep(0.01)  # the server's latency: requests overlap
+                return await self.app.handle_async_request(request)
+            finally:
+                counts["now"] -= 1
+
+    data, env = fleet_config("http://sim", 6)
+    data["monitor"].update(concurrency=4, per_host_concurrency=4)
+    loaded = parse(data, env)
+
+    async def catch_up() -> None:
+        async with httpx.AsyncClient(transport=Counting()) as client:
+            scheduler = Scheduler(Daemon(loaded, store, client, clock, "a"), log=lambda _: None)
+            due = scheduler.start()
+            try:
+                await scheduler.catch_up(due)
+            finally:
+                scheduler.scheduler.shutdown(wait=False)
+
+    asyncio.run(catch_up())
+    assert len(store.results(limit=1000)) == len(plan(loaded))  # every probe was due, ran
+    assert counts["most"] == 2  # half of the four places, never more
