@@ -496,3 +496,42 @@ def test_the_catch_up_on_start_leaves_half_the_gates_to_probes_whose_slot_comes(
     asyncio.run(catch_up())
     assert len(store.results(limit=1000)) == len(plan(loaded))  # every probe was due, ran
     assert counts["most"] == 2  # half of the four places, never more
+
+
+FROZEN_AFTER_CATCH_UP = """
+import asyncio, gc, sys
+import httpx
+from checks.base import SystemClock
+from monitor.config import parse
+from monitor.daemon import Daemon
+from monitor.scheduler import Scheduler
+from monitor.store import Store
+
+account = {"name": "a", "api_key_env": "K", "base_url": "http://127.0.0.1:9/v1"}
+loaded = parse({"accounts": [account]}, {"K": "sk-test-0123456789abcdef"})
+store = Store.open(sys.argv[1])
+
+async def main() -> None:
+    async with httpx.AsyncClient() as client:
+        scheduler = Scheduler(Daemon(loaded, store, client, SystemClock(), "a"), freeze=True)
+        scheduler.start()
+        await scheduler.catch_up([])  # nothing due: the freezing alone
+        scheduler.scheduler.shutdown(wait=False)
+
+asyncio.run(main())
+print(gc.get_freeze_count())
+"""
+
+
+def test_the_daemon_s_own_process_freezes_its_long_lived_heap_out_of_the_collector(
+    tmp_path: Path,
+) -> None:
+    # A process of its own: freezing is for the whole heap, never the test runner's.
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN_AFTER_CATCH_UP, f"sqlite:///{tmp_path / 'iw.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 10_000  # the modules, the config, the plan, the jobs
