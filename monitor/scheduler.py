@@ -89,6 +89,9 @@ class Scheduler:
                 next_run_time=first,
                 max_instances=1,
                 coalesce=True,
+                # Started late by a busy start-up, a step still runs (APScheduler's default
+                # grace of 1 s skipped the first heartbeat and delivery at 1,000 accounts).
+                misfire_grace_time=int(every),
             )
         self.scheduler.start()
         return due_now

@@ -119,9 +119,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--minutes", type=float, default=5.0)
+    parser.add_argument("--keep", type=Path, help="keep the database and the daemon's log here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, ServedProcess(delay=DELAY) as served:
-        folder = Path(tmp)
+        folder = Path(tmp) if args.keep is None else args.keep
+        folder.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{folder / 'daemon.db'}"
         data, env = fleet_config(served.url, args.accounts, database_url=database_url)
         data["monitor"]["site_dir"] = str(folder / "public")  # type: ignore[index]
