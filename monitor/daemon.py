@@ -190,7 +190,7 @@ class Daemon:
 
     async def probe_all(self, probes: Sequence[Probe], share: int) -> list[Probed]:
         """`probe` for many probes as one round holding at most `share` of the gates' places,
-        in their order: their latest results read in one query and theirs stored in
+        in their order: the previous results read in one query, the new ones stored in
         batches. The catch-up on start runs so; a round per probe cost a read and a
         transaction per result, minutes of CPU at a thousand accounts. A probe another
         instance goes first for takes `probe`'s path (it waits `CLAIM_GRACE` for that

@@ -142,7 +142,7 @@ class Scheduler:
             probed = await self.daemon.probe_all(batch, share)
         except Exception as exc:  # _probe's reasons: say it, leave them to their next slot
             self.failures += 1
-            what = exc if isinstance(exc, StoreError) else f"monitor error: {exc!r}"
+            what = str(exc) if isinstance(exc, StoreError) else f"monitor error: {exc!r}"
             self.log(f"error: catch-up of {len(batch)} probe(s): {what}")
             for probe in batch:
                 with contextlib.suppress(Exception):

@@ -535,3 +535,32 @@ def test_the_daemon_s_own_process_freezes_its_long_lived_heap_out_of_the_collect
     )
     assert done.returncode == 0, done.stderr
     assert int(done.stdout) > 10_000  # the modules, the config, the plan, the jobs
+
+
+def test_a_catch_up_round_that_fails_says_so_and_leaves_its_probes_to_their_next_slot(
+    store: Store, clock: FrozenClock
+) -> None:
+    from monitor.store import StoreError
+
+    class StoreDown(Daemon):
+        async def probe_all(self, probes: object, share: int) -> list[Probed]:
+            raise StoreError("database: could not read the latest results")
+
+    loaded = config_for("http://127.0.0.1:9", "verified")
+    lines: list[str] = []
+
+    async def catch_up() -> tuple[list[Probe], dict[str, object]]:
+        async with httpx.AsyncClient() as client:
+            scheduler = Scheduler(StoreDown(loaded, store, client, clock, "a"), lines.append)
+            due = scheduler.start()
+            await scheduler.catch_up(due)
+            jobs = {job.id: job.next_run_time for job in scheduler.scheduler.get_jobs()}
+            scheduler.scheduler.shutdown(wait=False)
+            return due, jobs
+
+    due, jobs = asyncio.run(catch_up())
+    assert due  # an empty database: every probe was due
+    assert all(jobs[p.key] is not None for p in due)  # none left paused for good
+    assert lines == [
+        f"error: catch-up of {len(due)} probe(s): database: could not read the latest results"
+    ]
