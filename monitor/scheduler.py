@@ -28,11 +28,19 @@ STOP_TIMEOUT = 180.0
 PUBLISH_DEBOUNCE = 5.0  # one publish for a burst of probes, at most this late
 
 
+def give_back() -> None:
+    """Return the allocator's free memory to the system. glibc keeps what was freed for
+    reuse, in an arena per thread that used it: the catch-up's peak, and each short-lived
+    thread of a publish, otherwise stay in the daemon's RSS for good."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class Scheduler:
     """APScheduler 3.x glue: one job per (account, model, check), plus heartbeat and prune."""
 
     def __init__(
-        self, daemon: Daemon, log: Callable[[str], None] = print, freeze: bool = False
+        self, daemon: Daemon, log: Callable[[str], None] = print, own_process: bool = False
     ) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -43,9 +51,9 @@ class Scheduler:
         self.stopping = False
         self.failures = 0
         self.stalled = False
-        self.freeze = freeze
-        """Freeze what lives after the catch-up out of the garbage collector (the process's
-        whole heap: only the daemon's own process asks for it)."""
+        self.own_process = own_process
+        """The daemon has the process to itself: it may tune the whole heap (freeze it out
+        of the garbage collector, give free memory back to the system), never a caller's."""
 
     def job_id(self, probe: Probe) -> str:
         return probe.key
@@ -100,6 +108,8 @@ class Scheduler:
         """The heartbeat, and one log line each time probing stops or comes back: a daemon
         that beats but stores nothing must say so."""
         self.daemon.beat()
+        if self.own_process:
+            give_back()
         stalled = self.daemon.not_probing()
         if stalled and not self.stalled:
             self.log(
@@ -114,10 +124,11 @@ class Scheduler:
         """Run the due probes in rounds of whole accounts, one after another, each holding
         at most `cadence.catch_up_share` of the gates: the probes whose slots come
         meanwhile find a place free, and each round reads and stores in batches. In a
-        daemon's own process (`freeze`), what lives as long as it (the config, the plan,
-        the jobs; then what the catch-up left) is frozen out of the garbage collector's
-        scans, before and after: during the catch-up a full collection over all of it
-        took 0.2 s of CPU every few seconds, and the loop waited for each."""
+        daemon's own process, what lives as long as it (the config, the plan, the jobs;
+        then what the catch-up left) is frozen out of the garbage collector's scans,
+        before and after: during the catch-up a full collection over all of it held the
+        loop for 0.3-1 s every few seconds on a busy machine, and every late probe had
+        waited for one."""
         self._settle()  # the config, the plan and the jobs, before the catch-up
         monitor = self.daemon.loaded.config.monitor
         limit = cadence.catch_up_share(monitor.concurrency, monitor.per_host_concurrency)
@@ -130,12 +141,10 @@ class Scheduler:
         self._settle()
 
     def _settle(self) -> None:
-        if self.freeze:
+        if self.own_process:
             gc.collect()
             gc.freeze()
-            # What the catch-up freed goes back to the system (glibc keeps it otherwise).
-            with contextlib.suppress(OSError, AttributeError):
-                ctypes.CDLL("libc.so.6").malloc_trim(0)
+            give_back()
 
     async def _catch_up(self, batch: list[Probe], share: int) -> None:
         try:
@@ -287,11 +296,11 @@ async def serve(
     stop_after: float | None = None,
     stop: asyncio.Event | None = None,
     listening: socket.socket | None = None,
-    freeze: bool = False,
+    own_process: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM, `stop` is set or `stop_after` seconds pass, then stop
     gracefully. On a `listening` socket, `monitor.listener` serves until the daemon has
-    stopped. `freeze`: see `Scheduler.freeze`."""
+    stopped. `own_process`: see `Scheduler.own_process`."""
     stopping = stop or asyncio.Event()
     hurry = asyncio.Event()
     stopped = asyncio.Event()
@@ -303,7 +312,7 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, on_signal)
-    scheduler = Scheduler(daemon, log, freeze)
+    scheduler = Scheduler(daemon, log, own_process)
     catching_up = asyncio.create_task(scheduler.catch_up(scheduler.start()))
     listener = None
     if listening is not None:

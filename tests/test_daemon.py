@@ -513,7 +513,8 @@ store = Store.open(sys.argv[1])
 
 async def main() -> None:
     async with httpx.AsyncClient() as client:
-        scheduler = Scheduler(Daemon(loaded, store, client, SystemClock(), "a"), freeze=True)
+        daemon = Daemon(loaded, store, client, SystemClock(), "a")
+        scheduler = Scheduler(daemon, own_process=True)
         scheduler.start()
         await scheduler.catch_up([])  # nothing due: the freezing alone
         scheduler.scheduler.shutdown(wait=False)

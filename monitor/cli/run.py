@@ -146,5 +146,5 @@ async def watch(
             ),
             log=say,
             listening=listening,
-            freeze=True,
+            own_process=True,
         )
