@@ -188,13 +188,20 @@ class Daemon:
         )
         return Probed(result, decision)
 
-    async def probe_all(self, probes: Sequence[Probe], share: int) -> list[Probed]:
+    async def probe_all(
+        self,
+        probes: Sequence[Probe],
+        share: int,
+        ended: Callable[[Probe, Probed], None] | None = None,
+    ) -> list[Probed]:
         """`probe` for many probes as one round holding at most `share` of the gates' places,
         in their order: the previous results read in one query, the new ones stored in
         batches. The catch-up on start runs so; a round per probe cost a read and a
         transaction per result, minutes of CPU at a thousand accounts. A probe another
         instance goes first for takes `probe`'s path (it waits `CLAIM_GRACE` for that
-        instance)."""
+        instance). Each run's next is decided as it ends, and handed to `ended` then: decided
+        when the whole round ended, a run that finished just before a slot boundary missed
+        the slot after it (a whole interval late)."""
         found = self.store.latest_for({p.account.name for p in probes})
         now = self.clock.now()
         claimed, apart = [], []
@@ -214,29 +221,37 @@ class Daemon:
                 *pair, claim, self.instance, now
             ):
                 claimed.append(probe)
-        ran = await self.round(gates=Share(self.gates, share)).run(claimed)
-        results = {(r.account, r.check, r.model): r for r in ran}
-        if results:
-            self.last_result_at = max(r.finished_at for r in results.values())
+        decided: dict[str, Probed] = {}
+
+        def decide(probe: Probe, result: ProbeResult | None) -> Probed:
+            pair = (probe.account.name, probe.check, probe.model)
+            before = last_of(found.get(pair))
+            now = self.clock.now()
+            settings = self.settings(probe)
+            decision = cadence.decide(probe.kind, probe.key, settings, before, last_of(result), now)
+            return Probed(result, decision)
+
+        def progress(probe: Probe, result: ProbeResult | None) -> None:
+            if result is not None:  # None: it starts
+                decided[probe.key] = decide(probe, result)
+                if ended is not None:
+                    ended(probe, decided[probe.key])
+
+        ran = await self.round(progress, gates=Share(self.gates, share)).run(claimed)
+        if ran:
+            self.last_result_at = max(r.finished_at for r in ran)
         alone = await asyncio.gather(*(self.probe(p) for p in apart))
-        others = {p.key: one for p, one in zip(apart, alone, strict=True)}
-        decided_at = self.clock.now()
+        for probe, one in zip(apart, alone, strict=True):
+            decided[probe.key] = one
+            if ended is not None:
+                ended(probe, one)
         probed = []
         for probe in probes:
-            if probe.key in others:
-                probed.append(others[probe.key])
-                continue
-            pair = (probe.account.name, probe.check, probe.model)
-            result = results.get(pair)
-            decision = cadence.decide(
-                probe.kind,
-                probe.key,
-                self.settings(probe),
-                last_of(found.get(pair)),
-                last_of(result),
-                decided_at,
-            )
-            probed.append(Probed(result, decision))
+            if probe.key not in decided:  # not run: not due, or its window taken
+                decided[probe.key] = decide(probe, None)
+                if ended is not None:
+                    ended(probe, decided[probe.key])
+            probed.append(decided[probe.key])
         return probed
 
     def confirming_probes(self, changed: Probe) -> list[Probe]:

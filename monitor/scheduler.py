@@ -148,21 +148,19 @@ class Scheduler:
 
     async def _catch_up(self, batch: list[Probe], share: int) -> None:
         try:
-            probed = await self.daemon.probe_all(batch, share)
+            probed = await self.daemon.probe_all(batch, share, self._after)
         except Exception as exc:  # _probe's reasons: say it, leave them to their next slot
             self.failures += 1
             what = str(exc) if isinstance(exc, StoreError) else f"monitor error: {exc!r}"
             self.log(f"error: catch-up of {len(batch)} probe(s): {what}")
             for probe in batch:
-                with contextlib.suppress(Exception):
-                    self.scheduler.resume_job(self.job_id(probe))
+                job = self.scheduler.get_job(self.job_id(probe))
+                if job is not None and job.next_run_time is None:  # not scheduled as it ended
+                    self.scheduler.resume_job(job.id)
             return
         results = [one.result for one in probed if one.result is not None]
         if results:
             await self._guarded(lambda: self.daemon.alert(results), "alerts")
-        for probe, one in zip(batch, probed, strict=True):
-            self._after(probe, one)
-            await asyncio.sleep(0)  # what is due runs between them, not after the batch
 
     @contextlib.contextmanager
     def _tracked(self, what: str) -> Iterator[None]:

@@ -544,7 +544,7 @@ def test_a_catch_up_round_that_fails_says_so_and_leaves_its_probes_to_their_next
     from monitor.store import StoreError
 
     class StoreDown(Daemon):
-        async def probe_all(self, probes: object, share: int) -> list[Probed]:
+        async def probe_all(self, probes: object, share: int, ended: object) -> list[Probed]:
             raise StoreError("database: could not read the latest results")
 
     loaded = config_for("http://127.0.0.1:9", "verified")
