@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from checks import REGISTRY
 from checks.base import Check, Status
@@ -36,6 +36,8 @@ MAX_JITTER = 300.0
 # slot: long enough for the first in line to win it, short enough that a dead one (its
 # heartbeat not yet stale) delays the probe by no more than this.
 CLAIM_GRACE = 0.5
+
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -270,3 +272,29 @@ def publish_wait(debounce: float, last_took: float) -> float:
     """Seconds from the first result of a burst to the publish that shows it: the
     debounce, or longer when the last publish took long enough to need it."""
     return max(debounce, last_took * (1 - PUBLISH_SHARE) / PUBLISH_SHARE)
+
+
+def catch_up_share(concurrency: int, per_host: int) -> int:
+    """How many probes the catch-up on start may have in flight: half of what the gates
+    let through, so that a probe whose slot comes during the catch-up finds a place free
+    at once instead of queueing behind a thousand accounts' first round."""
+    return max(1, min(concurrency, per_host) // 2)
+
+
+def in_batches(items: Sequence[T], account: Callable[[T], str], limit: int) -> list[list[T]]:
+    """`items` in batches of whole accounts (a round hands an account's evidence over in
+    memory), each of at most `limit` items unless one account alone has more; accounts in
+    the order they first appear."""
+    by_account: dict[str, list[T]] = {}
+    for item in items:
+        by_account.setdefault(account(item), []).append(item)
+    batches: list[list[T]] = []
+    batch: list[T] = []
+    for group in by_account.values():
+        if batch and len(batch) + len(group) > limit:
+            batches.append(batch)
+            batch = []
+        batch += group
+    if batch:
+        batches.append(batch)
+    return batches

@@ -6,9 +6,10 @@ step runs, and `run --once` runs `round_once`."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -25,9 +26,23 @@ from monitor.redact import Redactor
 from monitor.retention import prune
 from monitor.runner import ProgressCallback, Round, make_gates
 from monitor.store import ProbeResult, Store
+from monitor.transport import Gates
 
 if TYPE_CHECKING:
     from monitor.page import PublishReport
+
+
+class Share(Gates):
+    """At most `limit` of `within`'s places at once, the rest left to other rounds."""
+
+    def __init__(self, within: Gates, limit: int) -> None:
+        super().__init__(limit, limit)
+        self.within = within
+
+    @contextlib.asynccontextmanager
+    async def enter(self, base_url: str) -> AsyncIterator[None]:
+        async with self.everything, self.within.enter(base_url):
+            yield
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,9 +128,13 @@ class Daemon:
         return lasts
 
     def round(
-        self, progress: ProgressCallback | None = None, stop: asyncio.Event | None = None
+        self,
+        progress: ProgressCallback | None = None,
+        stop: asyncio.Event | None = None,
+        gates: Gates | None = None,
     ) -> Round:
-        """A round on this daemon's client, store, bounds and redactor."""
+        """A round on this daemon's client, store, bounds (or a share of them, `gates`) and
+        redactor."""
         return Round(
             self.loaded,
             self.client,
@@ -124,7 +143,7 @@ class Daemon:
             progress,
             stop=stop,
             sleep=self.sleep,
-            gates=self.gates,
+            gates=gates or self.gates,
             redactor=self.redactor,
         )
 
@@ -168,6 +187,72 @@ class Daemon:
             confirming=confirming,
         )
         return Probed(result, decision)
+
+    async def probe_all(
+        self,
+        probes: Sequence[Probe],
+        share: int,
+        ended: Callable[[Probe, Probed], None] | None = None,
+    ) -> list[Probed]:
+        """`probe` for many probes as one round holding at most `share` of the gates' places,
+        in their order: the previous results read in one query, the new ones stored in
+        batches. The catch-up on start runs so; a round per probe cost a read and a
+        transaction per result, minutes of CPU at a thousand accounts. A probe another
+        instance goes first for takes `probe`'s path (it waits `CLAIM_GRACE` for that
+        instance). Each run's next is decided as it ends, and handed to `ended` then: decided
+        when the whole round ended, a run that finished just before a slot boundary missed
+        the slot after it (a whole interval late)."""
+        found = self.store.latest_for({p.account.name for p in probes})
+        now = self.clock.now()
+        claimed, apart = [], []
+        for probe in probes:
+            # Two queries a probe: the loop runs what is due between probes (a probe whose
+            # slot comes now must not wait for a whole batch's claims).
+            await asyncio.sleep(0)
+            if not cadence.first_in_line(probe.key, self.live, self.instance):
+                apart.append(probe)
+                continue
+            settings = self.settings(probe)
+            pair = (probe.account.name, probe.check, probe.model)
+            last_claim = self.store.latest_claim(*pair)
+            before = last_of(found.get(pair))
+            claim = cadence.claim_slot(probe.key, settings, now)
+            if cadence.runs_now(probe.key, settings, before, last_claim, now) and self.store.claim(
+                *pair, claim, self.instance, now
+            ):
+                claimed.append(probe)
+        decided: dict[str, Probed] = {}
+
+        def decide(probe: Probe, result: ProbeResult | None) -> Probed:
+            pair = (probe.account.name, probe.check, probe.model)
+            before = last_of(found.get(pair))
+            now = self.clock.now()
+            settings = self.settings(probe)
+            decision = cadence.decide(probe.kind, probe.key, settings, before, last_of(result), now)
+            return Probed(result, decision)
+
+        def progress(probe: Probe, result: ProbeResult | None) -> None:
+            if result is not None:  # None: it starts
+                decided[probe.key] = decide(probe, result)
+                if ended is not None:
+                    ended(probe, decided[probe.key])
+
+        ran = await self.round(progress, gates=Share(self.gates, share)).run(claimed)
+        if ran:
+            self.last_result_at = max(r.finished_at for r in ran)
+        alone = await asyncio.gather(*(self.probe(p) for p in apart))
+        for probe, one in zip(apart, alone, strict=True):
+            decided[probe.key] = one
+            if ended is not None:
+                ended(probe, one)
+        probed = []
+        for probe in probes:
+            if probe.key not in decided:  # not run: not due, or its window taken
+                decided[probe.key] = decide(probe, None)
+                if ended is not None:
+                    ended(probe, decided[probe.key])
+            probed.append(decided[probe.key])
+        return probed
 
     def confirming_probes(self, changed: Probe) -> list[Probe]:
         """The probes that confirm a change of `changed` (the account's paid probes)."""

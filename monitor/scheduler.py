@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
+import gc
 import signal
 import socket
 from collections.abc import Callable, Iterator
@@ -13,9 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from monitor import cadence
-from monitor.daemon import Daemon
+from monitor.daemon import Daemon, Probed
 from monitor.heartbeat import HEARTBEAT_EVERY, package_version
-from monitor.plan import Probe, evidence_waves
+from monitor.plan import Probe
 from monitor.store import StoreError
 
 PRUNE_EVERY = 86_400.0
@@ -26,10 +28,20 @@ STOP_TIMEOUT = 180.0
 PUBLISH_DEBOUNCE = 5.0  # one publish for a burst of probes, at most this late
 
 
+def give_back() -> None:
+    """Return the allocator's free memory to the system. glibc keeps what was freed for
+    reuse, in an arena per thread that used it: the catch-up's peak, and each short-lived
+    thread of a publish, otherwise stay in the daemon's RSS for good."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 class Scheduler:
     """APScheduler 3.x glue: one job per (account, model, check), plus heartbeat and prune."""
 
-    def __init__(self, daemon: Daemon, log: Callable[[str], None] = print) -> None:
+    def __init__(
+        self, daemon: Daemon, log: Callable[[str], None] = print, own_process: bool = False
+    ) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         self.daemon = daemon
@@ -39,6 +51,9 @@ class Scheduler:
         self.stopping = False
         self.failures = 0
         self.stalled = False
+        self.own_process = own_process
+        """The daemon has the process to itself: it may tune the whole heap (freeze it out
+        of the garbage collector, give free memory back to the system), never a caller's."""
 
     def job_id(self, probe: Probe) -> str:
         return probe.key
@@ -82,6 +97,9 @@ class Scheduler:
                 next_run_time=first,
                 max_instances=1,
                 coalesce=True,
+                # Started late by a busy start-up, a step still runs (APScheduler's default
+                # grace of 1 s skipped the first heartbeat and delivery at 1,000 accounts).
+                misfire_grace_time=int(every),
             )
         self.scheduler.start()
         return due_now
@@ -90,6 +108,8 @@ class Scheduler:
         """The heartbeat, and one log line each time probing stops or comes back: a daemon
         that beats but stores nothing must say so."""
         self.daemon.beat()
+        if self.own_process:
+            give_back()
         stalled = self.daemon.not_probing()
         if stalled and not self.stalled:
             self.log(
@@ -101,19 +121,46 @@ class Scheduler:
         self.stalled = stalled
 
     async def catch_up(self, due: list[Probe]) -> None:
-        """Run due probes as a round does: the evidence first, then the checks reading it."""
-        # A thousand accounts' probes, all due at start: as many under way as may be in
-        # flight, not every one of them holding its round in memory while it waits.
-        limit = asyncio.Semaphore(self.daemon.loaded.config.monitor.concurrency)
-
-        async def run(probe: Probe) -> None:
-            async with limit:
-                await self._run(probe)
-
-        # _run reports its own failures; one must not keep the later probes from running
-        for wave in evidence_waves(due, lambda probe: probe.check):
-            await asyncio.gather(*(run(p) for p in wave), return_exceptions=True)
+        """Run the due probes in rounds of whole accounts, one after another, each holding
+        at most `cadence.catch_up_share` of the gates: the probes whose slots come
+        meanwhile find a place free, and each round reads and stores in batches. In a
+        daemon's own process, what lives as long as it (the config, the plan, the jobs;
+        then what the catch-up left) is frozen out of the garbage collector's scans,
+        before and after: during the catch-up a full collection over all of it held the
+        loop for 0.3-1 s every few seconds on a busy machine, and every late probe had
+        waited for one."""
+        self._settle()  # the config, the plan and the jobs, before the catch-up
+        monitor = self.daemon.loaded.config.monitor
+        limit = cadence.catch_up_share(monitor.concurrency, monitor.per_host_concurrency)
+        for batch in cadence.in_batches(due, lambda probe: probe.account.name, limit):
+            if self.stopping:
+                break
+            with self._tracked("the catch-up on start"):
+                await self._catch_up(batch, limit)
         self.daemon.first_round_at = self.daemon.clock.now()
+        self._settle()
+
+    def _settle(self) -> None:
+        if self.own_process:
+            gc.collect()
+            gc.freeze()
+            give_back()
+
+    async def _catch_up(self, batch: list[Probe], share: int) -> None:
+        try:
+            probed = await self.daemon.probe_all(batch, share, self._after)
+        except Exception as exc:  # _probe's reasons: say it, leave them to their next slot
+            self.failures += 1
+            what = str(exc) if isinstance(exc, StoreError) else f"monitor error: {exc!r}"
+            self.log(f"error: catch-up of {len(batch)} probe(s): {what}")
+            for probe in batch:
+                job = self.scheduler.get_job(self.job_id(probe))
+                if job is not None and job.next_run_time is None:  # not scheduled as it ended
+                    self.scheduler.resume_job(job.id)
+            return
+        results = [one.result for one in probed if one.result is not None]
+        if results:
+            await self._guarded(lambda: self.daemon.alert(results), "alerts")
 
     @contextlib.contextmanager
     def _tracked(self, what: str) -> Iterator[None]:
@@ -166,11 +213,18 @@ class Scheduler:
             self.failures += 1
             self.log(f"error: {probe.label}: monitor error: {type(exc).__name__}: {exc}")
             return
+        result = probed.result
+        if result is not None:
+            await self._guarded(lambda: self.daemon.alert([result]), "alerts")
+        self._after(probe, probed)
+
+    def _after(self, probe: Probe, probed: Probed) -> None:
+        """What follows a probe: its next run, the page, its log line, the probes its
+        change or recovery asks for."""
         with contextlib.suppress(Exception):  # the job may be gone during shutdown
             self.scheduler.modify_job(self.job_id(probe), next_run_time=probed.decision.next_run)
         result = probed.result
         if result is not None:
-            await self._guarded(lambda: self.daemon.alert([result]), "alerts")
             self.schedule_publish()
             self.log(
                 f"{result.finished_at:%H:%M:%S} {probe.label}: {result.status} {result.reason}"
@@ -240,10 +294,11 @@ async def serve(
     stop_after: float | None = None,
     stop: asyncio.Event | None = None,
     listening: socket.socket | None = None,
+    own_process: bool = False,
 ) -> None:
     """Run until SIGINT/SIGTERM, `stop` is set or `stop_after` seconds pass, then stop
     gracefully. On a `listening` socket, `monitor.listener` serves until the daemon has
-    stopped."""
+    stopped. `own_process`: see `Scheduler.own_process`."""
     stopping = stop or asyncio.Event()
     hurry = asyncio.Event()
     stopped = asyncio.Event()
@@ -255,7 +310,7 @@ async def serve(
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, on_signal)
-    scheduler = Scheduler(daemon, log)
+    scheduler = Scheduler(daemon, log, own_process)
     catching_up = asyncio.create_task(scheduler.catch_up(scheduler.start()))
     listener = None
     if listening is not None:

@@ -10,9 +10,11 @@ from checks.retries import wait_hint
 from checks.settings import GenerationSettings, ModelListingSettings
 from monitor.cadence import (
     Last,
+    catch_up_share,
     claim_slot,
     decide,
     due,
+    in_batches,
     next_interval,
     next_run,
     not_before,
@@ -226,3 +228,26 @@ def test_a_restart_runs_a_due_probe_at_once_but_never_inside_the_apis_wait() -> 
     due_now, first = on_start(PAID_KEY, 300, asked, NOW)
     assert due_now is False
     assert first >= NOW + timedelta(minutes=1)
+
+
+def test_the_catch_up_holds_half_of_the_smaller_gate_at_most() -> None:
+    assert catch_up_share(256, 256) == 128
+    assert catch_up_share(64, 8) == 4
+    assert catch_up_share(1, 1) == 1  # a single place is still used
+
+
+def test_the_catch_up_runs_in_batches_of_whole_accounts_within_the_limit() -> None:
+    # A thousand accounts of seven probes each, interleaved as the plan lists them by check.
+    probes = [(f"a{n:04d}", check) for check in range(7) for n in range(1000)]
+    batches = in_batches(probes, lambda probe: probe[0], 128)
+    assert sorted(p for batch in batches for p in batch) == sorted(probes)
+    assert all(len(batch) <= 128 for batch in batches)
+    assert len(batches) == 1000 // (128 // 7) + 1  # full batches of 18 accounts
+    owners = [{account for account, _ in batch} for batch in batches]
+    assert all(not (a & b) for i, a in enumerate(owners) for b in owners[i + 1 :])
+    assert [p[0] for p in batches[0][:8]] == ["a0000"] * 7 + ["a0001"]
+    # An account with more probes than the limit is one batch of its own, not split.
+    assert in_batches([("big", i) for i in range(5)] + [("small", 0)], lambda p: p[0], 3) == [
+        [("big", i) for i in range(5)],
+        [("small", 0)],
+    ]

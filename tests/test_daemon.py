@@ -455,3 +455,113 @@ def test_a_round_of_one_account_holds_only_that_account_s_spend(
 
     one = asyncio.run(go())
     assert set(one.spent[clock.now().date()]) <= {"verified"}
+
+
+def test_the_catch_up_on_start_leaves_half_the_gates_to_probes_whose_slot_comes(
+    store: Store, clock: FrozenClock
+) -> None:
+    from monitor.simulator import create_app
+    from monitor.simulator.fleet import fleet_config
+
+    counts = {"now": 0, "most": 0}
+
+    class Counting(httpx.AsyncBaseTransport):
+        """The simulator in process, counting the requests in flight."""
+
+        def __init__(self) -> None:
+            self.app = httpx.ASGITransport(app=create_app())
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            counts["now"] += 1
+            counts["most"] = max(counts["most"], counts["now"])
+            try:
+                await asyncio.sleep(0.01)  # the server's latency: requests overlap
+                return await self.app.handle_async_request(request)
+            finally:
+                counts["now"] -= 1
+
+    data, env = fleet_config("http://sim", 6)
+    data["monitor"].update(concurrency=4, per_host_concurrency=4)
+    loaded = parse(data, env)
+
+    async def catch_up() -> None:
+        async with httpx.AsyncClient(transport=Counting()) as client:
+            scheduler = Scheduler(Daemon(loaded, store, client, clock, "a"), log=lambda _: None)
+            due = scheduler.start()
+            try:
+                await scheduler.catch_up(due)
+            finally:
+                scheduler.scheduler.shutdown(wait=False)
+
+    asyncio.run(catch_up())
+    assert len(store.results(limit=1000)) == len(plan(loaded))  # every probe was due, ran
+    assert counts["most"] == 2  # half of the four places, never more
+
+
+FROZEN_AFTER_CATCH_UP = """
+import asyncio, gc, sys
+import httpx
+from checks.base import SystemClock
+from monitor.config import parse
+from monitor.daemon import Daemon
+from monitor.scheduler import Scheduler
+from monitor.store import Store
+
+account = {"name": "a", "api_key_env": "K", "base_url": "http://127.0.0.1:9/v1"}
+loaded = parse({"accounts": [account]}, {"K": "sk-test-0123456789abcdef"})
+store = Store.open(sys.argv[1])
+
+async def main() -> None:
+    async with httpx.AsyncClient() as client:
+        daemon = Daemon(loaded, store, client, SystemClock(), "a")
+        scheduler = Scheduler(daemon, own_process=True)
+        scheduler.start()
+        await scheduler.catch_up([])  # nothing due: the freezing alone
+        scheduler.scheduler.shutdown(wait=False)
+
+asyncio.run(main())
+print(gc.get_freeze_count())
+"""
+
+
+def test_the_daemon_s_own_process_freezes_its_long_lived_heap_out_of_the_collector(
+    tmp_path: Path,
+) -> None:
+    # A process of its own: freezing is for the whole heap, never the test runner's.
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN_AFTER_CATCH_UP, f"sqlite:///{tmp_path / 'iw.db'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 10_000  # the modules, the config, the plan, the jobs
+
+
+def test_a_catch_up_round_that_fails_says_so_and_leaves_its_probes_to_their_next_slot(
+    store: Store, clock: FrozenClock
+) -> None:
+    from monitor.store import StoreError
+
+    class StoreDown(Daemon):
+        async def probe_all(self, probes: object, share: int, ended: object) -> list[Probed]:
+            raise StoreError("database: could not read the latest results")
+
+    loaded = config_for("http://127.0.0.1:9", "verified")
+    lines: list[str] = []
+
+    async def catch_up() -> tuple[list[Probe], dict[str, object]]:
+        async with httpx.AsyncClient() as client:
+            scheduler = Scheduler(StoreDown(loaded, store, client, clock, "a"), lines.append)
+            due = scheduler.start()
+            await scheduler.catch_up(due)
+            jobs = {job.id: job.next_run_time for job in scheduler.scheduler.get_jobs()}
+            scheduler.scheduler.shutdown(wait=False)
+            return due, jobs
+
+    due, jobs = asyncio.run(catch_up())
+    assert due  # an empty database: every probe was due
+    assert all(jobs[p.key] is not None for p in due)  # none left paused for good
+    assert lines == [
+        f"error: catch-up of {len(due)} probe(s): database: could not read the latest results"
+    ]

@@ -146,4 +146,5 @@ async def watch(
             ),
             log=say,
             listening=listening,
+            own_process=True,
         )
