@@ -134,6 +134,19 @@ def test_two_workers_give_the_results_of_one_process_each_stored_once(
     assert f"probed {ACCOUNTS}/{ACCOUNTS} accounts" in err
 
 
+def test_a_round_on_an_in_memory_database_stays_in_one_process(
+    simulator: ServedSimulator, tmp_path: Path
+) -> None:
+    """A fork could not open the command's in-memory database again: its reads would fail."""
+    config, env = write_fleet(simulator.url, tmp_path, workers=2)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace(f"sqlite:///{tmp_path / 'iw.db'}", "sqlite://"), "utf-8")
+    command = Running(["check", "--config", str(config), "--json"], env)
+    code, out, err = command.finish(timeout=120)
+    assert code == 0, err
+    assert len(json.loads(out)["results"]) == ACCOUNTS * 5
+
+
 def test_ctrl_c_to_the_command_alone_stops_its_workers_and_keeps_what_was_sent(
     simulator: ServedSimulator, tmp_path: Path
 ) -> None:

@@ -100,12 +100,13 @@ def run_round(
 
     from checks.base import SystemClock
     from monitor import console
+    from monitor.page.forked import can_fork
     from monitor.runner import run_once
     from monitor.workers import run_split, worker_count
 
     accounts = len({p.account.name for p in probes})
     workers = worker_count(loaded.config.monitor.workers, accounts, os.cpu_count())
-    if workers > 1:
+    if workers > 1 and can_fork(store):  # else one process: see `can_fork`
         return run_split(
             loaded,
             probes,
