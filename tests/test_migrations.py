@@ -46,8 +46,11 @@ def empty(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     assert PG_URL is not None
     engine = make_engine(PG_URL)
     drop_every_table(engine)
-    engine.dispose()
-    yield PG_URL
+    try:
+        yield PG_URL
+    finally:  # a schema left "newer" here would be refused by the next test on this database
+        drop_every_table(engine)
+        engine.dispose()
 
 
 def run_script(engine: Engine, path: Path) -> None:

@@ -29,8 +29,8 @@ from monitor.daemon import Daemon
 from monitor.page import PublishError, write_atomically
 from monitor.scheduler import serve
 from monitor.simulator.scenarios import scenario
-from monitor.store import ProbeResult, Store, StoreError
-from tests.conftest import PG_URL, ServedSimulator, free_port
+from monitor.store import ProbeResult, Store, StoreError, make_engine
+from tests.conftest import PG_URL, ServedSimulator, drop_every_table, free_port
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 MARKER = ".imagewatch-site"  # the file name the README documents
@@ -413,6 +413,9 @@ def test_publish_reaches_postgresql_with_the_password_from_the_environment(
         pytest.skip("set IMAGEWATCH_TEST_DATABASE_URL to run against PostgreSQL")
     real = make_url(PG_URL)
     assert real.password, "the test database's URL carries its password"
+    engine = make_engine(PG_URL)
+    drop_every_table(engine)  # whatever an earlier test on this database left
+    engine.dispose()
     without = f"{real.drivername}://{real.username}@{real.host}:{real.port}/{real.database}"
     config = setup_folder(tmp_path, str(tmp_path / "public"), database_url=without)
     config.write_text(
