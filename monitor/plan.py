@@ -32,7 +32,12 @@ class Probe:
     @property
     def key(self) -> str:
         """The probe's stable identity: its schedule's jitter and its slot claims hang on it."""
-        return f"{self.account.name}/{self.check}/{self.model}"
+        return probe_key(self.account.name, self.check, self.model)
+
+
+def probe_key(account: str, check: str, model: str) -> str:
+    """`Probe.key` of the probe of (account, check, model): also the key of its results."""
+    return f"{account}/{check}/{model}"
 
 
 def evidence_waves(items: Sequence[T], check: Callable[[T], str]) -> list[list[T]]:

@@ -33,12 +33,12 @@ from sqlalchemy import Engine
 
 from checks.base import Clock
 from monitor.config import LoadedConfig
-from monitor.plan import Probe
+from monitor.plan import Probe, probe_key
 from monitor.runner import ProgressCallback, run_once
 from monitor.store import ProbeResult, Store
+from monitor.store.store import result_values
 
 Connection = multiprocessing.connection.Connection
-RESULT_FIELDS = tuple(name for name in ProbeResult.model_fields if name != "id")
 MAX_WORKERS = 16
 # Below this many accounts one process is as quick: a worker's fork, its own HTTP client
 # and its first store writes cost more than its share of the CPU saves.
@@ -156,7 +156,7 @@ def run_split(
         )
     # In the probes' order, as one round returns them (a probe's key names its result).
     order = {probe.key: n for n, probe in enumerate(probes)}
-    results.sort(key=lambda row: order[f"{row.account}/{row.check}/{row.model}"])
+    results.sort(key=lambda row: order[probe_key(row.account, row.check, row.model)])
     return results, stopped
 
 
@@ -249,13 +249,11 @@ class _Relayed(Store):
         self._position = position
 
     def add_results(self, rows: Iterable[ProbeResult]) -> None:
-        batch = [(self._position[f"{r.account}/{r.check}/{r.model}"], _fields(r)) for r in rows]
+        batch = [
+            (self._position[probe_key(r.account, r.check, r.model)], result_values(r)) for r in rows
+        ]
         if batch:
             self._send(("store", batch))
-
-
-def _fields(row: ProbeResult) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in RESULT_FIELDS}
 
 
 async def _collect(

@@ -35,6 +35,12 @@ _RESULTS = ProbeResult.__table__  # type: ignore[attr-defined]
 RESULT_COLUMNS = tuple(c.name for c in _RESULTS.columns if c.name != "id")
 
 
+def result_values(row: ProbeResult) -> dict[str, Any]:
+    """A result's stored values but its id: what one row of the insert takes, and what a
+    `check` worker process sends of each result to the command that stores it."""
+    return {name: getattr(row, name) for name in RESULT_COLUMNS}
+
+
 def add_to_rollups(new: Any) -> dict[str, Any]:
     return {name: getattr(Rollup, name) + new[name] for name in COUNTERS}
 
@@ -109,7 +115,7 @@ class Store(AlertQueries, PruneQueries):
         # bookkeeping cost as much as the insert itself at a thousand results a round.
         inserted = session.execute(
             insert(_RESULTS).returning(_RESULTS.c.id, sort_by_parameter_order=True),
-            [{name: getattr(row, name) for name in RESULT_COLUMNS} for row in rows],
+            [result_values(row) for row in rows],
         )
         for row, (new_id,) in zip(rows, inserted, strict=True):
             row.id = new_id
