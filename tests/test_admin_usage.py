@@ -18,18 +18,23 @@ from checks.base import Evidence, Outcome, ProbeContext
 from checks.usage import SETTLE_SECONDS
 from monitor.clock import FrozenClock
 from monitor.simulator.scenarios import scenario
-from tests.conftest import BASE, FIXTURES, make_account
+from tests.conftest import FIXTURES, make_account
 from tests.test_simulator import schemas, violations
-from tests.usage_helpers import NOW, ClockedSimulator, clocked, usage_sim
+from tests.usage_helpers import (
+    COSTS_URL,
+    END,
+    KEYS_URL,
+    NOW,
+    START,
+    USAGE_URL,
+    ClockedSimulator,
+    clocked,
+    usage_sim,
+)
 
 __all__ = ["clocked", "schemas", "usage_sim"]
 
 ADMIN = "sk-admin-hostile-secret-9f8e7d"
-USAGE_URL = f"{BASE}/organization/usage/images"
-COSTS_URL = f"{BASE}/organization/costs"
-KEYS_URL = f"{BASE}/organization/projects/proj_x/api_keys"
-END = int(NOW.timestamp()) - SETTLE_SECONDS  # NOW is on a whole minute
-START = END - 86400
 
 
 def account() -> Any:

@@ -27,16 +27,21 @@ from monitor.plan import plan
 from monitor.runner import Round
 from monitor.store import Store
 from tests.conftest import BASE, FIXTURES, make_account
-from tests.usage_helpers import NOW, ClockedSimulator, clocked, usage_sim
+from tests.usage_helpers import (
+    COSTS_URL,
+    END,
+    KEYS_URL,
+    NOW,
+    START,
+    USAGE_URL,
+    ClockedSimulator,
+    clocked,
+    usage_sim,
+)
 
 __all__ = ["clocked", "usage_sim"]
 
 ADMIN = "sk-admin-hostile-secret-9f8e7d6c5b4a"
-USAGE_URL = f"{BASE}/organization/usage/images"
-COSTS_URL = f"{BASE}/organization/costs"
-KEYS_URL = f"{BASE}/organization/projects/proj_x/api_keys"
-END = int(NOW.timestamp()) - SETTLE_SECONDS  # NOW is on a whole minute
-START = END - 86400
 DAY = 86400
 
 

@@ -15,13 +15,20 @@ import pytest
 
 from checks import REGISTRY
 from checks.base import Account, Evidence, Outcome, ProbeContext
+from checks.usage import SETTLE_SECONDS
 from monitor.clock import FrozenClock
 from monitor.simulator import create_app
 from monitor.simulator.scenarios import scenario
 from monitor.simulator.state import SimulatorState
-from tests.conftest import ServedSimulator
+from tests.conftest import BASE, ServedSimulator
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+# The Admin API's routes, and the day of minute buckets a read at NOW covers.
+USAGE_URL = f"{BASE}/organization/usage/images"
+COSTS_URL = f"{BASE}/organization/costs"
+KEYS_URL = f"{BASE}/organization/projects/proj_x/api_keys"
+END = int(NOW.timestamp()) - SETTLE_SECONDS  # NOW is on a whole minute
+START = END - 86400
 LIMIT = 50  # the tier-3 scenario accounts' images per minute
 
 
